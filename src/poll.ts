@@ -1,0 +1,71 @@
+import type { Clock } from './types.js'
+
+export interface PollOptions {
+  readonly clock: Clock
+  /** Absolute time (clock.now()) after which poll gives up and returns `timedOut`. */
+  readonly deadline: number
+  /** First wait between checks; doubles on throttling, up to maxIntervalMs. */
+  readonly intervalMs: number
+  readonly maxIntervalMs: number
+  /** Fraction of the interval added or removed at random, so parallel runs do not synchronise. */
+  readonly jitter?: number
+  readonly signal?: AbortSignal
+  readonly random?: () => number
+  /** Called when a check throws a throttling/transient error; the loop backs off and goes on. */
+  readonly onTransientError?: (error: unknown, nextWaitMs: number) => void
+}
+
+export type PollResult<T> = { readonly done: true; readonly value: T } | { readonly done: false }
+
+/**
+ * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
+ * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
+ * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
+ */
+export async function poll<T>(
+  check: () => Promise<T | undefined>,
+  options: PollOptions,
+): Promise<PollResult<T>> {
+  const { clock, deadline, signal } = options
+  const jitter = options.jitter ?? 0.2
+  const random = options.random ?? Math.random
+  let interval = options.intervalMs
+  for (;;) {
+    signal?.throwIfAborted()
+    try {
+      const value = await check()
+      if (value !== undefined) return { done: true, value }
+      interval = Math.max(options.intervalMs, interval / 2)
+    } catch (error) {
+      if (!isTransient(error)) throw error
+      interval = Math.min(options.maxIntervalMs, interval * 2)
+      options.onTransientError?.(error, interval)
+    }
+    const remaining = deadline - clock.now()
+    if (remaining <= 0) return { done: false }
+    const jittered = interval * (1 + jitter * (2 * random() - 1))
+    await clock.sleep(Math.max(0, Math.min(jittered, remaining)), signal)
+  }
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'InternalServerError',
+  'InternalServerException',
+  'ServiceUnavailable',
+  'TimeoutError',
+])
+
+export function isTransient(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string }
+  if (e.name && TRANSIENT_NAMES.has(e.name)) return true
+  const status = e.$metadata?.httpStatusCode
+  if (status !== undefined && (status === 429 || status >= 500)) return true
+  return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT'
+}
