@@ -1,0 +1,1 @@
+import { systemClock } from './clock.js'; console.log(systemClock.now() > 0)

@@ -1,0 +1,142 @@
+// An in-memory ObjectStore with S3's conditional-write semantics, for unit tests of the logic
+// above the S3 port. It records every call so tests can assert what was (not) mutated.
+import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import {
+  PreconditionFailed,
+  type ListedObject,
+  type ObjectHead,
+  type ObjectStore,
+  type ObjectText,
+  type S3Location,
+  type UploadProgress,
+  type WriteCondition,
+} from '../../src/types.js'
+
+interface StoredObject {
+  body: string
+  etag: string
+  lastModified: Date
+}
+
+export interface StoreCall {
+  readonly op: 'head' | 'getText' | 'list' | 'putText' | 'delete' | 'uploadFile'
+  readonly uri: string
+}
+
+const MUTATING = new Set(['putText', 'delete', 'uploadFile'])
+
+export class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, StoredObject>()
+  readonly calls: StoreCall[] = []
+  private version = 0
+  /** Hook to inject failures or races: runs before each call; may throw. */
+  beforeCall?: (call: StoreCall) => void | Promise<void>
+
+  constructor(private readonly now: () => number = () => Date.now()) {}
+
+  get mutations(): StoreCall[] {
+    return this.calls.filter((c) => MUTATING.has(c.op))
+  }
+
+  private async record(op: StoreCall['op'], location: S3Location): Promise<void> {
+    const call = { op, uri: `s3://${location.bucket}/${location.key}` }
+    this.calls.push(call)
+    await this.beforeCall?.(call)
+  }
+
+  /** Test helper: put without recording a call. */
+  seed(uri: string, body: string): void {
+    this.objects.set(uri, this.makeObject(body))
+  }
+
+  text(uri: string): string | undefined {
+    return this.objects.get(uri)?.body
+  }
+
+  json<T = unknown>(uri: string): T | undefined {
+    const body = this.text(uri)
+    return body === undefined ? undefined : (JSON.parse(body) as T)
+  }
+
+  keysUnder(uriPrefix: string): string[] {
+    return [...this.objects.keys()].filter((k) => k.startsWith(uriPrefix)).sort()
+  }
+
+  private makeObject(body: string): StoredObject {
+    this.version += 1
+    const etag = `"${createHash('md5').update(`${this.version}:${body}`).digest('hex')}"`
+    return { body, etag, lastModified: new Date(this.now()) }
+  }
+
+  async head(location: S3Location): Promise<ObjectHead | undefined> {
+    await this.record('head', location)
+    const o = this.objects.get(uriOf(location))
+    return o && { etag: o.etag, size: Buffer.byteLength(o.body), lastModified: o.lastModified }
+  }
+
+  async getText(location: S3Location): Promise<ObjectText | undefined> {
+    await this.record('getText', location)
+    const o = this.objects.get(uriOf(location))
+    return (
+      o && {
+        body: o.body,
+        etag: o.etag,
+        size: Buffer.byteLength(o.body),
+        lastModified: o.lastModified,
+      }
+    )
+  }
+
+  async list(prefix: S3Location): Promise<ListedObject[]> {
+    await this.record('list', prefix)
+    const start = `s3://${prefix.bucket}/${prefix.key}/`
+    return [...this.objects.entries()]
+      .filter(([uri]) => uri.startsWith(start))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([uri, o]) => ({
+        key: uri.slice(`s3://${prefix.bucket}/`.length),
+        etag: o.etag,
+        size: Buffer.byteLength(o.body),
+        lastModified: o.lastModified,
+      }))
+  }
+
+  async putText(location: S3Location, body: string, condition?: WriteCondition): Promise<string> {
+    await this.record('putText', location)
+    const uri = uriOf(location)
+    const existing = this.objects.get(uri)
+    if (condition?.ifNoneMatch && existing) throw new PreconditionFailed(location, 412)
+    if (condition?.ifMatch !== undefined && existing?.etag !== condition.ifMatch) {
+      throw new PreconditionFailed(location, 412)
+    }
+    const stored = this.makeObject(body)
+    this.objects.set(uri, stored)
+    return stored.etag
+  }
+
+  async delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void> {
+    await this.record('delete', location)
+    const uri = uriOf(location)
+    const existing = this.objects.get(uri)
+    if (condition?.ifMatch !== undefined && existing && existing.etag !== condition.ifMatch) {
+      throw new PreconditionFailed(location, 412)
+    }
+    this.objects.delete(uri)
+  }
+
+  async uploadFile(
+    location: S3Location,
+    filePath: string,
+    onProgress?: (progress: UploadProgress) => void,
+  ): Promise<void> {
+    await this.record('uploadFile', location)
+    const data = await readFile(filePath)
+    onProgress?.({ loaded: data.length, total: data.length })
+    this.objects.set(uriOf(location), this.makeObject(data.toString('latin1')))
+  }
+}
+
+function uriOf(location: S3Location): string {
+  return `s3://${location.bucket}/${location.key}`
+}
