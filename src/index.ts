@@ -1,1 +1,3 @@
-import { systemClock } from './clock.js'; console.log(systemClock.now() > 0)
+import { run } from './main.js'
+
+await run()

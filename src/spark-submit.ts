@@ -168,7 +168,9 @@ export function retargetStep(
   previous: StepSpec,
   target: { readonly appName: string; readonly deploymentId: string; readonly markerUri: string },
 ): StepSpec {
-  const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(',')
+  const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(
+    ',',
+  )
   const replaced = new Map([
     [MARKER_CONF, target.markerUri],
     [MARKER_ENV_CONF, target.markerUri],

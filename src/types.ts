@@ -8,8 +8,7 @@ export interface S3Location {
 }
 
 export type ClusterRef =
-  | { readonly kind: 'id'; readonly id: string }
-  | { readonly kind: 'name'; readonly name: string }
+  { readonly kind: 'id'; readonly id: string } | { readonly kind: 'name'; readonly name: string }
 
 export type JarSource =
   | { readonly kind: 'local'; readonly path: string }
@@ -102,7 +101,11 @@ export interface StepInfo extends StepSpec {
   readonly startedAt?: Date
   readonly endedAt?: Date
   /** From Status.FailureDetails: reason/message, and the log file if EMR knows it. */
-  readonly failure?: { readonly reason?: string; readonly message?: string; readonly logFile?: string }
+  readonly failure?: {
+    readonly reason?: string
+    readonly message?: string
+    readonly logFile?: string
+  }
 }
 
 export interface EmrPort {

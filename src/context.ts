@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto'
+import type { RunContext } from './types.js'
+
+/** The GitHub run this action executes in, from the runner's environment variables. */
+export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {
+  const server = env.GITHUB_SERVER_URL ?? 'https://github.com'
+  const repository = env.GITHUB_REPOSITORY || undefined
+  const runId = env.GITHUB_RUN_ID || undefined
+  const runAttempt = env.GITHUB_RUN_ATTEMPT || undefined
+  const runUrl =
+    repository && runId
+      ? `${server}/${repository}/actions/runs/${runId}${runAttempt ? `/attempts/${runAttempt}` : ''}`
+      : undefined
+  return {
+    repository,
+    sha: env.GITHUB_SHA || undefined,
+    ref: env.GITHUB_REF || undefined,
+    runId,
+    runAttempt,
+    runUrl,
+    actor: env.GITHUB_ACTOR || undefined,
+    workflow: env.GITHUB_WORKFLOW || undefined,
+  }
+}
+
+/**
+ * Unique per deployment, sortable by time, and safe in S3 keys, step names and YARN tags
+ * (lower-case alphanumerics and '-').
+ */
+export function newDeploymentId(now: number, random: () => Buffer = () => randomBytes(3)): string {
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase()
+  return `${stamp}-${random().toString('hex')}`
+}

@@ -1,0 +1,326 @@
+// The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
+// call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
+import {
+  AddJobFlowStepsCommand,
+  CancelStepsCommand,
+  DescribeClusterCommand,
+  DescribeStepCommand,
+  EMRClient,
+  ListClustersCommand,
+  ListStepsCommand,
+  type ClusterState,
+  type Step,
+  type StepSummary,
+} from '@aws-sdk/client-emr'
+import {
+  ACTIVE_STEP_STATES,
+  STEP_STATES,
+  UserError,
+  type ClusterInfo,
+  type ClusterRef,
+  type EmrPort,
+  type Log,
+  type StepInfo,
+  type StepSpec,
+  type StepState,
+} from './types.js'
+
+export const USER_AGENT = 'emr-streaming-rollover'
+
+const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING']
+const GONE_CLUSTER_STATES = new Set(['TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS'])
+const ACCESS_DENIED_NAMES = new Set([
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnauthorizedOperation',
+])
+
+export function createEmrClient(
+  options: { region?: string; env?: NodeJS.ProcessEnv } = {},
+): EMRClient {
+  const env = options.env ?? process.env
+  const region =
+    nonEmpty(options.region) ??
+    nonEmpty(env.AWS_REGION) ??
+    nonEmpty(env.AWS_DEFAULT_REGION) ??
+    'us-east-1'
+  const endpoint = configuredEndpoint(env)
+  return new EMRClient({
+    region,
+    // EMR refills DescribeStep/ListSteps/AddJobFlowSteps/CancelSteps at 0.5/s: the adaptive mode's
+    // client-side token bucket slows this client down after the first throttle instead of
+    // burning its retries at full speed.
+    retryMode: 'adaptive',
+    maxAttempts: 6,
+    customUserAgent: USER_AGENT,
+    ...(endpoint === undefined ? {} : { endpoint }),
+  })
+}
+
+/**
+ * The SDK reads AWS_ENDPOINT_URL_EMR / AWS_ENDPOINT_URL itself, but only from process.env and only
+ * at the first request. Resolving it here, with the SDK's precedence, keeps an injected `env`
+ * authoritative and makes the endpoint visible on the client's config.
+ */
+export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined
+  return nonEmpty(env.AWS_ENDPOINT_URL_EMR) ?? nonEmpty(env.AWS_ENDPOINT_URL)
+}
+
+/** CancelSteps answered FAILED for the step: usually it had already ended. */
+export class CancelStepFailed extends Error {
+  constructor(
+    readonly stepId: string,
+    readonly reason: string | undefined,
+  ) {
+    super(`EMR refused to cancel step ${stepId}: ${reason ?? 'no reason given'}`)
+    this.name = 'CancelStepFailed'
+  }
+}
+
+export class AwsEmr implements EmrPort {
+  /**
+   * HTTP requests sent to EMR, by operation. Counts the SDK's own retries too (from
+   * `$metadata.attempts`), because those are what EMR's rate limits see.
+   */
+  readonly calls = new Map<string, number>()
+
+  constructor(
+    private readonly client: EMRClient,
+    private readonly options: { readonly log?: Pick<Log, 'info'> } = {},
+  ) {}
+
+  get totalCalls(): number {
+    let total = 0
+    for (const n of this.calls.values()) total += n
+    return total
+  }
+
+  async resolveCluster(ref: ClusterRef): Promise<ClusterInfo> {
+    const id = ref.kind === 'id' ? ref.id : await this.findClusterByName(ref.name)
+    const input = ref.kind === 'id' ? `cluster-id '${ref.id}'` : `cluster-name '${ref.name}'`
+    let out
+    try {
+      out = await this.call('DescribeCluster', `cluster ${id}`, () =>
+        this.client.send(new DescribeClusterCommand({ ClusterId: id })),
+      )
+    } catch (error) {
+      if (isClusterNotFound(error)) {
+        throw new UserError(
+          `${input}: EMR knows no cluster ${id} in this account and region (${errorMessage(error)}). ` +
+            'Check the id in the EMR console, and the aws-region the workflow uses.',
+        )
+      }
+      throw error
+    }
+    const cluster = out.Cluster
+    const state = cluster?.Status?.State ?? 'UNKNOWN'
+    if (GONE_CLUSTER_STATES.has(state)) {
+      throw new UserError(
+        `${input}: cluster ${id} is ${state} and cannot take steps. ` +
+          'Point `cluster-id` at a running cluster.',
+      )
+    }
+    if (state === 'STARTING' || state === 'BOOTSTRAPPING') {
+      this.options.log?.info(
+        `Cluster ${id} is ${state}: new steps queue until it is ready, which counts against start-timeout.`,
+      )
+    }
+    return {
+      id,
+      name: cluster?.Name ?? (ref.kind === 'name' ? ref.name : id),
+      state,
+      stepConcurrencyLevel: cluster?.StepConcurrencyLevel ?? 1,
+      releaseLabel: cluster?.ReleaseLabel,
+    }
+  }
+
+  async listActiveSteps(clusterId: string): Promise<StepInfo[]> {
+    const steps: StepInfo[] = []
+    let marker: string | undefined
+    do {
+      const out = await this.call('ListSteps', `cluster ${clusterId}`, () =>
+        this.client.send(
+          new ListStepsCommand({
+            ClusterId: clusterId,
+            StepStates: [...ACTIVE_STEP_STATES],
+            ...(marker === undefined ? {} : { Marker: marker }),
+          }),
+        ),
+      )
+      // EMR lists steps newest first, across pages too; kept as is.
+      for (const step of out.Steps ?? []) steps.push(toStepInfo(step))
+      marker = out.Marker
+    } while (marker)
+    return steps
+  }
+
+  async describeStep(clusterId: string, stepId: string): Promise<StepInfo> {
+    const out = await this.call('DescribeStep', `cluster ${clusterId}`, () =>
+      this.client.send(new DescribeStepCommand({ ClusterId: clusterId, StepId: stepId })),
+    )
+    if (!out.Step) throw new Error(`DescribeStep returned no step for ${stepId} on ${clusterId}`)
+    return toStepInfo(out.Step)
+  }
+
+  async addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
+    const out = await this.call('AddJobFlowSteps', `cluster ${clusterId}`, () =>
+      this.client.send(
+        new AddJobFlowStepsCommand({
+          JobFlowId: clusterId,
+          Steps: [
+            {
+              Name: step.name,
+              ActionOnFailure: step.actionOnFailure,
+              HadoopJarStep: { Jar: step.jar, Args: [...step.args] },
+            },
+          ],
+          ...(executionRoleArn === undefined ? {} : { ExecutionRoleArn: executionRoleArn }),
+        }),
+      ),
+    )
+    const id = out.StepIds?.[0]
+    if (!id) throw new Error(`AddJobFlowSteps on ${clusterId} returned no step id`)
+    return id
+  }
+
+  async cancelStep(clusterId: string, stepId: string): Promise<void> {
+    const out = await this.call('CancelSteps', `cluster ${clusterId}`, () =>
+      this.client.send(
+        new CancelStepsCommand({
+          ClusterId: clusterId,
+          StepIds: [stepId],
+          StepCancellationOption: 'SEND_INTERRUPT',
+        }),
+      ),
+    )
+    const info = out.CancelStepsInfoList?.find((i) => i.StepId === stepId)
+    if (info?.Status === 'FAILED') throw new CancelStepFailed(stepId, info.Reason)
+  }
+
+  private async findClusterByName(name: string): Promise<string> {
+    const active: { id: string; name: string }[] = []
+    let marker: string | undefined
+    do {
+      const out = await this.call('ListClusters', `cluster-name '${name}'`, () =>
+        this.client.send(
+          new ListClustersCommand({
+            ClusterStates: ACTIVE_CLUSTER_STATES,
+            ...(marker === undefined ? {} : { Marker: marker }),
+          }),
+        ),
+      )
+      for (const c of out.Clusters ?? []) {
+        if (c.Id) active.push({ id: c.Id, name: c.Name ?? '' })
+      }
+      marker = out.Marker
+    } while (marker)
+    const matches = active.filter((c) => c.name === name)
+    const [only] = matches
+    if (only && matches.length === 1) return only.id
+    if (matches.length > 1) {
+      throw new UserError(
+        `cluster-name '${name}': ${matches.length} active clusters have this name ` +
+          `(${matches.map((c) => c.id).join(', ')}). Use \`cluster-id\` to pick one.`,
+      )
+    }
+    const names = active.slice(0, 10).map((c) => `'${c.name}' (${c.id})`)
+    const more = active.length > 10 ? ` and ${active.length - 10} more` : ''
+    throw new UserError(
+      `cluster-name '${name}': no active cluster (${ACTIVE_CLUSTER_STATES.join(', ')}) has this exact name. ` +
+        (active.length === 0
+          ? 'There is no active cluster in this account and region.'
+          : `Active clusters: ${names.join(', ')}${more}.`),
+    )
+  }
+
+  /** Counts the call and turns a denied permission into a message naming the IAM action. */
+  private async call<T extends { $metadata?: { attempts?: number } }>(
+    operation: string,
+    target: string,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    let out: T
+    try {
+      out = await send()
+    } catch (error) {
+      this.count(operation, metadataAttempts(error))
+      if (isAccessDenied(error)) throw accessDenied(operation, target, error)
+      throw error
+    }
+    this.count(operation, out.$metadata?.attempts)
+    return out
+  }
+
+  private count(operation: string, attempts: number | undefined): void {
+    this.calls.set(operation, (this.calls.get(operation) ?? 0) + (attempts ?? 1))
+  }
+}
+
+function toStepInfo(step: Step | StepSummary): StepInfo {
+  const state = step.Status?.State
+  if (!STEP_STATES.includes(state as StepState)) {
+    throw new Error(`step ${step.Id ?? '?'} has an unknown state: ${String(state)}`)
+  }
+  const timeline = step.Status?.Timeline
+  const failure = step.Status?.FailureDetails
+  return {
+    id: step.Id ?? '',
+    name: step.Name ?? '',
+    jar: step.Config?.Jar ?? '',
+    args: step.Config?.Args ?? [],
+    // TERMINATE_JOB_FLOW is the old spelling of TERMINATE_CLUSTER.
+    actionOnFailure:
+      step.ActionOnFailure === 'TERMINATE_JOB_FLOW'
+        ? 'TERMINATE_CLUSTER'
+        : (step.ActionOnFailure ?? 'CONTINUE'),
+    state: state as StepState,
+    createdAt: timeline?.CreationDateTime,
+    startedAt: timeline?.StartDateTime,
+    endedAt: timeline?.EndDateTime,
+    failure: failure && {
+      reason: failure.Reason,
+      message: failure.Message,
+      logFile: failure.LogFile,
+    },
+  }
+}
+
+function accessDenied(operation: string, target: string, error: unknown): UserError {
+  const message = errorMessage(error)
+  // The denied action may not be the operation's own, e.g. iam:PassRole for an execution role.
+  const action =
+    /not authorized to perform:?\s+([\w-]+:[\w*]+)/i.exec(message)?.[1] ??
+    `elasticmapreduce:${operation}`
+  const denied = new UserError(
+    `Access denied: the workflow's AWS credentials may not call ${action} on ${target}. ` +
+      `Allow ${action} in the IAM policy of the role the workflow assumes. AWS said: ${message}`,
+  )
+  denied.cause = error
+  return denied
+}
+
+function isAccessDenied(error: unknown): boolean {
+  return error instanceof Error && ACCESS_DENIED_NAMES.has(error.name)
+}
+
+function isClusterNotFound(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  if (error.name === 'ClusterNotFound' || error.name === 'ResourceNotFoundException') return true
+  return (
+    error.name === 'InvalidRequestException' &&
+    /not valid|does not exist|not found/i.test(error.message)
+  )
+}
+
+function metadataAttempts(error: unknown): number | undefined {
+  return (error as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}

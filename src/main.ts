@@ -1,0 +1,157 @@
+// Wires inputs -> rollover -> outputs, job summary and GitHub deployment. Nothing here decides
+// what to do to the cluster; that is rollover.ts.
+import * as core from '@actions/core'
+import { systemClock } from './clock.js'
+import { newDeploymentId, runContextFromEnv } from './context.js'
+import { AwsEmr, createEmrClient } from './emr.js'
+import { createDeploymentReporter, type DeploymentReporter } from './github-deployment.js'
+import { parseSettings } from './inputs.js'
+
+import { newReport, type RunReport } from './report.js'
+import { runRollover } from './rollover.js'
+import { createS3Client, S3ObjectStore } from './store.js'
+import { clusterConsoleUrl, outputsOf, renderSummary } from './summary.js'
+import { UserError, type Log, type Settings } from './types.js'
+
+export const LOCK_STATE = 'lock'
+
+export const coreLog: Log = {
+  info: (message) => core.info(message),
+  warning: (message) => core.warning(message),
+  debug: (message) => core.debug(message),
+  group: (name, fn) => core.group(name, fn),
+}
+
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let settings: Settings
+  try {
+    settings = parseSettings((name) => core.getInput(name), env)
+  } catch (error) {
+    // Nothing has been called yet: a bad input never changes anything.
+    core.setFailed(error instanceof Error ? error.message : String(error))
+    return
+  }
+
+  const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'
+  const emrClient = createEmrClient({ region, env })
+  const s3Client = createS3Client({ region, env })
+  const emr = new AwsEmr(emrClient)
+  const store = new S3ObjectStore(s3Client, {
+    region,
+    expectedBucketOwner: settings.expectedBucketOwner,
+    sseKmsKeyId: settings.sseKmsKeyId,
+  })
+  const github = runContextFromEnv(env)
+  const deploymentId = newDeploymentId(systemClock.now())
+  const report = newReport(deploymentId, settings.appName, region)
+  const log = collectWarnings(coreLog, report)
+  const deployment = deploymentReporter(settings, env, log)
+  const cancel = new AbortController()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.warning(
+      `Received ${signal}: the runner is cancelling the job. Closing the rollover safely.`,
+    )
+    cancel.abort(new UserError(`Cancelled (${signal}).`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  core.info(
+    `Deployment ${deploymentId}: rolling '${settings.appName}' over to ${describeJar(settings)}.`,
+  )
+  try {
+    if (!settings.dryRun)
+      await deployment.start({
+        description: `Rolling over ${settings.appName}`,
+        logUrl: github.runUrl,
+      })
+    await runRollover(
+      {
+        settings,
+        emr,
+        store,
+        clock: systemClock,
+        log,
+        deploymentId,
+        github,
+        signal: cancel.signal,
+        onLockState: (state) => core.saveState(LOCK_STATE, state ? JSON.stringify(state) : ''),
+      },
+      report,
+    )
+  } catch (error) {
+    report.status = 'failed'
+    report.error = error instanceof Error ? error.message : String(error)
+    if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : '')
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    emrClient.destroy()
+    s3Client.destroy()
+  }
+  report.emrCalls = emr.totalCalls
+  await finish(report, settings, deployment, github.runUrl)
+}
+
+async function finish(
+  report: RunReport,
+  settings: Settings,
+  deployment: DeploymentReporter,
+  runUrl: string | undefined,
+): Promise<void> {
+  for (const [name, value] of Object.entries(outputsOf(report))) core.setOutput(name, value)
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(renderSummary(report), true).write()
+  }
+  if (!settings.dryRun) {
+    const ok = report.status === 'succeeded'
+    await deployment.finish(ok ? 'success' : 'failure', {
+      description: ok
+        ? `${report.result}: step ${outputsOf(report)['step-id']}`
+        : (report.error ?? 'failed'),
+      environmentUrl: report.clusterId
+        ? clusterConsoleUrl(report.region ?? 'us-east-1', report.clusterId)
+        : undefined,
+      logUrl: runUrl,
+    })
+  }
+  if (report.status === 'failed' || report.result === 'rolled-back') {
+    core.setFailed(report.error ?? `Rollover of '${settings.appName}' failed.`)
+  } else {
+    core.info(
+      `Result: ${report.result}. ${outputsOf(report)['step-id'] ? `Step ${outputsOf(report)['step-id']} runs ${report.jarUri}.` : ''}`,
+    )
+  }
+}
+
+function deploymentReporter(
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): DeploymentReporter {
+  const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '').split('/')
+  return createDeploymentReporter({
+    token: settings.githubToken,
+    environment: owner && repo ? settings.environment : undefined,
+    context: { owner, repo, sha: env.GITHUB_SHA ?? '', ref: env.GITHUB_REF ?? '' },
+    appName: settings.appName,
+    log,
+  })
+}
+
+/** Warnings go to the log and also to the job summary. */
+function collectWarnings(log: Log, report: RunReport): Log {
+  return {
+    ...log,
+    warning: (message) => {
+      report.warnings.push(message)
+      log.warning(message)
+    },
+  }
+}
+
+function describeJar(settings: Settings): string {
+  return settings.jar.kind === 'local'
+    ? settings.jar.path
+    : `s3://${settings.jar.location.bucket}/${settings.jar.location.key}`
+}

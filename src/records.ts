@@ -1,0 +1,81 @@
+// Deployment records in S3: deployments/<id>.json, written as phases complete so a rerun and a
+// person can see where a run stopped, and current.json, which names what runs now.
+import type { AppLayout } from './markers.js'
+import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from './report.js'
+import type { ObjectStore, RunContext } from './types.js'
+
+export function deploymentRecord(report: RunReport, github: RunContext): Record<string, unknown> {
+  const iso = (t?: number): string | undefined =>
+    t === undefined ? undefined : new Date(t).toISOString()
+  const launch = (l?: LaunchRecord): Record<string, unknown> | undefined =>
+    l && {
+      deploymentId: l.deploymentId,
+      stepId: l.stepId,
+      markerUri: l.markerUri,
+      jarUri: l.jarUri,
+      outcome: l.outcome,
+      failure: l.failure,
+      submittedAt: iso(l.submittedAt),
+      runningAt: iso(l.runningAt),
+      args: l.step.args,
+    }
+  return {
+    version: 1,
+    deploymentId: report.deploymentId,
+    app: report.appName,
+    clusterId: report.clusterId,
+    status: report.status,
+    result: report.result,
+    error: report.error,
+    jarUri: report.jarUri,
+    stopped: report.previous,
+    forcedStop: report.forcedStop ?? false,
+    stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
+    downtimeSeconds: downtimeSeconds(report),
+    launch: launch(report.launch),
+    rollback: launch(report.rollback),
+    phases: report.phases.map((p) => ({
+      name: p.name,
+      status: p.status ?? 'in-progress',
+      startedAt: iso(p.startedAt),
+      seconds: seconds(p.startedAt, p.endedAt),
+      detail: p.detail,
+    })),
+    warnings: report.warnings,
+    github,
+    updatedAt: new Date().toISOString(),
+  }
+}
+
+export async function writeDeploymentRecord(
+  store: ObjectStore,
+  layout: AppLayout,
+  report: RunReport,
+  github: RunContext,
+): Promise<void> {
+  const body = JSON.stringify(deploymentRecord(report, github), null, 2)
+  await store.putText(layout.deploymentRecord(report.deploymentId), body)
+}
+
+/** current.json: what runs now, after a run that left a verified driver behind. */
+export async function writeCurrent(
+  store: ObjectStore,
+  layout: AppLayout,
+  report: RunReport,
+  live: LaunchRecord,
+  github: RunContext,
+): Promise<void> {
+  const body = {
+    version: 1,
+    app: report.appName,
+    clusterId: report.clusterId,
+    deploymentId: live.deploymentId,
+    stepId: live.stepId,
+    markerUri: live.markerUri,
+    jarUri: live.jarUri,
+    since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
+    record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
+    github,
+  }
+  await store.putText(layout.current, JSON.stringify(body, null, 2))
+}

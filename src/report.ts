@@ -1,0 +1,115 @@
+// What a run did, phase by phase: the source of the outputs, the job summary and the deployment
+// record. Kept as plain data so every consumer renders the same facts.
+import { formatDuration } from './clock.js'
+import type { Clock, Log, StepSpec } from './types.js'
+
+export type RolloverResult = 'deployed' | 'first-deploy' | 'rolled-back' | 'planned'
+export type PhaseStatus = 'ok' | 'skipped' | 'failed'
+
+export interface PhaseRecord {
+  readonly name: string
+  readonly startedAt: number
+  endedAt?: number
+  status?: PhaseStatus
+  detail?: string
+}
+
+export interface StoppedStep {
+  readonly stepId: string
+  readonly state: string
+  readonly ack?: Record<string, unknown>
+}
+
+export interface LaunchRecord {
+  readonly deploymentId: string
+  readonly stepId?: string
+  readonly markerUri: string
+  readonly jarUri?: string
+  readonly step: StepSpec
+  submittedAt?: number
+  runningAt?: number
+  outcome?: 'running' | 'failed-to-start' | 'died' | 'not-verified'
+  failure?: string
+}
+
+export interface RunReport {
+  readonly deploymentId: string
+  readonly appName: string
+  readonly region?: string
+  clusterId?: string
+  clusterName?: string
+  result?: RolloverResult
+  /** 'in-progress' while running, then 'succeeded' or 'failed'; recorded in S3 as it changes. */
+  status: 'in-progress' | 'succeeded' | 'failed'
+  jarUri?: string
+  jarUploaded?: boolean
+  previous: StoppedStep[]
+  stopStartedAt?: number
+  oldStoppedAt?: number
+  forcedStop?: boolean
+  launch?: LaunchRecord
+  rollback?: LaunchRecord
+  plan?: { readonly stop: readonly string[]; readonly markerUri: string; readonly step: StepSpec }
+  phases: PhaseRecord[]
+  warnings: string[]
+  error?: string
+  emrCalls?: number
+}
+
+export function newReport(deploymentId: string, appName: string, region?: string): RunReport {
+  return {
+    deploymentId,
+    appName,
+    region,
+    status: 'in-progress',
+    previous: [],
+    phases: [],
+    warnings: [],
+  }
+}
+
+/** Runs one phase inside a log group, timing it into the report. */
+export class PhaseRunner {
+  constructor(
+    private readonly report: RunReport,
+    private readonly clock: Clock,
+    private readonly log: Log,
+  ) {}
+
+  async run<T>(name: string, fn: (phase: PhaseRecord) => Promise<T>): Promise<T> {
+    const phase: PhaseRecord = { name, startedAt: this.clock.now() }
+    this.report.phases.push(phase)
+    return this.log.group(name, async () => {
+      try {
+        const value = await fn(phase)
+        phase.status ??= 'ok'
+        return value
+      } catch (error) {
+        phase.status = 'failed'
+        phase.detail ??= error instanceof Error ? error.message : String(error)
+        throw error
+      } finally {
+        phase.endedAt = this.clock.now()
+        this.log.info(
+          `${name}: ${phase.status} in ${formatDuration(phase.endedAt - phase.startedAt)}`,
+        )
+      }
+    })
+  }
+
+  skip(name: string, detail: string): void {
+    const now = this.clock.now()
+    this.report.phases.push({ name, startedAt: now, endedAt: now, status: 'skipped', detail })
+  }
+}
+
+export function seconds(from?: number, to?: number): number | undefined {
+  if (from === undefined || to === undefined) return undefined
+  return Math.round((to - from) / 100) / 10
+}
+
+/** Downtime: from the old driver's confirmed exit to the new one running. */
+export function downtimeSeconds(report: RunReport): number | undefined {
+  const live = report.rollback?.runningAt ?? report.launch?.runningAt
+  return seconds(report.oldStoppedAt, live)
+}

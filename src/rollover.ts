@@ -1,0 +1,310 @@
+// The phases of one rollover (DESIGN.md), as a reconciler over the EMR and S3 ports: every phase
+// that acts reads the real state first and does only what is still missing, so a rerun after a
+// crash converges to "the new jar runs, exactly one driver, one marker".
+import { formatDuration } from './clock.js'
+import { describeState, isFirstDeploy, readCurrentState, rollbackSource } from './discover.js'
+import { retire, submit, verify, type LaunchContext, type Launched } from './launch.js'
+import { DeployLock, lockOwner, type LockState } from './lock.js'
+import { AppLayout, MarkerStore } from './markers.js'
+import { writeCurrent, writeDeploymentRecord } from './records.js'
+import { PhaseRunner, type RunReport } from './report.js'
+import { buildSparkStep, jarOfStep, retargetStep } from './spark-submit.js'
+import { planJar, stageJar } from './stage.js'
+import { stopCurrent, errorName } from './stop.js'
+import { TokenBucket } from './token-bucket.js'
+import {
+  UserError,
+  s3Uri,
+  type Clock,
+  type EmrPort,
+  type Log,
+  type ObjectStore,
+  type RunContext,
+  type Settings,
+} from './types.js'
+
+export interface RolloverDeps {
+  readonly settings: Settings
+  readonly emr: EmrPort
+  readonly store: ObjectStore
+  readonly clock: Clock
+  readonly log: Log
+  readonly deploymentId: string
+  readonly github: RunContext
+  /** Aborted when the runner cancels the job (SIGINT/SIGTERM). */
+  readonly signal?: AbortSignal
+  /** So the post step can release the lock if this process dies. */
+  readonly onLockState?: (state: LockState | undefined) => void
+  /** Fine-tuning for tests and the benchmark; defaults suit real EMR. */
+  readonly tuning?: {
+    readonly lockLeaseMs?: number
+    readonly lockPollMs?: number
+    readonly ackPollMs?: number
+    readonly emrPollMs?: number
+  }
+}
+
+export class RolloverFailed extends UserError {}
+
+/** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
+export async function runRollover(deps: RolloverDeps, report: RunReport): Promise<void> {
+  const { settings, emr, store, clock, log } = deps
+  const phases = new PhaseRunner(report, clock, log)
+  const layout = new AppLayout(settings.markerPrefix, settings.appName)
+  const markers = new MarkerStore(store, layout)
+  // Burst 5, refill 0.4/s: below EMR's 0.5/s per-account refill, leaving room for other tools.
+  const emrBudget = new TokenBucket(clock, 5, 0.4)
+
+  const preflight = await phases.run('Preflight', async (phase) => {
+    const cluster = await emr.resolveCluster(settings.cluster)
+    report.clusterId = cluster.id
+    report.clusterName = cluster.name
+    log.info(
+      `Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}.`,
+    )
+    const jar = await planJar(settings, store)
+    report.jarUri = jar.uri
+    log.info(
+      `Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`,
+    )
+    const state = await readCurrentState(emr, markers, cluster.id, settings.appName)
+    phase.detail = describeState(state)
+    log.info(`Current deployment: ${phase.detail}`)
+    return { cluster, jar, state }
+  })
+
+  const markerUri = s3Uri(layout.marker(deps.deploymentId))
+  const step = buildSparkStep({
+    appName: settings.appName,
+    deploymentId: deps.deploymentId,
+    mainClass: settings.mainClass,
+    sparkSubmitArgs: settings.sparkSubmitArgs,
+    appArgs: settings.appArgs,
+    jarUri: preflight.jar.uri,
+    markerUri,
+  })
+
+  if (settings.dryRun) {
+    report.plan = {
+      stop: [
+        ...preflight.state.steps.map((s) => `step ${s.id} (${s.state})`),
+        ...preflight.state.markers.map((m) => `marker ${m.uri}`),
+      ],
+      markerUri,
+      step,
+    }
+    report.result = 'planned'
+    report.status = 'succeeded'
+    log.info(
+      `Dry run: would ${preflight.jar.present ? '' : `upload ${preflight.jar.localPath}, `}stop ${report.plan.stop.join(', ') || 'nothing'}, write ${markerUri} and submit:\n${JSON.stringify(step, null, 2)}`,
+    )
+    return
+  }
+
+  if (preflight.jar.present) phases.skip('Stage', 'jar already in S3')
+  else {
+    await phases.run('Stage', async () => {
+      report.jarUploaded = (await stageJar(preflight.jar, store, log, clock)).uploaded
+    })
+  }
+
+  const lock = new DeployLock({
+    store,
+    location: layout.lock,
+    owner: lockOwner(deps.deploymentId, deps.github),
+    clock,
+    log,
+    leaseMs: deps.tuning?.lockLeaseMs,
+    pollMs: deps.tuning?.lockPollMs,
+    onStateChange: deps.onLockState,
+  })
+  try {
+    await phases.run('Lock', async () => {
+      await lock.acquire(settings.lockTimeoutMs, deps.signal)
+      lock.startRenewing()
+      log.info(`Holding the deploy lock ${s3Uri(layout.lock)}.`)
+    })
+    const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost
+    await rollOver(deps, report, {
+      phases,
+      layout,
+      markers,
+      emrBudget,
+      signal,
+      step,
+      markerUri,
+      clusterId: preflight.cluster.id,
+    })
+  } finally {
+    await lock.release().catch((error) => {
+      log.warning(
+        `Could not release the deploy lock ${s3Uri(layout.lock)}: ${errorName(error)}. It expires by itself within a minute.`,
+      )
+    })
+    deps.onLockState?.(undefined)
+  }
+}
+
+interface Held {
+  readonly phases: PhaseRunner
+  readonly layout: AppLayout
+  readonly markers: MarkerStore
+  readonly emrBudget: TokenBucket
+  readonly signal: AbortSignal
+  readonly step: ReturnType<typeof buildSparkStep>
+  readonly markerUri: string
+  readonly clusterId: string
+}
+
+async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Promise<void> {
+  const { settings, emr, store, clock, log, github } = deps
+  const { phases, layout, markers, emrBudget, signal, clusterId } = held
+  const record = (): Promise<void> =>
+    writeDeploymentRecord(store, layout, report, github).catch((error) => {
+      log.warning(`Could not write the deployment record: ${errorName(error)}`)
+    })
+
+  // Reconcile: what runs now may have changed while we waited for the lock.
+  const state = await readCurrentState(emr, markers, clusterId, settings.appName)
+  const firstDeploy = isFirstDeploy(state)
+  const previous = rollbackSource(state)
+  await record()
+
+  const stop = await phases.run('Stop', async (phase) => {
+    report.stopStartedAt = clock.now()
+    const outcome = await stopCurrent(state, {
+      emr,
+      markers,
+      clock,
+      log,
+      clusterId,
+      appName: settings.appName,
+      deploymentId: deps.deploymentId,
+      stopTimeoutMs: settings.stopTimeoutMs,
+      onStopTimeout: settings.onStopTimeout,
+      emrBudget,
+      signal,
+      ackPollMs: deps.tuning?.ackPollMs,
+      emrPollMs: deps.tuning?.emrPollMs,
+    })
+    report.previous = outcome.stopped
+    report.oldStoppedAt = outcome.stoppedAt
+    report.forcedStop = outcome.forced
+    phase.detail =
+      outcome.stopped.length === 0
+        ? 'nothing was running'
+        : `stopped ${outcome.stopped.map((s) => `${s.stepId} (${s.state})`).join(', ')}`
+    if (outcome.stopped.length > 0) {
+      log.info(
+        `Old driver stopped after ${formatDuration(outcome.stoppedAt - (report.stopStartedAt ?? 0))}.`,
+      )
+    }
+    return outcome
+  })
+
+  const launchCtx: LaunchContext = {
+    emr,
+    markers,
+    clock,
+    log,
+    clusterId,
+    appName: settings.appName,
+    executionRoleArn: settings.executionRoleArn,
+    startTimeoutMs: settings.startTimeoutMs,
+    stableForMs: settings.stableForMs,
+    emrBudget,
+    github,
+    signal,
+  }
+  // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
+  const launched = await phases.run('Submit', async (phase) => {
+    const l = await submit(launchCtx, {
+      deploymentId: deps.deploymentId,
+      markerUri: held.markerUri,
+      step: held.step,
+      jarUri: report.jarUri as string,
+    })
+    report.launch = l
+    phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`
+    return l
+  })
+  await markers.removeAcks(state.acks).catch(() => undefined)
+  await record()
+  if (deps.signal?.aborted) {
+    launched.outcome = 'not-verified'
+    throw new RolloverFailed(
+      `Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`,
+    )
+  }
+
+  await phases.run('Verify', async (phase) => {
+    await verify(launchCtx, launched)
+    phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure
+    if (launched.outcome !== 'running') phase.status = 'failed'
+  })
+
+  if (launched.outcome === 'running') {
+    report.result = firstDeploy ? 'first-deploy' : 'deployed'
+    report.status = 'succeeded'
+    await writeCurrent(store, layout, report, launched, github)
+    await record()
+    return
+  }
+  await rollBack(deps, report, held, launchCtx, launched, previous, firstDeploy)
+  await record()
+}
+
+async function rollBack(
+  deps: RolloverDeps,
+  report: RunReport,
+  held: Held,
+  launchCtx: LaunchContext,
+  failed: Launched,
+  previous: ReturnType<typeof rollbackSource>,
+  firstDeploy: boolean,
+): Promise<never> {
+  const { settings, store, log, github } = deps
+  const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`
+  await retire(launchCtx, failed)
+  if (!settings.rollback || firstDeploy || !previous) {
+    const why = !settings.rollback
+      ? "'rollback' is false"
+      : 'this was a first deploy: there is no previous version to go back to'
+    throw new RolloverFailed(
+      `${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`,
+    )
+  }
+  const rollbackId = `${deps.deploymentId}-rb`
+  const markerUri = s3Uri(held.layout.marker(rollbackId))
+  const step = retargetStep(previous, {
+    appName: settings.appName,
+    deploymentId: rollbackId,
+    markerUri,
+  })
+  log.warning(`${what} Rolling back to the configuration of ${previous.id}.`)
+  const launched = await held.phases.run('Rollback', async (phase) => {
+    const l = await submit(launchCtx, {
+      deploymentId: rollbackId,
+      markerUri,
+      step,
+      jarUri: jarOfStep(previous.args) ?? 'unknown',
+      rollbackOf: deps.deploymentId,
+    })
+    report.rollback = l
+    await verify(launchCtx, l)
+    phase.detail =
+      l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure
+    if (l.outcome !== 'running') phase.status = 'failed'
+    return l
+  })
+  if (launched.outcome !== 'running') {
+    throw new RolloverFailed(
+      `${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`,
+    )
+  }
+  report.result = 'rolled-back'
+  await writeCurrent(store, held.layout, report, launched, github)
+  throw new RolloverFailed(
+    `${what} Rolled back: ${launched.stepId} runs the previous version again.`,
+  )
+}

@@ -1,0 +1,253 @@
+// The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
+// errors to the port's outcomes (missing object -> undefined, lost condition ->
+// PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import {
+  PreconditionFailed,
+  type ListedObject,
+  type ObjectHead,
+  type ObjectStore,
+  type ObjectText,
+  type S3Location,
+  type UploadProgress,
+  type WriteCondition,
+} from './types.js'
+
+export interface S3Options {
+  /** Not read by the store (the client carries the region); kept so callers pass one bag. */
+  readonly region?: string
+  /** Account id; sent as ExpectedBucketOwner on every call so a hijacked bucket name fails. */
+  readonly expectedBucketOwner?: string
+  /** KMS key for SSE-KMS on every object this action writes. */
+  readonly sseKmsKeyId?: string
+  /** MaxKeys per ListObjectsV2 page; S3's (and the default) is 1000. Lets tests page cheaply. */
+  readonly listPageSize?: number
+}
+
+export const USER_AGENT = 'emr-streaming-rollover'
+const PART_SIZE = 8 * 1024 * 1024
+const QUEUE_SIZE = 4
+
+export function createS3Client(
+  options: { region?: string; env?: NodeJS.ProcessEnv } = {},
+): S3Client {
+  const env = options.env ?? process.env
+  const region =
+    nonEmpty(options.region) ??
+    nonEmpty(env.AWS_REGION) ??
+    nonEmpty(env.AWS_DEFAULT_REGION) ??
+    'us-east-1'
+  // The SDK reads these variables too, but only from process.env; reading them from `env` keeps
+  // this function a pure function of its arguments.
+  const endpoint =
+    env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true'
+      ? undefined
+      : (nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL))
+  return new S3Client({
+    region,
+    customUserAgent: USER_AGENT,
+    ...(endpoint && {
+      endpoint,
+      // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many
+      // reject the flexible checksums the SDK adds by default since 2025.
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  })
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly options: S3Options = {},
+  ) {}
+
+  async head(location: S3Location): Promise<ObjectHead | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand(this.target(location)))
+      return {
+        etag: requireEtag(out.ETag, location),
+        size: out.ContentLength ?? 0,
+        ...(out.LastModified && { lastModified: out.LastModified }),
+      }
+    } catch (error) {
+      if (isMissingObject(error)) return undefined
+      throw error
+    }
+  }
+
+  async getText(location: S3Location): Promise<ObjectText | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand(this.target(location)))
+      const body = (await out.Body?.transformToString('utf-8')) ?? ''
+      return {
+        body,
+        etag: requireEtag(out.ETag, location),
+        size: out.ContentLength ?? Buffer.byteLength(body),
+        ...(out.LastModified && { lastModified: out.LastModified }),
+      }
+    } catch (error) {
+      if (isMissingObject(error)) return undefined
+      throw error
+    }
+  }
+
+  async list(prefix: S3Location): Promise<ListedObject[]> {
+    const objects: ListedObject[] = []
+    let token: string | undefined
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: prefix.bucket,
+          // The trailing '/' keeps `app` from matching `app-2`; an empty key lists the bucket.
+          Prefix: prefix.key === '' ? '' : `${prefix.key}/`,
+          ...(token !== undefined && { ContinuationToken: token }),
+          ...(this.options.listPageSize !== undefined && { MaxKeys: this.options.listPageSize }),
+          ...this.owner(),
+        }),
+      )
+      for (const o of out.Contents ?? []) {
+        if (o.Key === undefined) continue
+        const location = { bucket: prefix.bucket, key: o.Key }
+        objects.push({
+          key: o.Key,
+          etag: requireEtag(o.ETag, location),
+          size: o.Size ?? 0,
+          ...(o.LastModified && { lastModified: o.LastModified }),
+        })
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined
+    } while (token !== undefined)
+    return objects
+  }
+
+  async putText(location: S3Location, body: string, condition?: WriteCondition): Promise<string> {
+    const conditional = condition?.ifNoneMatch === true || condition?.ifMatch !== undefined
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          ...this.target(location),
+          Body: body,
+          ContentType: body.startsWith('{') ? 'application/json' : 'text/plain',
+          ...(condition?.ifNoneMatch && { IfNoneMatch: '*' }),
+          ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
+          ...this.encryption(),
+        }),
+      )
+      return requireEtag(out.ETag, location)
+    } catch (error) {
+      if (!conditional) throw error
+      // S3 answers If-Match on a missing key with 404 NoSuchKey: for the caller it is the same
+      // stale view as a 412 (MemoryStore treats it so), and must not read as "bucket missing".
+      if (condition?.ifMatch !== undefined && isMissingObject(error)) {
+        throw new PreconditionFailed(location, 412)
+      }
+      throw asPreconditionFailed(error, location)
+    }
+  }
+
+  async delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteObjectCommand({
+          ...this.target(location),
+          ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
+        }),
+      )
+    } catch (error) {
+      // Plain deletes of a missing key already succeed (204); conditional ones answer 404.
+      if (isMissingObject(error)) return
+      if (condition?.ifMatch === undefined) throw error
+      throw asPreconditionFailed(error, location)
+    }
+  }
+
+  async uploadFile(
+    location: S3Location,
+    filePath: string,
+    onProgress?: (progress: UploadProgress) => void,
+  ): Promise<void> {
+    const { size } = await stat(filePath)
+    const params: PutObjectCommandInput = {
+      ...this.target(location),
+      Body: createReadStream(filePath),
+      ContentLength: size,
+      ...this.encryption(),
+    }
+    const upload = new Upload({
+      client: this.client,
+      params,
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      // An aborted multipart upload must not leave billed parts behind.
+      leavePartsOnError: false,
+    })
+    if (onProgress) {
+      upload.on('httpUploadProgress', (p) =>
+        onProgress({ loaded: p.loaded ?? 0, total: p.total ?? size }),
+      )
+    }
+    await upload.done()
+  }
+
+  private target(location: S3Location): {
+    Bucket: string
+    Key: string
+    ExpectedBucketOwner?: string
+  } {
+    return { Bucket: location.bucket, Key: location.key, ...this.owner() }
+  }
+
+  private owner(): { ExpectedBucketOwner?: string } {
+    const owner = this.options.expectedBucketOwner
+    return owner ? { ExpectedBucketOwner: owner } : {}
+  }
+
+  private encryption(): Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'> {
+    const key = this.options.sseKmsKeyId
+    return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : {}
+  }
+}
+
+function asPreconditionFailed(error: unknown, location: S3Location): unknown {
+  const status = httpStatus(error)
+  return status === 412 || status === 409 ? new PreconditionFailed(location, status) : error
+}
+
+/** A missing key, but not a missing bucket: that is a configuration error and must surface. */
+function isMissingObject(error: unknown): boolean {
+  const name = errorName(error)
+  if (name === 'NoSuchBucket') return false
+  return name === 'NoSuchKey' || name === 'NotFound' || httpStatus(error) === 404
+}
+
+function httpStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined
+}
+
+function requireEtag(etag: string | undefined, location: S3Location): string {
+  // Every conditional write depends on it; an S3-compatible store without ETags cannot host the lock.
+  if (!etag) throw new Error(`S3 returned no ETag for s3://${location.bucket}/${location.key}`)
+  return etag
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}

@@ -1,0 +1,117 @@
+// The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
+import { formatDuration } from './clock.js'
+import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from './report.js'
+
+export function clusterConsoleUrl(region: string, clusterId: string): string {
+  return `https://${region}.console.aws.amazon.com/emr/home?region=${region}#/clusterDetails/${clusterId}`
+}
+
+export function s3ConsoleUrl(region: string, uri: string): string {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)
+  if (!match) return uri
+  return `https://s3.console.aws.amazon.com/s3/object/${match[1]}?region=${region}&prefix=${encodeURIComponent(match[2] ?? '')}`
+}
+
+/** Every output of action.yml; empty strings for what this run did not reach. */
+export function outputsOf(report: RunReport): Record<string, string> {
+  const live = report.rollback?.outcome === 'running' ? report.rollback : report.launch
+  const previous = report.previous[0]
+  const str = (value: unknown): string => (value === undefined ? '' : String(value))
+  return {
+    result: str(report.result),
+    'deployment-id': report.deploymentId,
+    'cluster-id': str(report.clusterId),
+    'step-id': str(live?.stepId),
+    'previous-step-id': str(previous?.stepId),
+    'previous-step-state': str(previous?.state),
+    'marker-uri': str(live?.markerUri ?? report.plan?.markerUri),
+    'jar-uri': str(report.jarUri),
+    'stop-seconds': str(seconds(report.stopStartedAt, report.oldStoppedAt)),
+    'downtime-seconds': str(downtimeSeconds(report)),
+  }
+}
+
+const RESULT_TITLE: Record<string, string> = {
+  deployed: '✅ Rolled over',
+  'first-deploy': '✅ First deploy',
+  'rolled-back': '⚠️ Rolled back',
+  planned: '📝 Dry run: plan',
+}
+
+export function renderSummary(report: RunReport): string {
+  const region = report.region ?? 'us-east-1'
+  const title =
+    report.status === 'failed' && report.result !== 'rolled-back'
+      ? '❌ Rollover failed'
+      : (RESULT_TITLE[report.result ?? ''] ?? 'Rollover')
+  const lines: string[] = [`## ${title}: \`${report.appName}\``, '']
+  if (report.error) lines.push(`> ${report.error.replace(/\n/g, '\n> ')}`, '')
+
+  const cluster = report.clusterId
+    ? `[${report.clusterId}](${clusterConsoleUrl(region, report.clusterId)})${report.clusterName ? ` (${report.clusterName})` : ''}`
+    : 'not resolved'
+  const facts: Array<[string, string]> = [
+    ['Cluster', cluster],
+    ['Deployment', `\`${report.deploymentId}\``],
+    ['Jar', report.jarUri ? `\`${report.jarUri}\`${report.jarUploaded ? ' (uploaded)' : ''}` : '—'],
+    [
+      'Stopped',
+      report.previous.length === 0
+        ? 'nothing was running'
+        : report.previous.map((p) => `\`${p.stepId}\` ${p.state}`).join(', ') +
+          (report.forcedStop ? ' (forced: YARN kill)' : ''),
+    ],
+  ]
+  addLaunch(facts, 'New step', report.launch, region)
+  addLaunch(facts, 'Rollback step', report.rollback, region)
+  const stop = seconds(report.stopStartedAt, report.oldStoppedAt)
+  if (stop !== undefined) facts.push(['Stop took', `${stop} s`])
+  const downtime = downtimeSeconds(report)
+  if (downtime !== undefined)
+    facts.push(['Downtime', `${downtime} s (old driver stopped → new one running)`])
+  if (report.emrCalls !== undefined) facts.push(['EMR API calls', String(report.emrCalls)])
+  lines.push('| | |', '|---|---|', ...facts.map(([k, v]) => `| ${k} | ${v} |`), '')
+
+  if (report.plan) {
+    lines.push('### Plan', '', `Would stop: ${report.plan.stop.join(', ') || 'nothing'}`, '')
+    lines.push(`Would write the marker \`${report.plan.markerUri}\` and submit:`, '')
+    lines.push('```json', JSON.stringify(report.plan.step, null, 2), '```', '')
+  }
+
+  if (report.phases.length > 0) {
+    const start = report.phases[0]?.startedAt ?? 0
+    lines.push(
+      '### Timeline',
+      '',
+      '| Phase | Started | Took | Status | Detail |',
+      '|---|---|---|---|---|',
+    )
+    for (const p of report.phases) {
+      const took = p.endedAt === undefined ? '—' : formatDuration(p.endedAt - p.startedAt)
+      const detail = (p.detail ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')
+      lines.push(
+        `| ${p.name} | +${formatDuration(p.startedAt - start)} | ${took} | ${p.status ?? 'in progress'} | ${detail} |`,
+      )
+    }
+    lines.push('')
+  }
+  if (report.warnings.length > 0) {
+    lines.push('### Warnings', '', ...report.warnings.map((w) => `- ${w}`), '')
+  }
+  return lines.join('\n')
+}
+
+function addLaunch(
+  facts: Array<[string, string]>,
+  label: string,
+  launch: LaunchRecord | undefined,
+  region: string,
+): void {
+  if (!launch) return
+  const outcome = launch.outcome ? ` — ${launch.outcome}` : ''
+  facts.push([label, `\`${launch.stepId ?? 'not submitted'}\`${outcome}`])
+  facts.push([
+    `${label} marker`,
+    `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
+  ])
+}
