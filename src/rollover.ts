@@ -136,12 +136,8 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
       clusterId: preflight.cluster.id,
     })
   } finally {
-    await lock.release().catch((error) => {
-      log.warning(
-        `Could not release the deploy lock ${s3Uri(layout.lock)}: ${errorName(error)}. It expires by itself within a minute.`,
-      )
-    })
-    deps.onLockState?.(undefined)
+    // Never throws; when it fails, the saved lock state lets the post step try again.
+    await lock.release()
   }
 }
 
