@@ -126,7 +126,8 @@ export function createDeploymentReporter(options: DeploymentReporterOptions): De
         })
         const id = response.data.id
         if (typeof id !== 'number') {
-          // 202: GitHub tried to merge the default branch into the ref and did not create it.
+          // 202 (a merge of the default branch instead of a deployment) should not happen with
+          // auto_merge off, but a response without an id leaves nothing to attach statuses to.
           disabled = true
           log.warning(
             redact(
@@ -184,18 +185,9 @@ export function createDeploymentReporter(options: DeploymentReporterOptions): De
 function explain(error: unknown): string {
   const status = (error as { status?: unknown } | null)?.status
   const message = error instanceof Error ? error.message : String(error)
-  if (status === 403) {
-    return (
-      `${message} (HTTP 403). The token lacks the deployments permission: add ` +
-      '`permissions: deployments: write` to the job (or workflow), or pass a token that has it.'
-    )
-  }
-  if (status === 404) {
-    return (
-      `${message} (HTTP 404). The repository or commit is not visible to this token; ` +
-      'check `github-token` and add `permissions: deployments: write`.'
-    )
-  }
+  const fix = 'add `permissions: deployments: write` to the job, or pass a token that has it.'
+  if (status === 403) return `${message} (HTTP 403). The token may not write deployments: ${fix}`
+  if (status === 404) return `${message} (HTTP 404). The token cannot see the repository: ${fix}`
   if (status === 422) return `${message} (HTTP 422). GitHub rejected the request.`
   // Octokit reports our own timeout as HTTP 500, which would blame GitHub for a server error.
   if (/abort|timeout/i.test(message))

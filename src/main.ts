@@ -32,6 +32,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     return
   }
 
+  if (settings.githubToken) core.setSecret(settings.githubToken)
   const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'
   const emrClient = createEmrClient({ region, env })
   const s3Client = createS3Client({ region, env })
