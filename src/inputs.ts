@@ -5,7 +5,7 @@
 // in one push, not discover them one failed run at a time.
 
 import * as path from 'node:path'
-import { checkUserSparkArgs } from './spark-submit.js'
+import { checkUserSparkArgs, parseSparkSubmitArgs } from './spark-submit.js'
 import {
   UserError,
   child,
@@ -98,10 +98,12 @@ const PATTERNS: Record<string, readonly [RegExp, string, string]> = {
 }
 const S3_PREFIX_FORM = 'Use s3://bucket/optional/prefix'
 
-/** Quotes a value for a message: one line, bounded length, control characters escaped. */
+/**
+ * Quotes a value for a message on one line. Never truncated: a cut could leave part of a token
+ * that the final redaction (which matches the whole token) would miss.
+ */
 function quote(value: string): string {
-  const shown = value.length > 120 ? `${value.slice(0, 117)}...` : value
-  const escaped = shown.replace(/\p{Cc}/gu, (c) => {
+  const escaped = value.replace(/\p{Cc}/gu, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
     return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
   })
@@ -256,12 +258,14 @@ function parseJar(value: string, env: NodeJS.ProcessEnv): JarSource {
 
 function checkSparkArgs(args: readonly string[]): readonly string[] {
   // The commonest slip with "one argument per line" is an option and its value on one line, which
-  // spark-submit would reject as unknown only after the old driver had been stopped.
-  const joined = args.find((arg) => /^--?[A-Za-z][\w.-]*\s/.test(arg))
-  if (joined !== undefined) {
-    const [option = '', ...rest] = joined.split(/\s+/)
-    const fix = `put '${option}' and '${rest.join(' ')}' on separate lines`
-    throw problem('spark-submit-args', joined, `is one line, so one argument; ${fix}.`)
+  // spark-submit would reject as unknown only after the old driver had been stopped. Only option
+  // positions are checked: a value such as '-Xss4m -XX:+UseG1GC' may hold spaces.
+  const joined = parseSparkSubmitArgs(args).options.find(([name]) => /\s/.test(name))
+  const line = joined && args.find((arg) => arg.startsWith(joined[0]))
+  if (line !== undefined) {
+    const [option = '', rest = ''] = line.split(/\s+(.*)/s)
+    const fix = `put '${option}' and '${rest}' on separate lines`
+    throw problem('spark-submit-args', line, `is one line, so one argument; ${fix}.`)
   }
   const message = checkUserSparkArgs(args)
   if (message !== undefined) throw new UserError(`Input 'spark-submit-args': ${message}.`)
@@ -379,13 +383,17 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv = {}): S
     expectedBucketOwner: optionalInput('expected-bucket-owner'),
     sseKmsKeyId: optionalInput('sse-kms-key-id'),
     githubToken: githubToken === '' ? undefined : githubToken,
-    environment: optionalInput('environment'),
+    environment: take(undefined, () => {
+      const environment = optional('environment', get('environment'))
+      if (environment === undefined || githubToken !== '') return environment
+      const fix = "set 'github-token' (e.g. to ${{ github.token }}) or remove 'environment'"
+      throw problem(
+        'environment',
+        environment,
+        `records a deployment, which needs a token; ${fix}.`,
+      )
+    }),
     awsRegion: take(undefined, () => parseRegion(get('aws-region'), env)),
-  }
-  if (settings.environment !== undefined && githubToken === '') {
-    const fix = "set 'github-token' (e.g. to ${{ github.token }}) or remove 'environment'"
-    const needs = 'records a GitHub deployment, which needs a token'
-    problems.push(`Input 'environment': ${quote(settings.environment)} ${needs}; ${fix}.`)
   }
   if (problems.length > 0) {
     // A token pasted into the wrong input must not reach the log through an error message.
