@@ -54,6 +54,8 @@ async function startOnPort(port: number): Promise<MotoServer> {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: the pyenv shim may leave a wrapper, and stop() must end them all.
     detached: true,
+    // moto reads AWS_* itself: a profile that exists only on a developer's machine makes it answer 500.
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
   })
   let output = ''
   const collect = (chunk: Buffer): void => {
