@@ -207,15 +207,22 @@ export function retargetStep(
  * Kills every YARN application carrying `tag`, then checks none is left. Runs as an EMR step on
  * the primary node; the tag is passed as $1, so no input is ever spliced into the script text.
  * The ResourceManager REST API filters by tag (the CLI's -appTags is not in every Hadoop).
+ * A query that fails (RM unreachable, standby RM, authentication required) fails the step: an
+ * unanswered query must never read as "no application left", or a live driver would be taken
+ * for a dead one and a second driver submitted beside it.
  */
 export const YARN_KILL_SCRIPT = [
   'set -eu',
   'tag="$1"',
   'rm="http://$(hostname -f):8088/ws/v1/cluster/apps?applicationTags=${tag}&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING"',
-  'ids=$(curl -sf "$rm" | grep -o "application_[0-9]*_[0-9]*" | sort -u || true)',
+  'apps() {',
+  '  body=$(curl -sfL --max-time 30 "$rm") || { echo "cannot query the ResourceManager: $rm" >&2; exit 1; }',
+  '  printf "%s\\n" "$body" | grep -o "application_[0-9]*_[0-9]*" | sort -u || true',
+  '}',
+  'ids=$(apps)',
   'for id in $ids; do yarn application -kill "$id"; done',
   'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do',
-  '  left=$(curl -sf "$rm" | grep -o "application_[0-9]*_[0-9]*" || true)',
+  '  left=$(apps)',
   '  [ -z "$left" ] && { echo "killed: ${ids:-none}"; exit 0; }',
   '  sleep 5',
   'done',

@@ -70,7 +70,7 @@ export function renderSummary(report: RunReport): string {
   if (downtime !== undefined)
     facts.push(['Downtime', `${downtime} s (old driver stopped → new one running)`])
   if (report.emrCalls !== undefined) facts.push(['EMR API calls', String(report.emrCalls)])
-  lines.push('| | |', '|---|---|', ...facts.map(([k, v]) => `| ${k} | ${v} |`), '')
+  lines.push('| | |', '|---|---|', ...facts.map(([k, v]) => `| ${k} | ${cell(v)} |`), '')
 
   if (report.plan) {
     lines.push('### Plan', '', `Would stop: ${report.plan.stop.join(', ') || 'nothing'}`, '')
@@ -88,7 +88,7 @@ export function renderSummary(report: RunReport): string {
     )
     for (const p of report.phases) {
       const took = p.endedAt === undefined ? '—' : formatDuration(p.endedAt - p.startedAt)
-      const detail = (p.detail ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')
+      const detail = cell(p.detail ?? '')
       lines.push(
         `| ${p.name} | +${formatDuration(p.startedAt - start)} | ${took} | ${p.status ?? 'in progress'} | ${detail} |`,
       )
@@ -99,6 +99,14 @@ export function renderSummary(report: RunReport): string {
     lines.push('### Warnings', '', ...report.warnings.map((w) => `- ${w}`), '')
   }
   return lines.join('\n')
+}
+
+/**
+ * A table cell on one line. Pipes are escaped even inside code spans (GFM splits cells before it
+ * parses inline code), so a cluster name or an S3 key containing '|' cannot break the table.
+ */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
 }
 
 function addLaunch(
