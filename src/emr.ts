@@ -1,5 +1,6 @@
 // The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
 // call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
+import { resolveEndpoint, resolveRegion, USER_AGENT } from './aws-env.js'
 import {
   AddJobFlowStepsCommand,
   CancelStepsCommand,
@@ -25,8 +26,6 @@ import {
   type StepState,
 } from './types.js'
 
-export const USER_AGENT = 'emr-streaming-rollover'
-
 const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING']
 const GONE_CLUSTER_STATES = new Set(['TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS'])
 const ACCESS_DENIED_NAMES = new Set([
@@ -39,11 +38,7 @@ export function createEmrClient(
   options: { region?: string; env?: NodeJS.ProcessEnv } = {},
 ): EMRClient {
   const env = options.env ?? process.env
-  const region =
-    nonEmpty(options.region) ??
-    nonEmpty(env.AWS_REGION) ??
-    nonEmpty(env.AWS_DEFAULT_REGION) ??
-    'us-east-1'
+  const region = resolveRegion(options.region, env)
   const endpoint = configuredEndpoint(env)
   return new EMRClient({
     region,
@@ -57,14 +52,9 @@ export function createEmrClient(
   })
 }
 
-/**
- * The SDK reads AWS_ENDPOINT_URL_EMR / AWS_ENDPOINT_URL itself, but only from process.env and only
- * at the first request. Resolving it here, with the SDK's precedence, keeps an injected `env`
- * authoritative and makes the endpoint visible on the client's config.
- */
+/** The EMR endpoint from the environment (kept for callers that inspect it). */
 export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined
-  return nonEmpty(env.AWS_ENDPOINT_URL_EMR) ?? nonEmpty(env.AWS_ENDPOINT_URL)
+  return resolveEndpoint('EMR', env)
 }
 
 /** CancelSteps answered FAILED for the step: usually it had already ended. */
@@ -319,8 +309,4 @@ function metadataAttempts(error: unknown): number | undefined {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim()
 }

@@ -1,6 +1,7 @@
 // The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
 // errors to the port's outcomes (missing object -> undefined, lost condition ->
 // PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
+import { resolveEndpoint, resolveRegion, USER_AGENT } from './aws-env.js'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import {
@@ -35,7 +36,6 @@ export interface S3Options {
   readonly listPageSize?: number
 }
 
-export const USER_AGENT = 'emr-streaming-rollover'
 const PART_SIZE = 8 * 1024 * 1024
 const QUEUE_SIZE = 4
 
@@ -43,17 +43,8 @@ export function createS3Client(
   options: { region?: string; env?: NodeJS.ProcessEnv } = {},
 ): S3Client {
   const env = options.env ?? process.env
-  const region =
-    nonEmpty(options.region) ??
-    nonEmpty(env.AWS_REGION) ??
-    nonEmpty(env.AWS_DEFAULT_REGION) ??
-    'us-east-1'
-  // The SDK reads these variables too, but only from process.env; reading them from `env` keeps
-  // this function a pure function of its arguments.
-  const endpoint =
-    env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true'
-      ? undefined
-      : (nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL))
+  const region = resolveRegion(options.region, env)
+  const endpoint = resolveEndpoint('S3', env)
   return new S3Client({
     region,
     customUserAgent: USER_AGENT,
@@ -246,8 +237,4 @@ function requireEtag(etag: string | undefined, location: S3Location): string {
   // Every conditional write depends on it; an S3-compatible store without ETags cannot host the lock.
   if (!etag) throw new Error(`S3 returned no ETag for s3://${location.bucket}/${location.key}`)
   return etag
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim()
 }

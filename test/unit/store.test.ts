@@ -18,7 +18,8 @@ import {
 } from '@aws-sdk/client-s3'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { S3ObjectStore, USER_AGENT, createS3Client } from '../../src/store.js'
+import { USER_AGENT } from '../../src/aws-env.js'
+import { S3ObjectStore, createS3Client } from '../../src/store.js'
 import { PreconditionFailed, type UploadProgress } from '../../src/types.js'
 
 const s3 = mockClient(S3Client)
