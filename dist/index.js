@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3532);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1761);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3532:
+/***/ 1761:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69269,7 +69269,7 @@ function exportVariable(name, val) {
  * ```
  */
 function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
+    command_issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -69568,8 +69568,30 @@ function runContextFromEnv(env) {
  * (lower-case alphanumerics and '-').
  */
 function newDeploymentId(now, random = () => (0,external_node_crypto_.randomBytes)(3)) {
-    const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
+    const stamp = new Date(now)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'z')
+        .toLowerCase();
     return `${stamp}-${random().toString('hex')}`;
+}
+
+;// CONCATENATED MODULE: ./src/aws-env.ts
+// How both AWS clients read their settings from the environment. The SDK reads these variables
+// too, but only from process.env and only at the first request; reading them from an injected
+// `env` keeps client construction a pure function of its arguments.
+const USER_AGENT = 'emr-streaming-rollover';
+function resolveRegion(region, env) {
+    return (nonEmpty(region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1');
+}
+/** The service's custom endpoint, with the SDK's precedence: service-specific, then global. */
+function resolveEndpoint(service, env) {
+    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true')
+        return undefined;
+    return nonEmpty(env[`AWS_ENDPOINT_URL_${service}`]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+}
+function nonEmpty(value) {
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
@@ -69631,7 +69653,7 @@ function child(prefix, ...parts) {
 // call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
 
 
-const USER_AGENT = 'emr-streaming-rollover';
+
 const ACTIVE_CLUSTER_STATES = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
 const GONE_CLUSTER_STATES = new Set(['TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS']);
 const ACCESS_DENIED_NAMES = new Set([
@@ -69641,10 +69663,7 @@ const ACCESS_DENIED_NAMES = new Set([
 ]);
 function createEmrClient(options = {}) {
     const env = options.env ?? process.env;
-    const region = nonEmpty(options.region) ??
-        nonEmpty(env.AWS_REGION) ??
-        nonEmpty(env.AWS_DEFAULT_REGION) ??
-        'us-east-1';
+    const region = resolveRegion(options.region, env);
     const endpoint = configuredEndpoint(env);
     return new dist_cjs/* EMRClient */.s1o({
         region,
@@ -69657,15 +69676,9 @@ function createEmrClient(options = {}) {
         ...(endpoint === undefined ? {} : { endpoint }),
     });
 }
-/**
- * The SDK reads AWS_ENDPOINT_URL_EMR / AWS_ENDPOINT_URL itself, but only from process.env and only
- * at the first request. Resolving it here, with the SDK's precedence, keeps an injected `env`
- * authoritative and makes the endpoint visible on the client's config.
- */
+/** The EMR endpoint from the environment (kept for callers that inspect it). */
 function configuredEndpoint(env) {
-    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true')
-        return undefined;
-    return nonEmpty(env.AWS_ENDPOINT_URL_EMR) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+    return resolveEndpoint('EMR', env);
 }
 /** CancelSteps answered FAILED for the step: usually it had already ended. */
 class CancelStepFailed extends Error {
@@ -69877,9 +69890,6 @@ function metadataAttempts(error) {
 }
 function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
-}
-function nonEmpty(value) {
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -74939,7 +74949,8 @@ function createDeploymentReporter(options) {
                 });
                 const id = response.data.id;
                 if (typeof id !== 'number') {
-                    // 202: GitHub tried to merge the default branch into the ref and did not create it.
+                    // 202 (a merge of the default branch instead of a deployment) should not happen with
+                    // auto_merge off, but a response without an id leaves nothing to attach statuses to.
                     disabled = true;
                     log.warning(redact(`GitHub did not create a deployment for environment '${environment}' ` +
                         `(HTTP ${response.status}: ${response.data.message ?? 'no deployment id'}). ` +
@@ -74989,16 +75000,16 @@ function createDeploymentReporter(options) {
 function explain(error) {
     const status = error?.status;
     const message = error instanceof Error ? error.message : String(error);
-    if (status === 403) {
-        return (`${message} (HTTP 403). The token lacks the deployments permission: add ` +
-            '`permissions: deployments: write` to the job (or workflow), or pass a token that has it.');
-    }
-    if (status === 404) {
-        return (`${message} (HTTP 404). The repository or commit is not visible to this token; ` +
-            'check `github-token` and add `permissions: deployments: write`.');
-    }
+    const fix = 'add `permissions: deployments: write` to the job, or pass a token that has it.';
+    if (status === 403)
+        return `${message} (HTTP 403). The token may not write deployments: ${fix}`;
+    if (status === 404)
+        return `${message} (HTTP 404). The token cannot see the repository: ${fix}`;
     if (status === 422)
         return `${message} (HTTP 422). GitHub rejected the request.`;
+    // Octokit reports our own timeout as HTTP 500, which would blame GitHub for a server error.
+    if (/abort|timeout/i.test(message))
+        return `no answer from GitHub within ${REQUEST_TIMEOUT_MS / 1000}s.`;
     return typeof status === 'number' ? `${message} (HTTP ${status}).` : `${message}.`;
 }
 /** Error messages may echo request details; the token must never reach the log. */
@@ -75187,15 +75198,22 @@ function retargetStep(previous, target) {
  * Kills every YARN application carrying `tag`, then checks none is left. Runs as an EMR step on
  * the primary node; the tag is passed as $1, so no input is ever spliced into the script text.
  * The ResourceManager REST API filters by tag (the CLI's -appTags is not in every Hadoop).
+ * A query that fails (RM unreachable, standby RM, authentication required) fails the step: an
+ * unanswered query must never read as "no application left", or a live driver would be taken
+ * for a dead one and a second driver submitted beside it.
  */
 const YARN_KILL_SCRIPT = [
     'set -eu',
     'tag="$1"',
     'rm="http://$(hostname -f):8088/ws/v1/cluster/apps?applicationTags=${tag}&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING"',
-    'ids=$(curl -sf "$rm" | grep -o "application_[0-9]*_[0-9]*" | sort -u || true)',
+    'apps() {',
+    '  body=$(curl -sfL --max-time 30 "$rm") || { echo "cannot query the ResourceManager: $rm" >&2; exit 1; }',
+    '  printf "%s\\n" "$body" | grep -o "application_[0-9]*_[0-9]*" | sort -u || true',
+    '}',
+    'ids=$(apps)',
     'for id in $ids; do yarn application -kill "$id"; done',
     'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do',
-    '  left=$(curl -sf "$rm" | grep -o "application_[0-9]*_[0-9]*" || true)',
+    '  left=$(apps)',
     '  [ -z "$left" ] && { echo "killed: ${ids:-none}"; exit 0; }',
     '  sleep 5',
     'done',
@@ -75289,10 +75307,12 @@ const PATTERNS = {
     ],
 };
 const S3_PREFIX_FORM = 'Use s3://bucket/optional/prefix';
-/** Quotes a value for a message: one line, bounded length, control characters escaped. */
+/**
+ * Quotes a value for a message on one line. Never truncated: a cut could leave part of a token
+ * that the final redaction (which matches the whole token) would miss.
+ */
 function quote(value) {
-    const shown = value.length > 120 ? `${value.slice(0, 117)}...` : value;
-    const escaped = shown.replace(/\p{Cc}/gu, (c) => {
+    const escaped = value.replace(/\p{Cc}/gu, (c) => {
         const named = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
         return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
     });
@@ -75457,12 +75477,14 @@ function parseJar(value, env) {
 }
 function checkSparkArgs(args) {
     // The commonest slip with "one argument per line" is an option and its value on one line, which
-    // spark-submit would reject as unknown only after the old driver had been stopped.
-    const joined = args.find((arg) => /^--?[A-Za-z][\w.-]*\s/.test(arg));
-    if (joined !== undefined) {
-        const [option = '', ...rest] = joined.split(/\s+/);
-        const fix = `put '${option}' and '${rest.join(' ')}' on separate lines`;
-        throw problem('spark-submit-args', joined, `is one line, so one argument; ${fix}.`);
+    // spark-submit would reject as unknown only after the old driver had been stopped. Only option
+    // positions are checked: a value such as '-Xss4m -XX:+UseG1GC' may hold spaces.
+    const joined = parseSparkSubmitArgs(args).options.find(([name]) => /\s/.test(name));
+    const line = joined && args.find((arg) => arg.startsWith(joined[0]));
+    if (line !== undefined) {
+        const [option = '', rest = ''] = line.split(/\s+(.*)/s);
+        const fix = `put '${option}' and '${rest}' on separate lines`;
+        throw problem('spark-submit-args', line, `is one line, so one argument; ${fix}.`);
     }
     const message = checkUserSparkArgs(args);
     if (message !== undefined)
@@ -75540,13 +75562,17 @@ function parseSettings(read, env = {}) {
     const noPrefix = { bucket: '', key: '' };
     const githubToken = get('github-token');
     const appName = requiredInput('app-name');
+    const cluster = take({ kind: 'id', id: '' }, () => parseCluster(get('cluster-id'), get('cluster-name')));
+    const jar = take({ kind: 'local', path: '' }, () => parseJar(get('jar'), env));
+    const mainClass = requiredInput('main-class');
+    const sparkSubmitArgs = take([], () => checkSparkArgs(parseLines(get('spark-submit-args'))));
     const markerPrefix = take(noPrefix, () => parseS3Uri('marker-prefix', required('marker-prefix', get('marker-prefix'))));
     const settings = {
         appName,
-        cluster: take({ kind: 'id', id: '' }, () => parseCluster(get('cluster-id'), get('cluster-name'))),
-        jar: take({ kind: 'local', path: '' }, () => parseJar(get('jar'), env)),
-        mainClass: requiredInput('main-class'),
-        sparkSubmitArgs: take([], () => checkSparkArgs(parseLines(get('spark-submit-args')))),
+        cluster,
+        jar,
+        mainClass,
+        sparkSubmitArgs,
         appArgs: parseLines(get('app-args')),
         markerPrefix,
         artifactPrefix: take(noPrefix, () => parseArtifactPrefix(get('artifact-prefix'), markerPrefix, appName)),
@@ -75566,14 +75592,15 @@ function parseSettings(read, env = {}) {
         expectedBucketOwner: optionalInput('expected-bucket-owner'),
         sseKmsKeyId: optionalInput('sse-kms-key-id'),
         githubToken: githubToken === '' ? undefined : githubToken,
-        environment: optionalInput('environment'),
+        environment: take(undefined, () => {
+            const environment = optional('environment', get('environment'));
+            if (environment === undefined || githubToken !== '')
+                return environment;
+            const fix = "set 'github-token' (e.g. to ${{ github.token }}) or remove 'environment'";
+            throw problem('environment', environment, `records a deployment, which needs a token; ${fix}.`);
+        }),
         awsRegion: take(undefined, () => parseRegion(get('aws-region'), env)),
     };
-    if (settings.environment !== undefined && githubToken === '') {
-        const fix = "set 'github-token' (e.g. to ${{ github.token }}) or remove 'environment'";
-        const needs = 'records a GitHub deployment, which needs a token';
-        problems.push(`Input 'environment': ${quote(settings.environment)} ${needs}; ${fix}.`);
-    }
     if (problems.length > 0) {
         // A token pasted into the wrong input must not reach the log through an error message.
         const redact = (text) => githubToken === '' ? text : text.split(githubToken).join('***');
@@ -75587,7 +75614,15 @@ function parseSettings(read, env = {}) {
 // record. Kept as plain data so every consumer renders the same facts.
 
 function newReport(deploymentId, appName, region) {
-    return { deploymentId, appName, region, status: 'in-progress', previous: [], phases: [], warnings: [] };
+    return {
+        deploymentId,
+        appName,
+        region,
+        status: 'in-progress',
+        previous: [],
+        phases: [],
+        warnings: [],
+    };
 }
 /** Runs one phase inside a log group, timing it into the report. */
 class PhaseRunner {
@@ -75783,7 +75818,7 @@ async function stopCurrent(state, ctx) {
 }
 function confirmedGone(ended) {
     // With waitAppCompletion, COMPLETED/FAILED mean spark-submit saw the application end.
-    return ended.step.state === 'COMPLETED' || ended.step.state === 'FAILED' || ended.ack !== undefined;
+    return (ended.step.state === 'COMPLETED' || ended.step.state === 'FAILED' || ended.ack !== undefined);
 }
 function toStopped(ended) {
     return { stepId: ended.step.id, state: ended.step.state, ack: ended.ack?.body };
@@ -75867,8 +75902,13 @@ async function forceStop(alive, ctx) {
     const killStep = buildKillStep(ctx.appName, ctx.deploymentId);
     const killId = await emr.addStep(ctx.clusterId, killStep);
     log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`);
+    // Rationed like every other poll: the kill script alone can take a minute or more.
+    const describe = async (stepId) => {
+        await ctx.emrBudget.take(1, ctx.signal);
+        return emr.describeStep(ctx.clusterId, stepId);
+    };
     const result = await poll(async () => {
-        const step = await emr.describeStep(ctx.clusterId, killId);
+        const step = await describe(killId);
         return isTerminal(step.state) ? step : undefined;
     }, {
         clock,
@@ -75883,7 +75923,12 @@ async function forceStop(alive, ctx) {
             `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`);
     }
     for (const step of alive) {
-        await poll(async () => (isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined), { clock, deadline: clock.now() + 60_000, intervalMs: 2000, maxIntervalMs: 10_000 });
+        await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
+            clock,
+            deadline: clock.now() + 60_000,
+            intervalMs: 2000,
+            maxIntervalMs: 10_000,
+        });
     }
     log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`);
 }
@@ -75917,6 +75962,7 @@ async function launch_submit(ctx, request) {
         ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
         ...(ctx.github ? { github: ctx.github } : {}),
     });
+    log.info(`Wrote marker ${marker.uri}; submitting the step.`);
     let stepId;
     try {
         stepId = await ctx.emr.addStep(ctx.clusterId, request.step, ctx.executionRoleArn);
@@ -75998,7 +76044,12 @@ async function verify(ctx, launch) {
     });
     if (ended.done) {
         launch.outcome = 'died';
-        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(clock.now() - (launch.runningAt ?? 0))} after it started${failureText(ended.value)}`;
+        // EMR's own start and end times: when we noticed can be a poll interval later.
+        const { startedAt, endedAt } = ended.value;
+        const lived = startedAt && endedAt
+            ? endedAt.getTime() - startedAt.getTime()
+            : clock.now() - (launch.runningAt ?? 0);
+        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`;
         return;
     }
     launch.outcome = 'running';
@@ -76016,7 +76067,15 @@ async function retire(ctx, launch) {
     }
     else if (!isTerminal(step.state)) {
         // It started after all: without its marker the driver exits at its first check.
-        const ended = await poll(async () => (isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined), { clock: ctx.clock, deadline: ctx.clock.now() + retireTimeoutMs, intervalMs: 2000, maxIntervalMs: 10_000 });
+        const ended = await poll(async () => {
+            await ctx.emrBudget.take(1);
+            return isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined;
+        }, {
+            clock: ctx.clock,
+            deadline: ctx.clock.now() + retireTimeoutMs,
+            intervalMs: 2000,
+            maxIntervalMs: 10_000,
+        });
         if (!ended.done) {
             throw new UserError(`Step ${step.id} of the failed deployment is still ${step.state} ${formatDuration(retireTimeoutMs)} after its marker was deleted; not submitting anything else beside it. Stop it, then re-run.`);
         }
@@ -76433,7 +76492,7 @@ class MarkerStore {
 ;// CONCATENATED MODULE: ./src/records.ts
 
 function deploymentRecord(report, github) {
-    const iso = (t) => (t === undefined ? undefined : new Date(t).toISOString());
+    const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
     const launch = (l) => l && {
         deploymentId: l.deploymentId,
         stepId: l.stepId,
@@ -76706,13 +76765,28 @@ async function runRollover(deps, report) {
             log.info(`Holding the deploy lock ${s3Uri(layout.lock)}.`);
         });
         const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
-        await rollOver(deps, report, { phases, layout, markers, emrBudget, signal, step, markerUri, clusterId: preflight.cluster.id });
+        await rollOver(deps, report, {
+            phases,
+            layout,
+            markers,
+            emrBudget,
+            signal,
+            step,
+            markerUri,
+            clusterId: preflight.cluster.id,
+        }).catch(async (error) => {
+            // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
+            report.status = 'failed';
+            report.error = error instanceof Error ? error.message : String(error);
+            await writeDeploymentRecord(store, layout, report, deps.github).catch((cause) => {
+                log.warning(`Could not write the deployment record: ${errorName(cause)}`);
+            });
+            throw error;
+        });
     }
     finally {
-        await lock.release().catch((error) => {
-            log.warning(`Could not release the deploy lock ${s3Uri(layout.lock)}: ${errorName(error)}. It expires by itself within a minute.`);
-        });
-        deps.onLockState?.(undefined);
+        // Never throws; when it fails, the saved lock state lets the post step try again.
+        await lock.release();
     }
 }
 async function rollOver(deps, report, held) {
@@ -76746,7 +76820,10 @@ async function rollOver(deps, report, held) {
         report.previous = outcome.stopped;
         report.oldStoppedAt = outcome.stoppedAt;
         report.forcedStop = outcome.forced;
-        phase.detail = outcome.stopped.length === 0 ? 'nothing was running' : `stopped ${outcome.stopped.map((s) => `${s.stepId} (${s.state})`).join(', ')}`;
+        phase.detail =
+            outcome.stopped.length === 0
+                ? 'nothing was running'
+                : `stopped ${outcome.stopped.map((s) => `${s.stepId} (${s.state})`).join(', ')}`;
         if (outcome.stopped.length > 0) {
             log.info(`Old driver stopped after ${formatDuration(outcome.stoppedAt - (report.stopStartedAt ?? 0))}.`);
         }
@@ -76773,12 +76850,23 @@ async function rollOver(deps, report, held) {
             markerUri: held.markerUri,
             step: held.step,
             jarUri: report.jarUri,
+        }).catch((error) => {
+            const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing';
+            throw new RolloverFailed(`Submitting the new step failed: ${errorName(error)}${error instanceof Error && error.message !== errorName(error) ? ` (${error.message})` : ''}. ` +
+                `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`);
         });
         report.launch = l;
         phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`;
         return l;
     });
-    await markers.removeAcks(state.acks).catch(() => undefined);
+    // Not only state.acks: the drivers stopped above wrote theirs after that scan.
+    await markers
+        .scan()
+        .then(({ markers: live, acks }) => {
+        const liveUris = new Set(live.map((m) => m.uri));
+        return markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
+    })
+        .catch(() => undefined);
     await record();
     if (deps.signal?.aborted) {
         launched.outcome = 'not-verified';
@@ -76807,12 +76895,18 @@ async function rollBack(deps, report, held, launchCtx, failed, previous, firstDe
     if (!settings.rollback || firstDeploy || !previous) {
         const why = !settings.rollback
             ? "'rollback' is false"
-            : 'this was a first deploy: there is no previous version to go back to';
+            : firstDeploy
+                ? 'this was a first deploy: there is no previous version to go back to'
+                : 'no step of the app was running before: there is no previous configuration to go back to';
         throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
     }
     const rollbackId = `${deps.deploymentId}-rb`;
     const markerUri = s3Uri(held.layout.marker(rollbackId));
-    const step = retargetStep(previous, { appName: settings.appName, deploymentId: rollbackId, markerUri });
+    const step = retargetStep(previous, {
+        appName: settings.appName,
+        deploymentId: rollbackId,
+        markerUri,
+    });
     log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
     const launched = await held.phases.run('Rollback', async (phase) => {
         const l = await launch_submit(launchCtx, {
@@ -76824,12 +76918,15 @@ async function rollBack(deps, report, held, launchCtx, failed, previous, firstDe
         });
         report.rollback = l;
         await verify(launchCtx, l);
-        phase.detail = l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
+        phase.detail =
+            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
         if (l.outcome !== 'running')
             phase.status = 'failed';
         return l;
     });
     if (launched.outcome !== 'running') {
+        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
+        await retire(launchCtx, launched);
         throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
     }
     report.result = 'rolled-back';
@@ -76850,23 +76947,16 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 
 
 
-const store_USER_AGENT = 'emr-streaming-rollover';
+
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
 function createS3Client(options = {}) {
     const env = options.env ?? process.env;
-    const region = store_nonEmpty(options.region) ??
-        store_nonEmpty(env.AWS_REGION) ??
-        store_nonEmpty(env.AWS_DEFAULT_REGION) ??
-        'us-east-1';
-    // The SDK reads these variables too, but only from process.env; reading them from `env` keeps
-    // this function a pure function of its arguments.
-    const endpoint = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true'
-        ? undefined
-        : (store_nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? store_nonEmpty(env.AWS_ENDPOINT_URL));
+    const region = resolveRegion(options.region, env);
+    const endpoint = resolveEndpoint('S3', env);
     return new client_s3_dist_cjs.S3Client({
         region,
-        customUserAgent: store_USER_AGENT,
+        customUserAgent: USER_AGENT,
         ...(endpoint && {
             endpoint,
             // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many
@@ -77041,9 +77131,6 @@ function requireEtag(etag, location) {
         throw new Error(`S3 returned no ETag for s3://${location.bucket}/${location.key}`);
     return etag;
 }
-function store_nonEmpty(value) {
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
 
 ;// CONCATENATED MODULE: ./src/summary.ts
 // The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
@@ -77115,7 +77202,7 @@ function renderSummary(report) {
         facts.push(['Downtime', `${downtime} s (old driver stopped → new one running)`]);
     if (report.emrCalls !== undefined)
         facts.push(['EMR API calls', String(report.emrCalls)]);
-    lines.push('| | |', '|---|---|', ...facts.map(([k, v]) => `| ${k} | ${v} |`), '');
+    lines.push('| | |', '|---|---|', ...facts.map(([k, v]) => `| ${k} | ${cell(v)} |`), '');
     if (report.plan) {
         lines.push('### Plan', '', `Would stop: ${report.plan.stop.join(', ') || 'nothing'}`, '');
         lines.push(`Would write the marker \`${report.plan.markerUri}\` and submit:`, '');
@@ -77126,7 +77213,7 @@ function renderSummary(report) {
         lines.push('### Timeline', '', '| Phase | Started | Took | Status | Detail |', '|---|---|---|---|---|');
         for (const p of report.phases) {
             const took = p.endedAt === undefined ? '—' : formatDuration(p.endedAt - p.startedAt);
-            const detail = (p.detail ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+            const detail = cell(p.detail ?? '');
             lines.push(`| ${p.name} | +${formatDuration(p.startedAt - start)} | ${took} | ${p.status ?? 'in progress'} | ${detail} |`);
         }
         lines.push('');
@@ -77136,12 +77223,22 @@ function renderSummary(report) {
     }
     return lines.join('\n');
 }
+/**
+ * A table cell on one line. Pipes are escaped even inside code spans (GFM splits cells before it
+ * parses inline code), so a cluster name or an S3 key containing '|' cannot break the table.
+ */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
 function addLaunch(facts, label, launch, region) {
     if (!launch)
         return;
     const outcome = launch.outcome ? ` — ${launch.outcome}` : '';
     facts.push([label, `\`${launch.stepId ?? 'not submitted'}\`${outcome}`]);
-    facts.push([`${label} marker`, `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`]);
+    facts.push([
+        `${label} marker`,
+        `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
+    ]);
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -77175,6 +77272,8 @@ async function run(env = process.env) {
         setFailed(error instanceof Error ? error.message : String(error));
         return;
     }
+    if (settings.githubToken)
+        core_setSecret(settings.githubToken);
     const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     const emrClient = createEmrClient({ region, env });
     const s3Client = createS3Client({ region, env });
@@ -77199,7 +77298,10 @@ async function run(env = process.env) {
     info(`Deployment ${deploymentId}: rolling '${settings.appName}' over to ${describeJar(settings)}.`);
     try {
         if (!settings.dryRun)
-            await deployment.start({ description: `Rolling over ${settings.appName}`, logUrl: github.runUrl });
+            await deployment.start({
+                description: `Rolling over ${settings.appName}`,
+                logUrl: github.runUrl,
+            });
         await runRollover({
             settings,
             emr,
@@ -77236,8 +77338,12 @@ async function finish(report, settings, deployment, runUrl) {
     if (!settings.dryRun) {
         const ok = report.status === 'succeeded';
         await deployment.finish(ok ? 'success' : 'failure', {
-            description: ok ? `${report.result}: step ${outputsOf(report)['step-id']}` : (report.error ?? 'failed'),
-            environmentUrl: report.clusterId ? clusterConsoleUrl(report.region ?? 'us-east-1', report.clusterId) : undefined,
+            description: ok
+                ? `${report.result}: step ${outputsOf(report)['step-id']}`
+                : (report.error ?? 'failed'),
+            environmentUrl: report.clusterId
+                ? clusterConsoleUrl(report.region ?? 'us-east-1', report.clusterId)
+                : undefined,
             logUrl: runUrl,
         });
     }

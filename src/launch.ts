@@ -57,6 +57,7 @@ export async function submit(ctx: LaunchContext, request: LaunchRequest): Promis
     ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
     ...(ctx.github ? { github: ctx.github } : {}),
   })
+  log.info(`Wrote marker ${marker.uri}; submitting the step.`)
   let stepId: string
   try {
     stepId = await ctx.emr.addStep(ctx.clusterId, request.step, ctx.executionRoleArn)
@@ -149,7 +150,13 @@ export async function verify(ctx: LaunchContext, launch: LaunchRecord): Promise<
   )
   if (ended.done) {
     launch.outcome = 'died'
-    launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(clock.now() - (launch.runningAt ?? 0))} after it started${failureText(ended.value)}`
+    // EMR's own start and end times: when we noticed can be a poll interval later.
+    const { startedAt, endedAt } = ended.value
+    const lived =
+      startedAt && endedAt
+        ? endedAt.getTime() - startedAt.getTime()
+        : clock.now() - (launch.runningAt ?? 0)
+    launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`
     return
   }
   launch.outcome = 'running'
@@ -168,8 +175,10 @@ export async function retire(ctx: LaunchContext, launch: Launched): Promise<void
   } else if (!isTerminal(step.state)) {
     // It started after all: without its marker the driver exits at its first check.
     const ended = await poll(
-      async () =>
-        isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined,
+      async () => {
+        await ctx.emrBudget.take(1)
+        return isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined
+      },
       {
         clock: ctx.clock,
         deadline: ctx.clock.now() + retireTimeoutMs,

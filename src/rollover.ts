@@ -134,6 +134,14 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
       step,
       markerUri,
       clusterId: preflight.cluster.id,
+    }).catch(async (error: unknown) => {
+      // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
+      report.status = 'failed'
+      report.error = error instanceof Error ? error.message : String(error)
+      await writeDeploymentRecord(store, layout, report, deps.github).catch((cause) => {
+        log.warning(`Could not write the deployment record: ${errorName(cause)}`)
+      })
+      throw error
     })
   } finally {
     // Never throws; when it fails, the saved lock state lets the post step try again.
@@ -219,12 +227,25 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
       markerUri: held.markerUri,
       step: held.step,
       jarUri: report.jarUri as string,
+    }).catch((error: unknown) => {
+      const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing'
+      throw new RolloverFailed(
+        `Submitting the new step failed: ${errorName(error)}${error instanceof Error && error.message !== errorName(error) ? ` (${error.message})` : ''}. ` +
+          `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`,
+      )
     })
     report.launch = l
     phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`
     return l
   })
-  await markers.removeAcks(state.acks).catch(() => undefined)
+  // Not only state.acks: the drivers stopped above wrote theirs after that scan.
+  await markers
+    .scan()
+    .then(({ markers: live, acks }) => {
+      const liveUris = new Set(live.map((m) => m.uri))
+      return markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)))
+    })
+    .catch(() => undefined)
   await record()
   if (deps.signal?.aborted) {
     launched.outcome = 'not-verified'
@@ -265,7 +286,9 @@ async function rollBack(
   if (!settings.rollback || firstDeploy || !previous) {
     const why = !settings.rollback
       ? "'rollback' is false"
-      : 'this was a first deploy: there is no previous version to go back to'
+      : firstDeploy
+        ? 'this was a first deploy: there is no previous version to go back to'
+        : 'no step of the app was running before: there is no previous configuration to go back to'
     throw new RolloverFailed(
       `${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`,
     )
@@ -294,6 +317,8 @@ async function rollBack(
     return l
   })
   if (launched.outcome !== 'running') {
+    // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
+    await retire(launchCtx, launched)
     throw new RolloverFailed(
       `${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`,
     )

@@ -202,9 +202,14 @@ async function forceStop(alive: readonly StepInfo[], ctx: StopContext): Promise<
   const killStep = buildKillStep(ctx.appName, ctx.deploymentId)
   const killId = await emr.addStep(ctx.clusterId, killStep)
   log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`)
+  // Rationed like every other poll: the kill script alone can take a minute or more.
+  const describe = async (stepId: string): Promise<StepInfo> => {
+    await ctx.emrBudget.take(1, ctx.signal)
+    return emr.describeStep(ctx.clusterId, stepId)
+  }
   const result = await poll(
     async () => {
-      const step = await emr.describeStep(ctx.clusterId, killId)
+      const step = await describe(killId)
       return isTerminal(step.state) ? step : undefined
     },
     {
@@ -223,11 +228,12 @@ async function forceStop(alive: readonly StepInfo[], ctx: StopContext): Promise<
     )
   }
   for (const step of alive) {
-    await poll(
-      async () =>
-        isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined,
-      { clock, deadline: clock.now() + 60_000, intervalMs: 2000, maxIntervalMs: 10_000 },
-    )
+    await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
+      clock,
+      deadline: clock.now() + 60_000,
+      intervalMs: 2000,
+      maxIntervalMs: 10_000,
+    })
   }
   log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`)
 }

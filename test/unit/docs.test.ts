@@ -75,10 +75,10 @@ describe('action.yml, inputs.ts and README agree', () => {
   })
 
   it.each([...block('inputs').keys()])('README documents input %s', (name) => {
-    expect(readme).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'))
+    expect(readme).toMatch(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, 'm'))
   })
 
   it.each([...block('outputs').keys()])('README documents output %s', (name) => {
-    expect(readme).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'))
+    expect(readme).toMatch(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, 'm'))
   })
 })

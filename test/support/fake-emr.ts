@@ -1,0 +1,584 @@
+// An in-memory EmrPort for unit tests of the rollover logic: clusters, a FIFO step queue bounded
+// by the step concurrency level, and a scripted "driver" (YARN application) per spark-submit step,
+// all driven by the injected (fake) clock. It follows the EMR facts in DESIGN.md:
+//  * a cluster-mode spark-submit step is RUNNING exactly as long as its application, and ends
+//    COMPLETED on a clean exit, FAILED otherwise;
+//  * CancelSteps on a RUNNING step ends it CANCELLED, but its YARN application keeps running;
+//  * the kill step (buildKillStep) kills every live application carrying its tag.
+// The driver watches its marker in the MemoryStore (directly, without recording store calls) and,
+// once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
+// Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
+import { CancelStepFailed } from '../../src/emr.js'
+import {
+  KILL_STEP_MARKER_ARG,
+  MARKER_CONF,
+  TAGS_CONF,
+  parseSparkSubmitArgs,
+} from '../../src/spark-submit.js'
+import {
+  ACTIVE_STEP_STATES,
+  UserError,
+  type ClusterInfo,
+  type ClusterRef,
+  type Clock,
+  type EmrPort,
+  type StepInfo,
+  type StepSpec,
+  type StepState,
+} from '../../src/types.js'
+import type { MemoryStore } from './memory-store.js'
+
+export type EmrOp = 'resolveCluster' | 'listActiveSteps' | 'describeStep' | 'addStep' | 'cancelStep'
+
+export const MUTATING_EMR_OPS: ReadonlySet<EmrOp> = new Set<EmrOp>(['addStep', 'cancelStep'])
+
+export interface EmrCall {
+  readonly op: EmrOp
+  /** Clock time of the call. */
+  readonly at: number
+  readonly clusterId?: string
+  /** describeStep/cancelStep: the step asked about. addStep: the id given, once known. */
+  stepId?: string
+  /** addStep: what was submitted. */
+  readonly step?: StepSpec
+  readonly executionRoleArn?: string
+  /** describeStep: the state answered. */
+  state?: StepState
+  /** Set when the call threw. */
+  error?: Error
+}
+
+/**
+ * How the driver of a spark-submit step behaves.
+ * - graceful: polls its marker; when it is gone, drains for `drainMs`, acks (if `ack`), exits 0.
+ * - ignore-marker: runs until killed.
+ * - crash-on-start: fails right after the step starts RUNNING.
+ * - die-after-ms: fails `dieAfterMs` after RUNNING (and honours its marker until then).
+ * - stay-pending: the step never leaves PENDING (it never gets a slot) until cancelled.
+ */
+export type DriverBehaviour =
+  'graceful' | 'ignore-marker' | 'crash-on-start' | 'die-after-ms' | 'stay-pending'
+
+export interface DriverScript {
+  readonly behaviour?: DriverBehaviour
+  /** PENDING -> RUNNING once a slot is free. Default 2s. */
+  readonly startDelayMs?: number
+  /** How often the driver checks its marker. Default 1s. */
+  readonly markerPollMs?: number
+  /** From seeing its marker gone to exiting. Default 5s. */
+  readonly drainMs?: number
+  /** Writes `<marker>.stopped` just before exiting. Default true. */
+  readonly ack?: boolean
+  /** From the application's exit to the step's end as EMR reports it. Default 0. */
+  readonly exitLagMs?: number
+  /** For die-after-ms. Default 30s. */
+  readonly dieAfterMs?: number
+}
+
+export interface KillScript {
+  readonly startDelayMs?: number
+  /** How long `yarn application -kill` and the check take. Default 3s. */
+  readonly durationMs?: number
+  /** FAILED: the script exits 1 ("still running") and kills nothing. Default COMPLETED. */
+  readonly outcome?: 'COMPLETED' | 'FAILED'
+}
+
+export interface FakeApp {
+  readonly id: string
+  readonly stepId: string
+  readonly tags: readonly string[]
+  readonly markerUri?: string
+  readonly startedAt: number
+  alive: boolean
+  /** When the driver saw its marker gone. */
+  markerGoneAt?: number
+  exit?: 'succeeded' | 'failed' | 'killed'
+  endedAt?: number
+}
+
+export interface FakeStep {
+  readonly id: string
+  readonly seq: number
+  readonly clusterId: string
+  readonly spec: StepSpec
+  readonly kind: 'spark' | 'kill' | 'other'
+  readonly script: Required<DriverScript>
+  readonly createdAt: number
+  state: StepState
+  startedAt?: number
+  endedAt?: number
+  failure?: StepInfo['failure']
+  app?: FakeApp
+}
+
+export interface KillRecord {
+  readonly stepId: string
+  readonly tag: string
+  readonly killed: readonly string[]
+}
+
+export interface FakeEmrOptions {
+  readonly clock: Clock
+  readonly store: MemoryStore
+  /** The one cluster created up front. Default j-FAKE "streaming", WAITING, concurrency 1. */
+  readonly cluster?: Partial<ClusterInfo>
+  /** Script of every spark-submit step with no queued script. */
+  readonly driver?: DriverScript
+  readonly kill?: KillScript
+  /** CANCEL_PENDING -> CANCELLED for a RUNNING step. Default 1s. */
+  readonly cancelDelayMs?: number
+}
+
+const DEFAULT_SCRIPT: Required<DriverScript> = {
+  behaviour: 'graceful',
+  startDelayMs: 2000,
+  markerPollMs: 1000,
+  drainMs: 5000,
+  ack: true,
+  exitLagMs: 0,
+  dieAfterMs: 30_000,
+}
+
+const ACTIVE_CLUSTER_STATES = new Set(['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'])
+
+/** What EMR answers when a rate limit is exceeded. */
+export function throttlingError(op = 'DescribeStep'): Error {
+  return Object.assign(new Error(`Rate exceeded (${op})`), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  })
+}
+
+function emrError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } })
+}
+
+export class FakeEmr implements EmrPort {
+  readonly clusters = new Map<string, ClusterInfo>()
+  readonly steps = new Map<string, FakeStep>()
+  readonly apps: FakeApp[] = []
+  readonly kills: KillRecord[] = []
+  readonly calls: EmrCall[] = []
+  /** Runs at the start of every call, after it is recorded; may throw to fail the call. */
+  beforeCall?: (call: EmrCall) => void | Promise<void>
+
+  private readonly clock: Clock
+  private readonly store: MemoryStore
+  private readonly defaultScript: Required<DriverScript>
+  private readonly killScript: Required<KillScript>
+  private readonly cancelDelayMs: number
+  private readonly queued: DriverScript[] = []
+  private readonly faults = new Map<string, () => Error>()
+  private faultWhen?: (call: EmrCall) => boolean
+  private readonly starting = new Set<string>()
+  private readonly stopped = new AbortController()
+  private seq = 0
+  private appSeq = 0
+
+  constructor(options: FakeEmrOptions) {
+    this.clock = options.clock
+    this.store = options.store
+    this.defaultScript = { ...DEFAULT_SCRIPT, ...options.driver }
+    this.killScript = {
+      startDelayMs: 1000,
+      durationMs: 3000,
+      outcome: 'COMPLETED',
+      ...options.kill,
+    }
+    this.cancelDelayMs = options.cancelDelayMs ?? 1000
+    this.addCluster({ id: 'j-FAKE', name: 'streaming', ...options.cluster })
+  }
+
+  addCluster(info: Partial<ClusterInfo> & { readonly id: string }): ClusterInfo {
+    const cluster: ClusterInfo = {
+      name: info.id,
+      state: 'WAITING',
+      stepConcurrencyLevel: 1,
+      releaseLabel: 'emr-7.5.0',
+      ...info,
+    }
+    this.clusters.set(cluster.id, cluster)
+    return cluster
+  }
+
+  /** Scripts for the next spark-submit steps submitted through addStep, in order. */
+  queue(...scripts: DriverScript[]): this {
+    this.queued.push(...scripts)
+    return this
+  }
+
+  /** The `nth` (1-based, counting every call of `op`) calls of `op` throw ThrottlingException. */
+  throttle(op: EmrOp, ...nth: number[]): this {
+    for (const n of nth) this.faults.set(`${op}#${n}`, () => throttlingError(op))
+    return this
+  }
+
+  /** Every call for which `when` is true throws ThrottlingException. */
+  throttleWhen(when: (call: EmrCall) => boolean): this {
+    this.faultWhen = when
+    return this
+  }
+
+  /** The `nth` call of `op` throws `error`. */
+  failOn(op: EmrOp, nth: number, error: Error): this {
+    this.faults.set(`${op}#${nth}`, () => error)
+    return this
+  }
+
+  /** Stops every timer and driver loop: call it when the test ends. */
+  dispose(): void {
+    this.stopped.abort()
+  }
+
+  // ------------------------------------------------------------ seeding and inspection
+
+  /** A step already RUNNING (its driver alive and watching its marker), without recording calls. */
+  seedRunningStep(spec: StepSpec, script: DriverScript = {}, clusterId = 'j-FAKE'): FakeStep {
+    const step = this.createStep(clusterId, spec, { ...this.defaultScript, ...script })
+    this.start(step)
+    return step
+  }
+
+  /** A human cancelling the step in the console: not recorded as a call. */
+  cancelFromConsole(stepId: string): void {
+    const step = this.steps.get(stepId)
+    if (step) this.doCancel(step)
+  }
+
+  step(id: string): FakeStep {
+    const step = this.steps.get(id)
+    if (!step) throw new Error(`FakeEmr: no step ${id}`)
+    return step
+  }
+
+  /** Steps submitted through addStep, in order. */
+  get submitted(): FakeStep[] {
+    const ids = this.calls.filter((c) => c.op === 'addStep' && c.stepId).map((c) => c.stepId)
+    return ids.map((id) => this.step(id as string))
+  }
+
+  activeSteps(clusterId = 'j-FAKE'): FakeStep[] {
+    return this.stepsOf(clusterId).filter((s) => ACTIVE_STEP_STATES.includes(s.state))
+  }
+
+  aliveApps(): FakeApp[] {
+    return this.apps.filter((a) => a.alive)
+  }
+
+  callsOf(...ops: EmrOp[]): EmrCall[] {
+    return this.calls.filter((c) => ops.includes(c.op))
+  }
+
+  count(...ops: EmrOp[]): number {
+    return this.callsOf(...ops).length
+  }
+
+  get mutations(): EmrCall[] {
+    return this.calls.filter((c) => MUTATING_EMR_OPS.has(c.op))
+  }
+
+  // ------------------------------------------------------------ EmrPort
+
+  async resolveCluster(ref: ClusterRef): Promise<ClusterInfo> {
+    await this.record({ op: 'resolveCluster', at: this.clock.now() })
+    if (ref.kind === 'id') {
+      const cluster = this.clusters.get(ref.id)
+      if (!cluster) {
+        throw new UserError(`cluster-id '${ref.id}': EMR knows no cluster ${ref.id}.`)
+      }
+      return cluster
+    }
+    const matches = [...this.clusters.values()].filter(
+      (c) => c.name === ref.name && ACTIVE_CLUSTER_STATES.has(c.state),
+    )
+    const [only] = matches
+    if (!only || matches.length > 1) {
+      throw new UserError(
+        `cluster-name '${ref.name}': ${matches.length} active clusters have this name.`,
+      )
+    }
+    return only
+  }
+
+  async listActiveSteps(clusterId: string): Promise<StepInfo[]> {
+    await this.record({ op: 'listActiveSteps', at: this.clock.now(), clusterId })
+    this.cluster(clusterId)
+    return this.activeSteps(clusterId)
+      .sort((a, b) => b.seq - a.seq)
+      .map((s) => this.info(s))
+  }
+
+  async describeStep(clusterId: string, stepId: string): Promise<StepInfo> {
+    const call: EmrCall = { op: 'describeStep', at: this.clock.now(), clusterId, stepId }
+    await this.record(call)
+    const step = this.steps.get(stepId)
+    if (!step || step.clusterId !== clusterId) {
+      throw emrError('InvalidRequestException', `Step id '${stepId}' is not valid.`)
+    }
+    call.state = step.state
+    return this.info(step)
+  }
+
+  async addStep(clusterId: string, spec: StepSpec, executionRoleArn?: string): Promise<string> {
+    const call: EmrCall = {
+      op: 'addStep',
+      at: this.clock.now(),
+      clusterId,
+      step: spec,
+      ...(executionRoleArn === undefined ? {} : { executionRoleArn }),
+    }
+    await this.record(call)
+    const cluster = this.cluster(clusterId)
+    if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
+      throw emrError(
+        'ValidationException',
+        'A job flow that is shutting down, terminated, or finished may not be modified.',
+      )
+    }
+    const kind = stepKind(spec)
+    const script =
+      kind === 'spark' ? { ...this.defaultScript, ...this.queued.shift() } : this.defaultScript
+    const step = this.createStep(clusterId, spec, script)
+    call.stepId = step.id
+    this.schedule(clusterId)
+    return step.id
+  }
+
+  async cancelStep(clusterId: string, stepId: string): Promise<void> {
+    await this.record({ op: 'cancelStep', at: this.clock.now(), clusterId, stepId })
+    const step = this.steps.get(stepId)
+    if (!step || step.clusterId !== clusterId) {
+      throw new CancelStepFailed(stepId, `Step id '${stepId}' is not valid.`)
+    }
+    if (step.state !== 'PENDING' && step.state !== 'RUNNING') {
+      throw new CancelStepFailed(stepId, `Step ${stepId} is ${step.state} and cannot be cancelled.`)
+    }
+    this.doCancel(step)
+  }
+
+  // ------------------------------------------------------------ the model
+
+  private async record(call: EmrCall): Promise<void> {
+    this.calls.push(call)
+    const nth = this.calls.filter((c) => c.op === call.op).length
+    try {
+      await this.beforeCall?.(call)
+      const fault = this.faults.get(`${call.op}#${nth}`)
+      if (fault) throw fault()
+      if (this.faultWhen?.(call)) throw throttlingError(call.op)
+    } catch (error) {
+      call.error = error as Error
+      throw error
+    }
+  }
+
+  private cluster(id: string): ClusterInfo {
+    const cluster = this.clusters.get(id)
+    if (!cluster) throw emrError('InvalidRequestException', `Cluster id '${id}' is not valid.`)
+    return cluster
+  }
+
+  private stepsOf(clusterId: string): FakeStep[] {
+    return [...this.steps.values()].filter((s) => s.clusterId === clusterId)
+  }
+
+  private createStep(clusterId: string, spec: StepSpec, script: Required<DriverScript>): FakeStep {
+    this.cluster(clusterId)
+    this.seq += 1
+    const step: FakeStep = {
+      id: `s-FAKE${String(this.seq).padStart(4, '0')}`,
+      seq: this.seq,
+      clusterId,
+      spec: { ...spec, args: [...spec.args] },
+      kind: stepKind(spec),
+      script,
+      createdAt: this.clock.now(),
+      state: 'PENDING',
+    }
+    this.steps.set(step.id, step)
+    return step
+  }
+
+  private info(step: FakeStep): StepInfo {
+    const date = (t?: number): Date | undefined => (t === undefined ? undefined : new Date(t))
+    return {
+      id: step.id,
+      name: step.spec.name,
+      jar: step.spec.jar,
+      args: [...step.spec.args],
+      actionOnFailure: step.spec.actionOnFailure,
+      state: step.state,
+      createdAt: date(step.createdAt),
+      startedAt: date(step.startedAt),
+      endedAt: date(step.endedAt),
+      ...(step.failure ? { failure: { ...step.failure } } : {}),
+    }
+  }
+
+  /** FIFO: the oldest PENDING steps get the free slots. A stay-pending step never gets one. */
+  private schedule(clusterId: string): void {
+    const cluster = this.cluster(clusterId)
+    const steps = this.stepsOf(clusterId).sort((a, b) => a.seq - b.seq)
+    const busy = steps.filter(
+      (s) => s.state === 'RUNNING' || s.state === 'CANCEL_PENDING' || this.starting.has(s.id),
+    ).length
+    let free = cluster.stepConcurrencyLevel - busy
+    for (const step of steps) {
+      if (free <= 0) break
+      if (step.state !== 'PENDING' || this.starting.has(step.id)) continue
+      if (step.kind === 'spark' && step.script.behaviour === 'stay-pending') continue
+      free -= 1
+      this.starting.add(step.id)
+      const delay = step.kind === 'kill' ? this.killScript.startDelayMs : step.script.startDelayMs
+      this.later(delay, () => {
+        this.starting.delete(step.id)
+        if (step.state === 'PENDING') this.start(step)
+        else this.schedule(clusterId)
+      })
+    }
+  }
+
+  private start(step: FakeStep): void {
+    step.state = 'RUNNING'
+    step.startedAt = this.clock.now()
+    if (step.kind === 'kill') {
+      this.later(this.killScript.durationMs, () => this.runKill(step))
+      return
+    }
+    if (step.kind === 'other') {
+      this.finish(step, 'FAILED', {
+        reason: 'Unknown Error.',
+        message: 'not a step this fake runs',
+      })
+      return
+    }
+    const parsed = parseSparkSubmitArgs(step.spec.args.slice(1))
+    const tags = (parsed.confs.get(TAGS_CONF) ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== '')
+    this.appSeq += 1
+    const app: FakeApp = {
+      id: `application_1700000000000_${String(this.appSeq).padStart(4, '0')}`,
+      stepId: step.id,
+      tags,
+      markerUri: parsed.confs.get(MARKER_CONF),
+      startedAt: this.clock.now(),
+      alive: true,
+    }
+    step.app = app
+    this.apps.push(app)
+    const script = step.script
+    switch (script.behaviour) {
+      case 'crash-on-start':
+        this.appEnds(app, 'failed', 'java.lang.ClassNotFoundException: com.acme.Missing')
+        return
+      case 'die-after-ms':
+        this.later(script.dieAfterMs, () => {
+          if (app.alive) this.appEnds(app, 'failed', 'java.lang.OutOfMemoryError: Java heap space')
+        })
+        this.watchMarker(app, script)
+        return
+      case 'ignore-marker':
+        return
+      default:
+        this.watchMarker(app, script)
+    }
+  }
+
+  private watchMarker(app: FakeApp, script: Required<DriverScript>): void {
+    const tick = (): void =>
+      this.later(script.markerPollMs, () => {
+        if (!app.alive) return
+        if (app.markerUri !== undefined && this.store.objects.has(app.markerUri)) return tick()
+        app.markerGoneAt = this.clock.now()
+        this.later(script.drainMs, () => {
+          if (!app.alive) return
+          if (script.ack && app.markerUri !== undefined) {
+            this.store.seed(
+              `${app.markerUri}.stopped`,
+              JSON.stringify({
+                applicationId: app.id,
+                finalBatchTime: new Date(this.clock.now()).toISOString(),
+                offsets: { orders: { 0: 1234 } },
+              }),
+            )
+          }
+          this.appEnds(app, 'succeeded')
+        })
+      })
+    tick()
+  }
+
+  /** The application ends; a RUNNING step (spark-submit waiting on it) ends with it. */
+  private appEnds(app: FakeApp, exit: 'succeeded' | 'failed' | 'killed', error?: string): void {
+    app.alive = false
+    app.exit = exit
+    app.endedAt = this.clock.now()
+    const step = this.steps.get(app.stepId)
+    if (!step || step.state !== 'RUNNING') return
+    const end = (): void => {
+      if (step.state !== 'RUNNING') return
+      if (exit === 'succeeded') return this.finish(step, 'COMPLETED')
+      this.finish(step, 'FAILED', {
+        reason: 'Unknown Error.',
+        message:
+          exit === 'killed'
+            ? `Application ${app.id} was killed by user`
+            : `Exception in thread "main" ${error ?? 'org.apache.spark.SparkException'}`,
+        logFile: `s3://aws-logs/elasticmapreduce/${step.clusterId}/steps/${step.id}/stderr.gz`,
+      })
+    }
+    if (step.script.exitLagMs > 0) this.later(step.script.exitLagMs, end)
+    else end()
+  }
+
+  private runKill(step: FakeStep): void {
+    if (step.state !== 'RUNNING') return
+    const tag = step.spec.args[4] ?? ''
+    if (this.killScript.outcome === 'FAILED') {
+      this.kills.push({ stepId: step.id, tag, killed: [] })
+      this.finish(step, 'FAILED', {
+        reason: 'Unknown Error.',
+        message: 'still running: application_1700000000000_0001',
+      })
+      return
+    }
+    const victims = this.apps.filter((a) => a.alive && a.tags.includes(tag))
+    for (const app of victims) this.appEnds(app, 'killed')
+    this.kills.push({ stepId: step.id, tag, killed: victims.map((a) => a.id) })
+    this.finish(step, 'COMPLETED')
+  }
+
+  private doCancel(step: FakeStep): void {
+    if (step.state === 'PENDING') {
+      this.finish(step, 'CANCELLED')
+      return
+    }
+    if (step.state !== 'RUNNING') return
+    // spark-submit gets the signal; the cluster-mode driver in YARN does not.
+    step.state = 'CANCEL_PENDING'
+    this.later(this.cancelDelayMs, () => {
+      if (step.state === 'CANCEL_PENDING') this.finish(step, 'CANCELLED')
+    })
+  }
+
+  private finish(step: FakeStep, state: StepState, failure?: StepInfo['failure']): void {
+    step.state = state
+    step.endedAt = this.clock.now()
+    if (failure) step.failure = failure
+    this.schedule(step.clusterId)
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped.signal.aborted) return
+    this.clock.sleep(ms, this.stopped.signal).then(fn, () => undefined)
+  }
+}
+
+function stepKind(spec: StepSpec): FakeStep['kind'] {
+  if (spec.jar !== 'command-runner.jar') return 'other'
+  if (spec.args[0] === 'spark-submit') return 'spark'
+  if (spec.args[0] === 'bash' && spec.args[3] === KILL_STEP_MARKER_ARG) return 'kill'
+  return 'other'
+}

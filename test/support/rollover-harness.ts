@@ -1,0 +1,201 @@
+// Shared setup of the rollover tests: a fake clock in auto mode, the MemoryStore, the FakeEmr, a
+// settings object, and helpers to seed a running deployment and to run one rollover.
+import { AppLayout, type MarkerBody } from '../../src/markers.js'
+import { newReport, type RunReport } from '../../src/report.js'
+import { runRollover, type RolloverDeps } from '../../src/rollover.js'
+import { buildSparkStep } from '../../src/spark-submit.js'
+import type { Log, RunContext, Settings } from '../../src/types.js'
+import { FakeClock } from './fake-clock.js'
+import { FakeEmr, type DriverScript, type FakeEmrOptions, type FakeStep } from './fake-emr.js'
+import { MemoryStore } from './memory-store.js'
+
+export const BUCKET = 'data-lake'
+export const APP = 'orders'
+export const CLUSTER = 'j-FAKE'
+export const PREFIX = { bucket: BUCKET, key: 'rollover' }
+export const LAYOUT = new AppLayout(PREFIX, APP)
+export const MARKERS = `s3://${BUCKET}/rollover/${APP}/markers/`
+export const LOCK_URI = `s3://${BUCKET}/rollover/${APP}/lock`
+export const CURRENT_URI = `s3://${BUCKET}/rollover/${APP}/current.json`
+export const NEW_JAR = `s3://${BUCKET}/jars/orders-2.0.jar`
+export const OLD_JAR = `s3://${BUCKET}/jars/orders-1.0.jar`
+export const GITHUB: RunContext = {
+  repository: 'acme/data',
+  runId: '4242',
+  runAttempt: '1',
+  runUrl: 'https://github.com/acme/data/actions/runs/4242/attempts/1',
+  sha: 'abc123',
+}
+
+export const markerUri = (deploymentId: string): string => `${MARKERS}${deploymentId}`
+export const recordUri = (deploymentId: string): string =>
+  `s3://${BUCKET}/rollover/${APP}/deployments/${deploymentId}.json`
+
+export function makeSettings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    appName: APP,
+    cluster: { kind: 'id', id: CLUSTER },
+    jar: { kind: 's3', location: { bucket: BUCKET, key: 'jars/orders-2.0.jar' } },
+    mainClass: 'com.acme.orders.Main',
+    sparkSubmitArgs: ['--conf', 'spark.executor.memory=4g', '--num-executors', '4'],
+    appArgs: ['--topic', 'orders'],
+    markerPrefix: PREFIX,
+    artifactPrefix: { bucket: BUCKET, key: 'rollover/artifacts' },
+    stopTimeoutMs: 15 * 60_000,
+    onStopTimeout: 'fail',
+    startTimeoutMs: 10 * 60_000,
+    stableForMs: 2 * 60_000,
+    rollback: true,
+    lockTimeoutMs: 10 * 60_000,
+    dryRun: false,
+    ...overrides,
+  }
+}
+
+export interface World {
+  readonly clock: FakeClock
+  readonly store: MemoryStore
+  readonly emr: FakeEmr
+  readonly lines: string[]
+  readonly log: Log
+  /** Store and EMR calls in one order: 's3:<op> <uri>' and 'emr:<op> <step id or name>'. */
+  readonly events: string[]
+}
+
+const worlds: World[] = []
+
+export function makeWorld(options: Omit<FakeEmrOptions, 'clock' | 'store'> = {}): World {
+  const clock = new FakeClock({ auto: true })
+  const store = new MemoryStore(() => clock.now())
+  const emr = new FakeEmr({ clock, store, ...options })
+  const lines: string[] = []
+  const events: string[] = []
+  store.beforeCall = (call) => void events.push(`s3:${call.op} ${call.uri}`)
+  emr.beforeCall = (call) =>
+    void events.push(`emr:${call.op} ${call.stepId ?? call.step?.name ?? ''}`.trimEnd())
+  const log: Log = {
+    info: (m) => void lines.push(`info: ${m}`),
+    warning: (m) => void lines.push(`warning: ${m}`),
+    debug: (m) => void lines.push(`debug: ${m}`),
+    group: (_name, fn) => fn(),
+  }
+  store.seed(NEW_JAR, 'PK\u0003\u0004 new jar')
+  store.seed(OLD_JAR, 'PK\u0003\u0004 old jar')
+  const world = { clock, store, emr, lines, log, events }
+  worlds.push(world)
+  return world
+}
+
+/** For afterEach: stops the fake drivers and timers of every world made so far. */
+export function disposeWorlds(): void {
+  for (const w of worlds.splice(0)) w.emr.dispose()
+}
+
+export interface Seeded {
+  readonly deploymentId: string
+  readonly markerUri: string
+  readonly step: FakeStep
+}
+
+/** A deployment made by an earlier run: its marker (with step id) and its RUNNING step. */
+export function seedDeployment(
+  w: World,
+  deploymentId = 'd-001',
+  script: DriverScript = {},
+  options: { readonly marker?: boolean; readonly jar?: string } = {},
+): Seeded {
+  const uri = markerUri(deploymentId)
+  const spec = buildSparkStep({
+    appName: APP,
+    deploymentId,
+    mainClass: 'com.acme.orders.Main',
+    sparkSubmitArgs: ['--conf', 'spark.executor.memory=2g'],
+    appArgs: ['--topic', 'orders'],
+    jarUri: options.jar ?? OLD_JAR,
+    markerUri: uri,
+  })
+  const step = w.emr.seedRunningStep(spec, script)
+  if (options.marker ?? true) {
+    const body: MarkerBody = {
+      version: 1,
+      app: APP,
+      deploymentId,
+      clusterId: CLUSTER,
+      jar: options.jar ?? OLD_JAR,
+      createdAt: new Date(w.clock.now() - 86_400_000).toISOString(),
+      stepId: step.id,
+    }
+    w.store.seed(uri, JSON.stringify(body, null, 2))
+  }
+  return { deploymentId, markerUri: uri, step }
+}
+
+export interface RunOptions {
+  readonly settings?: Partial<Settings>
+  readonly deploymentId?: string
+  readonly signal?: AbortSignal
+  readonly tuning?: RolloverDeps['tuning']
+}
+
+export interface RunOutcome {
+  readonly report: RunReport
+  readonly error?: Error
+  readonly startedAt: number
+  readonly endedAt: number
+}
+
+export async function rollover(w: World, options: RunOptions = {}): Promise<RunOutcome> {
+  const deploymentId = options.deploymentId ?? 'd-002'
+  const report = newReport(deploymentId, APP, 'eu-west-1')
+  const startedAt = w.clock.now()
+  let error: Error | undefined
+  try {
+    await runRollover(
+      {
+        settings: makeSettings(options.settings),
+        emr: w.emr,
+        store: w.store,
+        clock: w.clock,
+        log: w.log,
+        deploymentId,
+        github: GITHUB,
+        signal: options.signal,
+        tuning: options.tuning,
+      },
+      report,
+    )
+  } catch (e) {
+    error = e as Error
+  }
+  return { report, error, startedAt, endedAt: w.clock.now() }
+}
+
+/** Keys under markers/: marker objects and `.stopped` acknowledgements. */
+export function markerKeys(w: World): string[] {
+  return w.store.keysUnder(MARKERS)
+}
+
+export function onlyMarkers(w: World): string[] {
+  return markerKeys(w).filter((k) => !k.endsWith('.stopped'))
+}
+
+export function markerBody(w: World, uri: string): MarkerBody | undefined {
+  return w.store.json<MarkerBody>(uri)
+}
+
+/** Index in `w.events` of the first event matching, or -1. */
+export function eventIndex(w: World, match: (event: string) => boolean): number {
+  return w.events.findIndex(match)
+}
+
+/** Runs `fn` `afterMs` (clock time) after the first delete of `uri`, e.g. a cancel or an abort. */
+export function whenDeleted(w: World, uri: string, afterMs: number, fn: () => void): void {
+  const previous = w.store.beforeCall
+  let fired = false
+  w.store.beforeCall = async (call) => {
+    await previous?.(call)
+    if (fired || call.op !== 'delete' || call.uri !== uri) return
+    fired = true
+    void w.clock.sleep(afterMs).then(fn)
+  }
+}
