@@ -79,3 +79,25 @@ export async function writeCurrent(
   }
   await store.putText(layout.current, JSON.stringify(body, null, 2))
 }
+
+export interface CurrentRecord {
+  readonly clusterId?: string
+  readonly deploymentId?: string
+  readonly stepId?: string
+  readonly jarUri?: string
+}
+
+/** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */
+export async function readCurrent(
+  store: ObjectStore,
+  layout: AppLayout,
+): Promise<CurrentRecord | undefined> {
+  const read = await store.getText(layout.current)
+  if (!read) return undefined
+  try {
+    const value: unknown = JSON.parse(read.body)
+    return value && typeof value === 'object' ? (value as CurrentRecord) : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -6,7 +6,7 @@ import { describeState, isFirstDeploy, readCurrentState, rollbackSource } from '
 import { retire, submit, verify, type LaunchContext, type Launched } from './launch.js'
 import { DeployLock, lockOwner, type LockState } from './lock.js'
 import { AppLayout, MarkerStore } from './markers.js'
-import { writeCurrent, writeDeploymentRecord } from './records.js'
+import { readCurrent, writeCurrent, writeDeploymentRecord } from './records.js'
 import { PhaseRunner, type RunReport } from './report.js'
 import { buildSparkStep, jarOfStep, retargetStep } from './spark-submit.js'
 import { planJar, stageJar } from './stage.js'
@@ -170,8 +170,16 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
 
   // Reconcile: what runs now may have changed while we waited for the lock.
   const state = await readCurrentState(emr, markers, clusterId, settings.appName)
-  const firstDeploy = isFirstDeploy(state)
-  const previous = rollbackSource(state)
+  let previous = rollbackSource(state)
+  // Nothing running, but a run recorded what ran last (e.g. a run that crashed after stopping
+  // it): that is still the version to roll back to, and this is no first deploy.
+  const recorded = previous ? undefined : await readCurrent(store, layout)
+  if (!previous && recorded?.stepId && recorded.clusterId === clusterId) {
+    previous = await emr.describeStep(clusterId, recorded.stepId).catch(() => undefined)
+    if (previous)
+      log.info(`Nothing runs now; current.json names ${previous.id} as the last deployment.`)
+  }
+  const firstDeploy = isFirstDeploy(state) && recorded === undefined
   await record()
 
   const stop = await phases.run('Stop', async (phase) => {

@@ -69761,6 +69761,19 @@ async function records_writeCurrent(store, layout, report, live, github) {
     };
     await store.putText(layout.current, JSON.stringify(body, null, 2));
 }
+/** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */
+async function records_readCurrent(store, layout) {
+    const read = await store.getText(layout.current);
+    if (!read)
+        return undefined;
+    try {
+        const value = JSON.parse(read.body);
+        return value && typeof value === 'object' ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -69965,8 +69978,16 @@ async function rollOver(deps, report, held) {
     });
     // Reconcile: what runs now may have changed while we waited for the lock.
     const state = await readCurrentState(emr, markers, clusterId, settings.appName);
-    const firstDeploy = isFirstDeploy(state);
-    const previous = rollbackSource(state);
+    let previous = rollbackSource(state);
+    // Nothing running, but a run recorded what ran last (e.g. a run that crashed after stopping
+    // it): that is still the version to roll back to, and this is no first deploy.
+    const recorded = previous ? undefined : await readCurrent(store, layout);
+    if (!previous && recorded?.stepId && recorded.clusterId === clusterId) {
+        previous = await emr.describeStep(clusterId, recorded.stepId).catch(() => undefined);
+        if (previous)
+            log.info(`Nothing runs now; current.json names ${previous.id} as the last deployment.`);
+    }
+    const firstDeploy = isFirstDeploy(state) && recorded === undefined;
     await record();
     const stop = await phases.run('Stop', async (phase) => {
         report.stopStartedAt = clock.now();

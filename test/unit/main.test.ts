@@ -562,6 +562,12 @@ describe('run: first deploy through mocked AWS', () => {
     s3.on(HeadObjectCommand).resolves({ ETag: '"jar"', ContentLength: 10 })
     s3.on(PutObjectCommand).callsFake((input: { Key: string }) => ({ ETag: `"${input.Key}"` }))
     const lockKey = 'streaming/clickstream/lock'
+    s3.on(GetObjectCommand).rejects(
+      Object.assign(new Error('NoSuchKey'), {
+        name: 'NoSuchKey',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    )
     s3.on(GetObjectCommand, { Key: lockKey }).resolves({
       Body: body('{}'),
       ETag: `"${lockKey}"`,

@@ -209,3 +209,30 @@ describe('verify and rollback', () => {
     expect(markerKeys(w)).toEqual([])
   })
 })
+
+describe('after a run that crashed between stop and submit', () => {
+  it('rolls back to the step current.json names, and does not call it a first deploy', async () => {
+    const w = makeWorld()
+    const first = await rollover(w, {
+      deploymentId: 'd-001',
+      settings: {
+        jar: { kind: 's3', location: { bucket: 'data-lake', key: 'jars/orders-1.0.jar' } },
+      },
+    })
+    expect(first.report.result).toBe('first-deploy')
+    const v1 = w.emr.submitted[0]
+    // The crashed run deleted the marker; the driver drained and its step ended.
+    await w.store.delete({ bucket: 'data-lake', key: `rollover/orders/markers/d-001` })
+    await w.clock.sleep(60_000)
+    expect(w.emr.activeSteps()).toEqual([])
+    w.emr.queue({ behaviour: 'crash-on-start' })
+
+    const { report, error } = await rollover(w, { deploymentId: 'd-003' })
+
+    expect(error?.message).toContain('Rolled back')
+    expect(report.result).toBe('rolled-back')
+    const back = w.emr.submitted.at(-1)
+    expect(jarOfStep(back?.spec.args ?? [])).toBe(jarOfStep(v1?.spec.args ?? []))
+    expectOneDriver(w, back?.id, markerUri('d-003-rb'))
+  })
+})
