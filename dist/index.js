@@ -75722,6 +75722,9 @@ async function poll(check, options) {
     const jitter = options.jitter ?? 0.2;
     const random = options.random ?? Math.random;
     let interval = options.intervalMs;
+    if (options.firstCheckAfterMs) {
+        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
+    }
     for (;;) {
         signal?.throwIfAborted();
         try {
@@ -75740,7 +75743,9 @@ async function poll(check, options) {
         if (remaining <= 0)
             return { done: false };
         const jittered = interval * (1 + jitter * (2 * random() - 1));
-        await clock.sleep(Math.max(0, Math.min(jittered, remaining)), signal);
+        // A check just before the deadline and another at it would be one call too many.
+        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
+        await clock.sleep(Math.max(0, wait), signal);
     }
 }
 const TRANSIENT_NAMES = new Set([
@@ -76010,6 +76015,8 @@ async function verify(ctx, launch) {
         deadline: clock.now() + ctx.startTimeoutMs,
         intervalMs: 1000,
         maxIntervalMs: 10_000,
+        // A step is never RUNNING the instant AddJobFlowSteps returns.
+        firstCheckAfterMs: 1000,
         signal: ctx.signal,
         onTransientError,
     });
@@ -76023,7 +76030,13 @@ async function verify(ctx, launch) {
         launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`;
         return;
     }
-    launch.runningAt = clock.now();
+    // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
+    // another machine's clock.
+    const emrStart = started.value.startedAt?.getTime();
+    launch.runningAt =
+        emrStart === undefined
+            ? clock.now()
+            : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
     log.info(`Step ${stepId} is RUNNING; watching it for ${formatDuration(ctx.stableForMs)} (stable-for).`);
     if (ctx.stableForMs <= 0) {
         launch.outcome = 'running';
@@ -76039,6 +76052,7 @@ async function verify(ctx, launch) {
         deadline: (launch.runningAt ?? clock.now()) + ctx.stableForMs,
         intervalMs: interval,
         maxIntervalMs: Math.max(interval, 10_000),
+        firstCheckAfterMs: interval,
         signal: ctx.signal,
         onTransientError,
     });
@@ -76810,6 +76824,7 @@ async function rollOver(deps, report, held) {
     });
     // Reconcile: what runs now may have changed while we waited for the lock.
     const state = await readCurrentState(emr, markers, clusterId, settings.appName);
+    report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }));
     let previous = rollbackSource(state);
     // Nothing running, but a run recorded what ran last (e.g. a run that crashed after stopping
     // it): that is still the version to roll back to, and this is no first deploy.
@@ -77169,7 +77184,8 @@ function s3ConsoleUrl(region, uri) {
 /** Every output of action.yml; empty strings for what this run did not reach. */
 function outputsOf(report) {
     const live = report.rollback?.outcome === 'running' ? report.rollback : report.launch;
-    const previous = report.previous[0];
+    // A failed stop leaves the old step running: name it, with the state it is still in.
+    const previous = report.previous[0] ?? (stopFailed(report) ? report.found?.[0] : undefined);
     const str = (value) => (value === undefined ? '' : String(value));
     return {
         result: str(report.result),
@@ -77207,10 +77223,12 @@ function renderSummary(report) {
         ['Jar', report.jarUri ? `\`${report.jarUri}\`${report.jarUploaded ? ' (uploaded)' : ''}` : '—'],
         [
             'Stopped',
-            report.previous.length === 0
-                ? 'nothing was running'
-                : report.previous.map((p) => `\`${p.stepId}\` ${p.state}`).join(', ') +
-                    (report.forcedStop ? ' (forced: YARN kill)' : ''),
+            stopFailed(report)
+                ? `not stopped: ${report.found?.map((f) => `\`${f.stepId}\` ${f.state}`).join(', ') || 'see the error above'}`
+                : report.previous.length === 0
+                    ? 'nothing was running'
+                    : report.previous.map((p) => `\`${p.stepId}\` ${p.state}`).join(', ') +
+                        (report.forcedStop ? ' (forced: YARN kill)' : ''),
         ],
     ];
     addLaunch(facts, 'New step', report.launch, region);
@@ -77260,6 +77278,9 @@ function addLaunch(facts, label, launch, region) {
         `${label} marker`,
         `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
     ]);
+}
+function stopFailed(report) {
+    return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed');
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts

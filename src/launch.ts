@@ -110,6 +110,8 @@ export async function verify(ctx: LaunchContext, launch: LaunchRecord): Promise<
       deadline: clock.now() + ctx.startTimeoutMs,
       intervalMs: 1000,
       maxIntervalMs: 10_000,
+      // A step is never RUNNING the instant AddJobFlowSteps returns.
+      firstCheckAfterMs: 1000,
       signal: ctx.signal,
       onTransientError,
     },
@@ -124,7 +126,13 @@ export async function verify(ctx: LaunchContext, launch: LaunchRecord): Promise<
     launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`
     return
   }
-  launch.runningAt = clock.now()
+  // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
+  // another machine's clock.
+  const emrStart = started.value.startedAt?.getTime()
+  launch.runningAt =
+    emrStart === undefined
+      ? clock.now()
+      : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart))
   log.info(
     `Step ${stepId} is RUNNING; watching it for ${formatDuration(ctx.stableForMs)} (stable-for).`,
   )
@@ -144,6 +152,7 @@ export async function verify(ctx: LaunchContext, launch: LaunchRecord): Promise<
       deadline: (launch.runningAt ?? clock.now()) + ctx.stableForMs,
       intervalMs: interval,
       maxIntervalMs: Math.max(interval, 10_000),
+      firstCheckAfterMs: interval,
       signal: ctx.signal,
       onTransientError,
     },

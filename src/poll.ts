@@ -10,6 +10,8 @@ export interface PollOptions {
   /** Fraction of the interval added or removed at random, so parallel runs do not synchronise. */
   readonly jitter?: number
   readonly signal?: AbortSignal
+  /** Wait before the first check, when an immediate answer is known to be "not yet". */
+  readonly firstCheckAfterMs?: number
   readonly random?: () => number
   /** Called when a check throws a throttling/transient error; the loop backs off and goes on. */
   readonly onTransientError?: (error: unknown, nextWaitMs: number) => void
@@ -30,6 +32,12 @@ export async function poll<T>(
   const jitter = options.jitter ?? 0.2
   const random = options.random ?? Math.random
   let interval = options.intervalMs
+  if (options.firstCheckAfterMs) {
+    await clock.sleep(
+      Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())),
+      signal,
+    )
+  }
   for (;;) {
     signal?.throwIfAborted()
     try {
@@ -44,7 +52,9 @@ export async function poll<T>(
     const remaining = deadline - clock.now()
     if (remaining <= 0) return { done: false }
     const jittered = interval * (1 + jitter * (2 * random() - 1))
-    await clock.sleep(Math.max(0, Math.min(jittered, remaining)), signal)
+    // A check just before the deadline and another at it would be one call too many.
+    const wait = remaining - jittered < interval / 2 ? remaining : jittered
+    await clock.sleep(Math.max(0, wait), signal)
   }
 }
 

@@ -44,6 +44,8 @@ export interface RunReport {
   jarUri?: string
   jarUploaded?: boolean
   previous: StoppedStep[]
+  /** The app's active steps when the lock was taken: what the Stop phase set out to stop. */
+  found?: ReadonlyArray<{ readonly stepId: string; readonly state: string }>
   stopStartedAt?: number
   oldStoppedAt?: number
   forcedStop?: boolean

@@ -170,6 +170,7 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
 
   // Reconcile: what runs now may have changed while we waited for the lock.
   const state = await readCurrentState(emr, markers, clusterId, settings.appName)
+  report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }))
   let previous = rollbackSource(state)
   // Nothing running, but a run recorded what ran last (e.g. a run that crashed after stopping
   // it): that is still the version to roll back to, and this is no first deploy.

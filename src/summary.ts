@@ -15,7 +15,8 @@ export function s3ConsoleUrl(region: string, uri: string): string {
 /** Every output of action.yml; empty strings for what this run did not reach. */
 export function outputsOf(report: RunReport): Record<string, string> {
   const live = report.rollback?.outcome === 'running' ? report.rollback : report.launch
-  const previous = report.previous[0]
+  // A failed stop leaves the old step running: name it, with the state it is still in.
+  const previous = report.previous[0] ?? (stopFailed(report) ? report.found?.[0] : undefined)
   const str = (value: unknown): string => (value === undefined ? '' : String(value))
   return {
     result: str(report.result),
@@ -56,10 +57,12 @@ export function renderSummary(report: RunReport): string {
     ['Jar', report.jarUri ? `\`${report.jarUri}\`${report.jarUploaded ? ' (uploaded)' : ''}` : '—'],
     [
       'Stopped',
-      report.previous.length === 0
-        ? 'nothing was running'
-        : report.previous.map((p) => `\`${p.stepId}\` ${p.state}`).join(', ') +
-          (report.forcedStop ? ' (forced: YARN kill)' : ''),
+      stopFailed(report)
+        ? `not stopped: ${report.found?.map((f) => `\`${f.stepId}\` ${f.state}`).join(', ') || 'see the error above'}`
+        : report.previous.length === 0
+          ? 'nothing was running'
+          : report.previous.map((p) => `\`${p.stepId}\` ${p.state}`).join(', ') +
+            (report.forcedStop ? ' (forced: YARN kill)' : ''),
     ],
   ]
   addLaunch(facts, 'New step', report.launch, region)
@@ -122,4 +125,8 @@ function addLaunch(
     `${label} marker`,
     `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
   ])
+}
+
+function stopFailed(report: RunReport): boolean {
+  return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed')
 }

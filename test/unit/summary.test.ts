@@ -393,3 +393,26 @@ describe('renderSummary', () => {
     expect(renderSummary(deployed())).not.toContain('### Warnings')
   })
 })
+
+describe('a stop that failed', () => {
+  function stopTimedOut(): RunReport {
+    const report = base()
+    report.status = 'failed'
+    report.error = 'The running driver s-OLD did not stop within stop-timeout (15m).'
+    report.found = [{ stepId: 's-OLD', state: 'RUNNING' }]
+    report.phases.push({ name: 'Stop', startedAt: 0, endedAt: 900_000, status: 'failed' })
+    return report
+  }
+
+  it('names the step that still runs, in the outputs and the summary', () => {
+    const report = stopTimedOut()
+    expect(outputsOf(report)).toMatchObject({
+      'previous-step-id': 's-OLD',
+      'previous-step-state': 'RUNNING',
+      'step-id': '',
+    })
+    const summary = renderSummary(report)
+    expect(summary).toContain('not stopped: `s-OLD` RUNNING')
+    expect(summary).not.toContain('nothing was running')
+  })
+})
