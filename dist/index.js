@@ -69596,6 +69596,67 @@ function nonEmpty(value) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(7563);
+;// CONCATENATED MODULE: ./src/poll.ts
+/**
+ * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
+ * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
+ * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
+ */
+async function poll(check, options) {
+    const { clock, deadline, signal } = options;
+    const jitter = options.jitter ?? 0.2;
+    const random = options.random ?? Math.random;
+    let interval = options.intervalMs;
+    if (options.firstCheckAfterMs) {
+        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
+    }
+    for (;;) {
+        signal?.throwIfAborted();
+        try {
+            const value = await check();
+            if (value !== undefined)
+                return { done: true, value };
+            interval = Math.max(options.intervalMs, interval / 2);
+        }
+        catch (error) {
+            if (!isTransient(error))
+                throw error;
+            interval = Math.min(options.maxIntervalMs, interval * 2);
+            options.onTransientError?.(error, interval);
+        }
+        const remaining = deadline - clock.now();
+        if (remaining <= 0)
+            return { done: false };
+        const jittered = interval * (1 + jitter * (2 * random() - 1));
+        // A check just before the deadline and another at it would be one call too many.
+        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
+        await clock.sleep(Math.max(0, wait), signal);
+    }
+}
+const TRANSIENT_NAMES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'ThrottledException',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'SlowDown',
+    'InternalServerError',
+    'InternalServerException',
+    'ServiceUnavailable',
+    'TimeoutError',
+]);
+function isTransient(error) {
+    if (typeof error !== 'object' || error === null)
+        return false;
+    const e = error;
+    if (e.name && TRANSIENT_NAMES.has(e.name))
+        return true;
+    const status = e.$metadata?.httpStatusCode;
+    if (status !== undefined && (status === 429 || status >= 500))
+        return true;
+    return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
+}
+
 ;// CONCATENATED MODULE: ./src/types.ts
 // Domain types shared by every module. The two ports (EmrPort, ObjectStore) are the only way
 // the rollover logic touches AWS, so it can be driven by fakes and a fake clock in tests.
@@ -69654,6 +69715,7 @@ function child(prefix, ...parts) {
 
 
 
+
 const ACTIVE_CLUSTER_STATES = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
 const GONE_CLUSTER_STATES = new Set(['TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS']);
 const ACCESS_DENIED_NAMES = new Set([
@@ -69671,12 +69733,17 @@ function createEmrClient(options = {}) {
         // client-side token bucket slows this client down after the first throttle instead of
         // burning its retries at full speed.
         retryMode: 'adaptive',
-        maxAttempts: 6,
+        maxAttempts: options.maxAttempts ?? 6,
         customUserAgent: USER_AGENT,
         ...(endpoint === undefined ? {} : { endpoint }),
     });
 }
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
+const SUBMIT_ATTEMPTS = 4;
+const SUBMIT_BACKOFF_MS = 1000;
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
 function configuredEndpoint(env) {
     return resolveEndpoint('EMR', env);
 }
@@ -69762,8 +69829,38 @@ class AwsEmr {
             throw new Error(`DescribeStep returned no step for ${stepId} on ${clusterId}`);
         return toStepInfo(out.Step);
     }
+    /**
+     * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
+     * blind retry would start a second driver. With a `submitClient` (no SDK retries), each retry
+     * first looks for the step by its name, which is unique per deployment.
+     */
     async addStep(clusterId, step, executionRoleArn) {
-        const out = await this.call('AddJobFlowSteps', `cluster ${clusterId}`, () => this.client.send(new dist_cjs/* AddJobFlowStepsCommand */.zA$({
+        const client = this.options.submitClient;
+        if (!client)
+            return this.sendAddStep(this.client, clusterId, step, executionRoleArn);
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await this.sendAddStep(client, clusterId, step, executionRoleArn);
+            }
+            catch (error) {
+                if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS)
+                    throw error;
+                await sleep(SUBMIT_BACKOFF_MS * 2 ** (attempt - 1));
+                const accepted = await this.findRecentStep(clusterId, step.name);
+                if (accepted) {
+                    this.options.log?.info(`AddJobFlowSteps failed (${error.name}) but EMR has ${accepted}: using it.`);
+                    return accepted;
+                }
+            }
+        }
+    }
+    /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */
+    async findRecentStep(clusterId, name) {
+        const out = await this.call('ListSteps', `cluster ${clusterId}`, () => this.client.send(new dist_cjs/* ListStepsCommand */.jNP({ ClusterId: clusterId })));
+        return out.Steps?.find((s) => s.Name === name)?.Id;
+    }
+    async sendAddStep(client, clusterId, step, executionRoleArn) {
+        const out = await this.call('AddJobFlowSteps', `cluster ${clusterId}`, () => client.send(new dist_cjs/* AddJobFlowStepsCommand */.zA$({
             JobFlowId: clusterId,
             Steps: [
                 {
@@ -69825,9 +69922,15 @@ class AwsEmr {
             out = await send();
         }
         catch (error) {
-            this.count(operation, metadataAttempts(error));
+            const attempts = metadataAttempts(error);
+            this.count(operation, attempts);
             if (isAccessDenied(error))
                 throw accessDenied(operation, target, error);
+            if (error instanceof Error && !error.message.startsWith('EMR ')) {
+                // Only the message: the name and $metadata still tell isTransient what this is.
+                const after = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
+                error.message = `EMR ${operation} (${target}) failed${after}: ${error.message}`;
+            }
             throw error;
         }
         this.count(operation, out.$metadata?.attempts);
@@ -75711,67 +75814,6 @@ function describeState(state) {
     return `active steps: ${steps}; markers: ${markers}`;
 }
 
-;// CONCATENATED MODULE: ./src/poll.ts
-/**
- * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
- * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
- * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
- */
-async function poll(check, options) {
-    const { clock, deadline, signal } = options;
-    const jitter = options.jitter ?? 0.2;
-    const random = options.random ?? Math.random;
-    let interval = options.intervalMs;
-    if (options.firstCheckAfterMs) {
-        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
-    }
-    for (;;) {
-        signal?.throwIfAborted();
-        try {
-            const value = await check();
-            if (value !== undefined)
-                return { done: true, value };
-            interval = Math.max(options.intervalMs, interval / 2);
-        }
-        catch (error) {
-            if (!isTransient(error))
-                throw error;
-            interval = Math.min(options.maxIntervalMs, interval * 2);
-            options.onTransientError?.(error, interval);
-        }
-        const remaining = deadline - clock.now();
-        if (remaining <= 0)
-            return { done: false };
-        const jittered = interval * (1 + jitter * (2 * random() - 1));
-        // A check just before the deadline and another at it would be one call too many.
-        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
-        await clock.sleep(Math.max(0, wait), signal);
-    }
-}
-const TRANSIENT_NAMES = new Set([
-    'ThrottlingException',
-    'Throttling',
-    'ThrottledException',
-    'TooManyRequestsException',
-    'RequestLimitExceeded',
-    'SlowDown',
-    'InternalServerError',
-    'InternalServerException',
-    'ServiceUnavailable',
-    'TimeoutError',
-]);
-function isTransient(error) {
-    if (typeof error !== 'object' || error === null)
-        return false;
-    const e = error;
-    if (e.name && TRANSIENT_NAMES.has(e.name))
-        return true;
-    const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && (status === 429 || status >= 500))
-        return true;
-    return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
-}
-
 ;// CONCATENATED MODULE: ./src/stop.ts
 // Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
 // confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
@@ -75803,11 +75845,21 @@ async function stopCurrent(state, ctx) {
         return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false };
     }
     const alive = [...waited.pending, ...unconfirmed.map((s) => s.step)];
+    const acked = waited.pending.filter((s) => waited.acks.has(s.id));
+    if (acked.length === waited.pending.length &&
+        unconfirmed.length === 0 &&
+        ctx.onStopTimeout === 'fail') {
+        // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
+        // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
+        const emrError = waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`;
+        throw new StopTimeout(`The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})${emrError}. ` +
+            `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`);
+    }
     const why = waited.pending.length > 0
         ? `did not stop within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})`
         : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`;
     if (ctx.onStopTimeout === 'fail') {
-        const restored = await restoreMarkers(state.markers, alive, ctx);
+        const restored = await restoreMarkers(state.markers, alive.filter((s) => !waited.acks.has(s.id)), ctx);
         throw new StopTimeout(`The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
             `Nothing was submitted. ${restored}` +
             `Check that the driver polls its marker (see README, "The driver side"), then re-run; ` +
@@ -75837,6 +75889,7 @@ async function waitForSteps(steps, ctx, deadline) {
     const ended = [];
     let lastEmrCheck = clock.now();
     let cancelledAt;
+    let lastError;
     const check = async () => {
         if (ctx.signal?.aborted) {
             cancelledAt ??= clock.now();
@@ -75878,9 +75931,12 @@ async function waitForSteps(steps, ctx, deadline) {
         deadline,
         intervalMs: ackPollMs,
         maxIntervalMs: 10_000,
-        onTransientError: (error, wait) => log.info(`EMR/S3 busy (${errorName(error)}); next check in ${formatDuration(wait)}.`),
+        onTransientError: (error, wait) => {
+            lastError = error;
+            log.info(`EMR/S3 busy (${errorName(error)}); next check in ${formatDuration(wait)}.`);
+        },
     });
-    return { ended, pending: [...pending.values()] };
+    return { ended, pending: [...pending.values()], acks, lastError };
 }
 async function restoreMarkers(deleted, alive, ctx) {
     const aliveMarkerUris = new Set(alive.map((s) => markerUriOfStep(s.args)));
@@ -75945,6 +76001,11 @@ function errorName(error) {
     if (error instanceof Error)
         return error.name === 'Error' ? error.message : error.name;
     return String(error);
+}
+function describeError(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
 }
 
 ;// CONCATENATED MODULE: ./src/launch.ts
@@ -76044,18 +76105,46 @@ async function verify(ctx, launch) {
     }
     // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
     const interval = Math.min(15_000, Math.max(2000, ctx.stableForMs / 8));
-    const ended = await poll(async () => {
+    const windowEnd = (launch.runningAt ?? clock.now()) + ctx.stableForMs;
+    // When EMR last answered "still running". The window counts only if EMR said so at its end:
+    // failed calls up to the deadline prove nothing.
+    let aliveAt = -Infinity;
+    const check = async () => {
         const step = await describe();
-        return isTerminal(step.state) ? step : undefined;
-    }, {
+        if (isTerminal(step.state))
+            return step;
+        aliveAt = clock.now();
+        return undefined;
+    };
+    let ended = await poll(check, {
         clock,
-        deadline: (launch.runningAt ?? clock.now()) + ctx.stableForMs,
+        deadline: windowEnd,
         intervalMs: interval,
         maxIntervalMs: Math.max(interval, 10_000),
         firstCheckAfterMs: interval,
         signal: ctx.signal,
         onTransientError,
     });
+    if (!ended.done && aliveAt < windowEnd) {
+        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
+        const confirmed = await poll(async () => {
+            const step = await check();
+            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
+        }, {
+            clock,
+            deadline: clock.now() + ctx.startTimeoutMs,
+            intervalMs: 2000,
+            maxIntervalMs: 30_000,
+            signal: ctx.signal,
+            onTransientError,
+        });
+        if (!confirmed.done) {
+            launch.outcome = 'not-verified';
+            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(ctx.startTimeoutMs)} after; the step may still run: check it in the EMR console`;
+            return;
+        }
+        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
+    }
     if (ended.done) {
         launch.outcome = 'died';
         // EMR's own start and end times: when we noticed can be a poll interval later.
@@ -76909,17 +76998,23 @@ async function rollOver(deps, report, held) {
         throw new RolloverFailed(`Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`);
     }
     await phases.run('Verify', async (phase) => {
-        await verify(launchCtx, launched);
+        await verifyOrExplain(launchCtx, launched, signal);
         phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure;
         if (launched.outcome !== 'running')
             phase.status = 'failed';
     });
     if (launched.outcome === 'running') {
+        await writeCurrent(store, layout, report, launched, github).catch((error) => {
+            log.warning(`Could not write current.json: ${errorName(error)}. The deployment itself is done.`);
+        });
         report.result = firstDeploy ? 'first-deploy' : 'deployed';
         report.status = 'succeeded';
-        await writeCurrent(store, layout, report, launched, github);
         await record();
         return;
+    }
+    if (launched.outcome === 'not-verified') {
+        // It may be running fine: retiring or rolling back on no evidence could make things worse.
+        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
     }
     await rollBack(deps, report, held, launchCtx, launched, previous, firstDeploy);
     await record();
@@ -76953,7 +77048,7 @@ async function rollBack(deps, report, held, launchCtx, failed, previous, firstDe
             rollbackOf: deps.deploymentId,
         });
         report.rollback = l;
-        await verify(launchCtx, l);
+        await verifyOrExplain(launchCtx, l, held.signal);
         phase.detail =
             l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
         if (l.outcome !== 'running')
@@ -76968,6 +77063,25 @@ async function rollBack(deps, report, held, launchCtx, failed, previous, firstDe
     report.result = 'rolled-back';
     await writeCurrent(store, held.layout, report, launched, github);
     throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
+}
+/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
+async function verifyOrExplain(ctx, launched, signal) {
+    try {
+        await verify(ctx, launched);
+    }
+    catch (error) {
+        if (!signal.aborted)
+            throw error;
+        launched.outcome = 'not-verified';
+        const watched = launched.runningAt === undefined
+            ? 'before it reached RUNNING'
+            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
+        throw new RolloverFailed(`${reasonOf(signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
+    }
+}
+function reasonOf(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
@@ -77318,8 +77432,9 @@ async function run(env = process.env) {
         core_setSecret(settings.githubToken);
     const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     const emrClient = createEmrClient({ region, env });
+    const submitClient = createEmrClient({ region, env, maxAttempts: 1 });
     const s3Client = createS3Client({ region, env });
-    const emr = new AwsEmr(emrClient);
+    const emr = new AwsEmr(emrClient, { submitClient, log: coreLog });
     const store = new S3ObjectStore(s3Client, {
         region,
         expectedBucketOwner: settings.expectedBucketOwner,
@@ -77359,6 +77474,9 @@ async function run(env = process.env) {
     catch (error) {
         report.status = 'failed';
         report.error = error instanceof Error ? error.message : String(error);
+        if (!report.phases.some((p) => p.name === 'Stop')) {
+            report.error += ' Nothing was stopped or submitted.';
+        }
         if (!(error instanceof UserError))
             core_debug(error instanceof Error ? (error.stack ?? '') : '');
     }
@@ -77366,6 +77484,7 @@ async function run(env = process.env) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         emrClient.destroy();
+        submitClient.destroy();
         s3Client.destroy();
     }
     report.emrCalls = emr.totalCalls;

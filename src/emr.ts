@@ -13,6 +13,7 @@ import {
   type Step,
   type StepSummary,
 } from '@aws-sdk/client-emr'
+import { isTransient } from './poll.js'
 import {
   ACTIVE_STEP_STATES,
   STEP_STATES,
@@ -35,7 +36,7 @@ const ACCESS_DENIED_NAMES = new Set([
 ])
 
 export function createEmrClient(
-  options: { region?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { region?: string; env?: NodeJS.ProcessEnv; maxAttempts?: number } = {},
 ): EMRClient {
   const env = options.env ?? process.env
   const region = resolveRegion(options.region, env)
@@ -46,13 +47,20 @@ export function createEmrClient(
     // client-side token bucket slows this client down after the first throttle instead of
     // burning its retries at full speed.
     retryMode: 'adaptive',
-    maxAttempts: 6,
+    maxAttempts: options.maxAttempts ?? 6,
     customUserAgent: USER_AGENT,
     ...(endpoint === undefined ? {} : { endpoint }),
   })
 }
 
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
+const SUBMIT_ATTEMPTS = 4
+const SUBMIT_BACKOFF_MS = 1000
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
 export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   return resolveEndpoint('EMR', env)
 }
@@ -77,7 +85,11 @@ export class AwsEmr implements EmrPort {
 
   constructor(
     private readonly client: EMRClient,
-    private readonly options: { readonly log?: Pick<Log, 'info'> } = {},
+    private readonly options: {
+      readonly log?: Pick<Log, 'info'>
+      /** A client without SDK retries, for AddJobFlowSteps (see addStep). */
+      readonly submitClient?: EMRClient
+    } = {},
   ) {}
 
   get totalCalls(): number {
@@ -153,9 +165,47 @@ export class AwsEmr implements EmrPort {
     return toStepInfo(out.Step)
   }
 
+  /**
+   * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
+   * blind retry would start a second driver. With a `submitClient` (no SDK retries), each retry
+   * first looks for the step by its name, which is unique per deployment.
+   */
   async addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
+    const client = this.options.submitClient
+    if (!client) return this.sendAddStep(this.client, clusterId, step, executionRoleArn)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sendAddStep(client, clusterId, step, executionRoleArn)
+      } catch (error) {
+        if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS) throw error
+        await sleep(SUBMIT_BACKOFF_MS * 2 ** (attempt - 1))
+        const accepted = await this.findRecentStep(clusterId, step.name)
+        if (accepted) {
+          this.options.log?.info(
+            `AddJobFlowSteps failed (${(error as Error).name}) but EMR has ${accepted}: using it.`,
+          )
+          return accepted
+        }
+      }
+    }
+  }
+
+  /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */
+  private async findRecentStep(clusterId: string, name: string): Promise<string | undefined> {
+    const out = await this.call('ListSteps', `cluster ${clusterId}`, () =>
+      this.client.send(new ListStepsCommand({ ClusterId: clusterId })),
+    )
+    return out.Steps?.find((s) => s.Name === name)?.Id
+  }
+
+  private async sendAddStep(
+    client: EMRClient,
+    clusterId: string,
+    step: StepSpec,
+    executionRoleArn: string | undefined,
+  ): Promise<string> {
     const out = await this.call('AddJobFlowSteps', `cluster ${clusterId}`, () =>
-      this.client.send(
+      client.send(
         new AddJobFlowStepsCommand({
           JobFlowId: clusterId,
           Steps: [
@@ -234,8 +284,14 @@ export class AwsEmr implements EmrPort {
     try {
       out = await send()
     } catch (error) {
-      this.count(operation, metadataAttempts(error))
+      const attempts = metadataAttempts(error)
+      this.count(operation, attempts)
       if (isAccessDenied(error)) throw accessDenied(operation, target, error)
+      if (error instanceof Error && !error.message.startsWith('EMR ')) {
+        // Only the message: the name and $metadata still tell isTransient what this is.
+        const after = attempts && attempts > 1 ? ` after ${attempts} attempts` : ''
+        error.message = `EMR ${operation} (${target}) failed${after}: ${error.message}`
+      }
       throw error
     }
     this.count(operation, out.$metadata?.attempts)

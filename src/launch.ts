@@ -142,21 +142,48 @@ export async function verify(ctx: LaunchContext, launch: LaunchRecord): Promise<
   }
   // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
   const interval = Math.min(15_000, Math.max(2000, ctx.stableForMs / 8))
-  const ended = await poll(
-    async () => {
-      const step = await describe()
-      return isTerminal(step.state) ? step : undefined
-    },
-    {
-      clock,
-      deadline: (launch.runningAt ?? clock.now()) + ctx.stableForMs,
-      intervalMs: interval,
-      maxIntervalMs: Math.max(interval, 10_000),
-      firstCheckAfterMs: interval,
-      signal: ctx.signal,
-      onTransientError,
-    },
-  )
+  const windowEnd = (launch.runningAt ?? clock.now()) + ctx.stableForMs
+  // When EMR last answered "still running". The window counts only if EMR said so at its end:
+  // failed calls up to the deadline prove nothing.
+  let aliveAt = -Infinity
+  const check = async (): Promise<StepInfo | undefined> => {
+    const step = await describe()
+    if (isTerminal(step.state)) return step
+    aliveAt = clock.now()
+    return undefined
+  }
+  let ended = await poll(check, {
+    clock,
+    deadline: windowEnd,
+    intervalMs: interval,
+    maxIntervalMs: Math.max(interval, 10_000),
+    firstCheckAfterMs: interval,
+    signal: ctx.signal,
+    onTransientError,
+  })
+  if (!ended.done && aliveAt < windowEnd) {
+    log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`)
+    const confirmed = await poll(
+      async () => {
+        const step = await check()
+        return step ?? (aliveAt >= windowEnd ? ('alive' as const) : undefined)
+      },
+      {
+        clock,
+        deadline: clock.now() + ctx.startTimeoutMs,
+        intervalMs: 2000,
+        maxIntervalMs: 30_000,
+        signal: ctx.signal,
+        onTransientError,
+      },
+    )
+    if (!confirmed.done) {
+      launch.outcome = 'not-verified'
+      launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(ctx.startTimeoutMs)} after; the step may still run: check it in the EMR console`
+      return
+    }
+    ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value }
+  }
   if (ended.done) {
     launch.outcome = 'died'
     // EMR's own start and end times: when we noticed can be a poll interval later.

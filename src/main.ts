@@ -35,8 +35,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (settings.githubToken) core.setSecret(settings.githubToken)
   const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'
   const emrClient = createEmrClient({ region, env })
+  const submitClient = createEmrClient({ region, env, maxAttempts: 1 })
   const s3Client = createS3Client({ region, env })
-  const emr = new AwsEmr(emrClient)
+  const emr = new AwsEmr(emrClient, { submitClient, log: coreLog })
   const store = new S3ObjectStore(s3Client, {
     region,
     expectedBucketOwner: settings.expectedBucketOwner,
@@ -83,11 +84,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } catch (error) {
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
+    if (!report.phases.some((p) => p.name === 'Stop')) {
+      report.error += ' Nothing was stopped or submitted.'
+    }
     if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : '')
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     emrClient.destroy()
+    submitClient.destroy()
     s3Client.destroy()
   }
   report.emrCalls = emr.totalCalls

@@ -264,17 +264,27 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
   }
 
   await phases.run('Verify', async (phase) => {
-    await verify(launchCtx, launched)
+    await verifyOrExplain(launchCtx, launched, signal)
     phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure
     if (launched.outcome !== 'running') phase.status = 'failed'
   })
 
   if (launched.outcome === 'running') {
+    await writeCurrent(store, layout, report, launched, github).catch((error) => {
+      log.warning(
+        `Could not write current.json: ${errorName(error)}. The deployment itself is done.`,
+      )
+    })
     report.result = firstDeploy ? 'first-deploy' : 'deployed'
     report.status = 'succeeded'
-    await writeCurrent(store, layout, report, launched, github)
     await record()
     return
+  }
+  if (launched.outcome === 'not-verified') {
+    // It may be running fine: retiring or rolling back on no evidence could make things worse.
+    throw new RolloverFailed(
+      `${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`,
+    )
   }
   await rollBack(deps, report, held, launchCtx, launched, previous, firstDeploy)
   await record()
@@ -319,7 +329,7 @@ async function rollBack(
       rollbackOf: deps.deploymentId,
     })
     report.rollback = l
-    await verify(launchCtx, l)
+    await verifyOrExplain(launchCtx, l, held.signal)
     phase.detail =
       l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure
     if (l.outcome !== 'running') phase.status = 'failed'
@@ -337,4 +347,30 @@ async function rollBack(
   throw new RolloverFailed(
     `${what} Rolled back: ${launched.stepId} runs the previous version again.`,
   )
+}
+
+/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
+async function verifyOrExplain(
+  ctx: LaunchContext,
+  launched: Launched,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    await verify(ctx, launched)
+  } catch (error) {
+    if (!signal.aborted) throw error
+    launched.outcome = 'not-verified'
+    const watched =
+      launched.runningAt === undefined
+        ? 'before it reached RUNNING'
+        : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`
+    throw new RolloverFailed(
+      `${reasonOf(signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`,
+    )
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason
+  return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled'
 }

@@ -73,12 +73,31 @@ export async function stopCurrent(state: CurrentState, ctx: StopContext): Promis
   }
 
   const alive = [...waited.pending, ...unconfirmed.map((s) => s.step)]
+  const acked = waited.pending.filter((s) => waited.acks.has(s.id))
+  if (
+    acked.length === waited.pending.length &&
+    unconfirmed.length === 0 &&
+    ctx.onStopTimeout === 'fail'
+  ) {
+    // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
+    // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
+    const emrError =
+      waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`
+    throw new StopTimeout(
+      `The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})${emrError}. ` +
+        `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`,
+    )
+  }
   const why =
     waited.pending.length > 0
       ? `did not stop within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})`
       : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`
   if (ctx.onStopTimeout === 'fail') {
-    const restored = await restoreMarkers(state.markers, alive, ctx)
+    const restored = await restoreMarkers(
+      state.markers,
+      alive.filter((s) => !waited.acks.has(s.id)),
+      ctx,
+    )
     throw new StopTimeout(
       `The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
         `Nothing was submitted. ${restored}` +
@@ -115,7 +134,12 @@ async function waitForSteps(
   steps: readonly StepInfo[],
   ctx: StopContext,
   deadline: number,
-): Promise<{ ended: EndedStep[]; pending: StepInfo[] }> {
+): Promise<{
+  ended: EndedStep[]
+  pending: StepInfo[]
+  acks: Map<string, StopAck>
+  lastError?: unknown
+}> {
   const { clock, log } = ctx
   const ackPollMs = ctx.ackPollMs ?? 250
   const emrPollMs = ctx.emrPollMs ?? 3000
@@ -125,6 +149,7 @@ async function waitForSteps(
   let lastEmrCheck = clock.now()
 
   let cancelledAt: number | undefined
+  let lastError: unknown
   const check = async (): Promise<true | undefined> => {
     if (ctx.signal?.aborted) {
       cancelledAt ??= clock.now()
@@ -168,10 +193,12 @@ async function waitForSteps(
     deadline,
     intervalMs: ackPollMs,
     maxIntervalMs: 10_000,
-    onTransientError: (error, wait) =>
-      log.info(`EMR/S3 busy (${errorName(error)}); next check in ${formatDuration(wait)}.`),
+    onTransientError: (error, wait) => {
+      lastError = error
+      log.info(`EMR/S3 busy (${errorName(error)}); next check in ${formatDuration(wait)}.`)
+    },
   })
-  return { ended, pending: [...pending.values()] }
+  return { ended, pending: [...pending.values()], acks, lastError }
 }
 
 async function restoreMarkers(
@@ -246,4 +273,9 @@ function parseUri(uri: string): { bucket: string; key: string } | undefined {
 export function errorName(error: unknown): string {
   if (error instanceof Error) return error.name === 'Error' ? error.message : error.name
   return String(error)
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`
 }

@@ -257,7 +257,9 @@ function buildStack(p: Parts): Stack {
 
     async readActivity(state) {
       const text = await readFile(p.activityLog, 'utf8')
+      // A driver may be appending right now: a line without its '\n' is not complete yet.
       const events = text
+        .slice(0, text.lastIndexOf('\n') + 1)
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => JSON.parse(line) as ActivityEvent)

@@ -571,3 +571,74 @@ describe('errors', () => {
     expect(isTransient(error)).toBe(true)
   })
 })
+
+describe('addStep with a submit client that does not retry', () => {
+  const spec: StepSpec = {
+    name: 'rollover:app:d-1',
+    jar: 'command-runner.jar',
+    args: ['spark-submit', 's3://b/app.jar'],
+    actionOnFailure: 'CONTINUE',
+  }
+  let submitClient: EMRClient
+  let submitMock: AwsClientStub<EMRClient>
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    submitClient = new EMRClient({ region: 'us-east-1' })
+    submitMock = mockClient(submitClient)
+    emr = new AwsEmr(client, { submitClient, log: { info: (m) => logged.push(m) } })
+  })
+
+  afterEach(() => {
+    submitMock.restore()
+    vi.useRealTimers()
+  })
+
+  async function settle<T>(promise: Promise<T>): Promise<T> {
+    const outcome = promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    )
+    await vi.advanceTimersByTimeAsync(60_000)
+    const result = await outcome
+    if ('error' in result) throw result.error
+    return result.value
+  }
+
+  it('uses the step EMR accepted behind a 5xx instead of submitting a second one', async () => {
+    submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('InternalServerError', 'boom', 500))
+    mock.on(ListStepsCommand).resolves({
+      Steps: [
+        stepSummary('s-OTHER', 'RUNNING', { Name: 'other' }),
+        stepSummary('s-ACCEPTED', 'PENDING', { Name: spec.name }),
+      ],
+    })
+    expect(await settle(emr.addStep('j-1', spec))).toBe('s-ACCEPTED')
+    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(1)
+    expect(logged.join('\n')).toContain('s-ACCEPTED')
+  })
+
+  it('submits again when EMR has no such step, and stops after 4 attempts', async () => {
+    submitMock
+      .on(AddJobFlowStepsCommand)
+      .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded'))
+      .resolves({ StepIds: ['s-NEW'] })
+    mock.on(ListStepsCommand).resolves({ Steps: [] })
+    expect(await settle(emr.addStep('j-1', spec))).toBe('s-NEW')
+    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(2)
+
+    submitMock.reset()
+    submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('InternalServerError', 'boom', 500))
+    await expect(settle(emr.addStep('j-1', spec))).rejects.toThrow(
+      /EMR AddJobFlowSteps \(cluster j-1\) failed: boom/,
+    )
+    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(4)
+  })
+
+  it('does not retry an error that is not transient', async () => {
+    submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('ValidationException', 'bad step'))
+    await expect(settle(emr.addStep('j-1', spec))).rejects.toThrow(/bad step/)
+    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(1)
+    expect(mock.commandCalls(ListStepsCommand)).toHaveLength(0)
+  })
+})

@@ -1,0 +1,95 @@
+// Fault e2e, part 3: transient EMR throttling and 5xx in each phase, injected by the emulator in
+// front of the real SDK client of the bundled action. The trouble must be absorbed: by the SDK's
+// retries, and past them by the poll loops' backoff. Persistent trouble: faults-emr-persistent.
+import { expect, it } from 'vitest'
+import {
+  describeWithStack,
+  expectConverged,
+  failNext,
+  freshApp,
+  injectOn,
+  transcript,
+} from './faults-support.ts'
+
+describeWithStack('fault e2e: transient EMR throttling and server errors', (ctx) => {
+  it('preflight: throttled ListSteps and 5xx DescribeCluster are retried, the run succeeds', async () => {
+    const t = await freshApp(ctx.stack, 'pre')
+    await t.seed('v1')
+    ctx.stack.emr.resetCounts()
+    failNext(ctx.stack, 'DescribeCluster', 3, '5xx')
+    failNext(ctx.stack, 'ListSteps', 2, 'throttle')
+    const run = await t.run(t.inputs({ jar: await t.jar('v2') }))
+    expect(run.exitCode, transcript(run)).toBe(0)
+    expect(run.outputs.result).toBe('deployed')
+    expect(ctx.stack.emr.serverErrors.DescribeCluster).toBe(3)
+    expect(ctx.stack.emr.throttled.ListSteps).toBe(2)
+    await expectConverged(t, 'v2')
+  }, 60_000)
+
+  it('stop wait: DescribeStep 5xx past the SDK retries backs off and still confirms the stop', async () => {
+    const t = await freshApp(ctx.stack, 'stopwait')
+    await t.seed('v1')
+    ctx.stack.emr.resetCounts()
+    // The SDK tries 6 times: 8 errors make the first DescribeStep fail into the poll loop.
+    // (5xx, not throttling: the SDK's throttling backoff alone would take ~15 s.)
+    const run = await t.run(t.inputs({ jar: await t.jar('v2') }), {
+      onOutput: injectOn(/Waiting up to/, () => failNext(ctx.stack, 'DescribeStep', 8, '5xx')),
+    })
+    expect(run.exitCode, transcript(run)).toBe(0)
+    expect(run.stdout).toMatch(/busy \(.*\); next check in/)
+    expect(ctx.stack.emr.serverErrors.DescribeStep).toBe(8)
+    await expectConverged(t, 'v2')
+  }, 60_000)
+
+  it('submit: AddJobFlowSteps answering 5xx twice is retried by the SDK: one step, one driver', async () => {
+    const t = await freshApp(ctx.stack, 'submit')
+    await t.seed('v1')
+    ctx.stack.emr.resetCounts()
+    failNext(ctx.stack, 'AddJobFlowSteps', 2, '5xx')
+    const run = await t.run(t.inputs({ jar: await t.jar('v2') }))
+    expect(run.exitCode, transcript(run)).toBe(0)
+    expect(ctx.stack.emr.serverErrors.AddJobFlowSteps).toBe(2)
+    expect(t.steps()).toHaveLength(2)
+    await expectConverged(t, 'v2')
+  }, 60_000)
+
+  it('verify: DescribeStep throttled is retried, 5xx past the SDK retries backs off: still verifies', async () => {
+    const t = await freshApp(ctx.stack, 'verify')
+    await t.seed('v1')
+    ctx.stack.emr.resetCounts()
+    // Throttled while waiting for RUNNING, then 5xx during the stable-for watch.
+    const onSubmitted = injectOn(/Submitted step/, () =>
+      failNext(ctx.stack, 'DescribeStep', 2, 'throttle'),
+    )
+    const onRunning = injectOn(/is RUNNING; watching/, () =>
+      failNext(ctx.stack, 'DescribeStep', 8, '5xx'),
+    )
+    // A window long enough for the poll's backoff to get an answer from EMR inside it: first
+    // check at 2 s fails after the SDK's 6 attempts, the next one (~4 s later) gets through.
+    const run = await t.run(t.inputs({ jar: await t.jar('v2'), 'stable-for': '10s' }), {
+      onOutput: (chunk) => {
+        onSubmitted(chunk)
+        onRunning(chunk)
+      },
+    })
+    expect(run.exitCode, transcript(run)).toBe(0)
+    expect(run.stdout).toMatch(/EMR busy \(.*\); next check in/)
+    expect(ctx.stack.emr.throttled.DescribeStep).toBe(2)
+    expect(ctx.stack.emr.serverErrors.DescribeStep).toBe(8)
+    expect(run.outputs.result).toBe('deployed')
+    await expectConverged(t, 'v2')
+  }, 60_000)
+
+  it('random throttling and 5xx on every EMR call: the run still succeeds', async () => {
+    const t = await freshApp(ctx.stack, 'noisy')
+    await t.seed('v1')
+    ctx.stack.emr.resetCounts()
+    ctx.stack.emr.setFaults({ throttleRate: 0.2, errorRate: 0.1 })
+    const run = await t.run(t.inputs({ jar: await t.jar('v2') }))
+    ctx.stack.emr.setFaults({ throttleRate: 0, errorRate: 0 })
+    expect(run.exitCode, transcript(run)).toBe(0)
+    const faults = Object.values(ctx.stack.emr.throttled).reduce((a, b) => a + b, 0)
+    expect(faults).toBeGreaterThan(0)
+    await expectConverged(t, 'v2')
+  }, 60_000)
+})

@@ -1,0 +1,92 @@
+// When EMR does not answer: the driver's word is not taken as EMR's, a window of failed calls is
+// not taken as "stayed up", and a cancellation while verifying says what runs.
+import { afterEach, describe, expect, it } from 'vitest'
+import { RolloverFailed } from '../../src/rollover.js'
+import { StopTimeout } from '../../src/stop.js'
+import { UserError } from '../../src/types.js'
+import type { EmrCall } from '../support/fake-emr.js'
+import {
+  LOCK_URI,
+  disposeWorlds,
+  makeWorld,
+  markerKeys,
+  markerUri,
+  rollover,
+  seedDeployment,
+  type World,
+} from '../support/rollover-harness.js'
+
+afterEach(disposeWorlds)
+
+/** True once EMR has answered RUNNING for this call's step. */
+function seenRunning(w: World, call: EmrCall): boolean {
+  return w.emr.calls.some(
+    (c) =>
+      c.op === 'describeStep' && c.stepId === call.stepId && c.state === 'RUNNING' && c !== call,
+  )
+}
+
+describe('EMR does not confirm', () => {
+  it('the old step: the driver acknowledged, so its marker is not put back, and nothing is submitted', async () => {
+    const w = makeWorld()
+    const old = seedDeployment(w, 'd-001', { ack: true })
+    w.emr.throttleWhen((c) => c.op === 'describeStep' && c.stepId === old.step.id)
+
+    const { error } = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
+
+    expect(error).toBeInstanceOf(StopTimeout)
+    expect(error?.message).toContain(`The driver of ${old.step.id} acknowledged its stop`)
+    expect(error?.message).toContain('ThrottlingException')
+    expect(error?.message).toContain('Re-run the workflow')
+    expect(w.store.objects.has(old.markerUri)).toBe(false)
+    expect(w.emr.count('addStep')).toBe(0)
+    expect(w.store.objects.has(LOCK_URI)).toBe(false)
+  })
+
+  it('the new step at the end of stable-for: not-verified, neither retired nor rolled back', async () => {
+    const w = makeWorld()
+    const old = seedDeployment(w, 'd-001')
+    w.emr.queue({ behaviour: 'die-after-ms', dieAfterMs: 30_000 })
+    w.emr.throttleWhen(
+      (c) => c.op === 'describeStep' && c.stepId !== old.step.id && seenRunning(w, c),
+    )
+
+    const { report, error } = await rollover(w)
+
+    expect(error).toBeInstanceOf(RolloverFailed)
+    expect(error?.message).toContain('EMR did not answer DescribeStep')
+    expect(error?.message).toContain('Not rolled back')
+    expect(report.launch?.outcome).toBe('not-verified')
+    expect(report.result).toBeUndefined()
+    expect(w.emr.count('addStep')).toBe(1)
+    expect(w.emr.count('cancelStep')).toBe(0)
+    expect(markerKeys(w)).toEqual([markerUri('d-002')])
+  })
+})
+
+describe('cancellation while verifying', () => {
+  it('says which step was submitted and for how long it was watched', async () => {
+    const w = makeWorld()
+    const old = seedDeployment(w, 'd-001')
+    const cancel = new AbortController()
+    w.emr.throttleWhen((c) => {
+      const isNew = c.op === 'describeStep' && c.stepId !== old.step.id
+      if (isNew && seenRunning(w, c) && !cancel.signal.aborted) {
+        cancel.abort(new UserError('Cancelled (SIGINT).'))
+      }
+      return false
+    })
+
+    const { report, error } = await rollover(w, { signal: cancel.signal })
+
+    const [fresh] = w.emr.submitted
+    expect(error).toBeInstanceOf(RolloverFailed)
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^Cancelled \\(SIGINT\\) while verifying: the new step ${fresh?.id} \\(s3://.+\\.jar\\) was submitted and stopped being watched after watching it RUNNING for .+ of stable-for`,
+      ),
+    )
+    expect(report.launch?.outcome).toBe('not-verified')
+    expect(w.store.objects.has(LOCK_URI)).toBe(false)
+  })
+})
