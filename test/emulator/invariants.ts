@@ -111,6 +111,22 @@ export function computeInvariants(input: InvariantInput): Invariants {
     if (open) batches.push(run(pid, open, endOfLife, false))
   }
 
+  // A driver killed after its checkpoint write reached S3 but before it logged 'batch-end' did
+  // commit that batch (the next driver resumes after it): count it as completed.
+  const completedRanges = new Set(
+    batches.filter((b) => b.completed).map((b) => `${b.start}-${b.end}`),
+  )
+  for (const [i, b] of batches.entries()) {
+    if (
+      !b.completed &&
+      b.end <= input.committedOffset &&
+      !completedRanges.has(`${b.start}-${b.end}`)
+    ) {
+      batches[i] = { ...b, completed: true }
+      completedRanges.add(`${b.start}-${b.end}`)
+    }
+  }
+
   const overlaps: Array<readonly [BatchRun, BatchRun]> = []
   for (let i = 0; i < batches.length; i++) {
     for (let j = i + 1; j < batches.length; j++) {
