@@ -42,15 +42,7 @@ export function describeWithStack(
     })
     afterEach(async () => {
       if (!stack) return
-      stack.emr.setFaults({
-        throttleRate: 0,
-        errorRate: 0,
-        latencyMs: 0,
-        failNext: {},
-        realRateLimits: false,
-      })
-      for (const app of stack.emr.liveApps()) stack.emr.yarn.signal(app.appId, 'SIGKILL')
-      await stack.emr.waitFor(() => stack?.emr.liveApps().length === 0, 5000, 'apps to die')
+      await stack.reset()
     })
     body(ctx)
   })

@@ -66,16 +66,7 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
   })
   afterEach(async () => {
     if (!stack) return
-    stack.emr.setFaults({
-      throttleRate: 0,
-      errorRate: 0,
-      latencyMs: 0,
-      failNext: {},
-      realRateLimits: false,
-    })
-    // Drivers of a finished test only cost CPU: end them (their steps end FAILED).
-    for (const app of stack.emr.liveApps()) stack.emr.yarn.signal(app.appId, 'SIGKILL')
-    await stack.emr.waitFor(() => stack.emr.liveApps().length === 0, 5000, 'drivers to end')
+    await stack.reset()
   })
 
   // ---------------------------------------------------------------- helpers

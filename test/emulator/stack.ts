@@ -79,6 +79,8 @@ export interface Stack {
     inputs: Readonly<Record<string, string>>,
     options?: RunActionOptions,
   ): Promise<ActionRun>
+  /** Between tests: no injected faults, no live driver left (their steps end FAILED). */
+  reset(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -295,6 +297,18 @@ function buildStack(p: Parts): Stack {
         ...options,
         env: { ...p.env, ...options.env },
       })
+    },
+
+    async reset() {
+      emr.setFaults({
+        throttleRate: 0,
+        errorRate: 0,
+        latencyMs: 0,
+        failNext: {},
+        realRateLimits: false,
+      })
+      for (const app of emr.liveApps()) emr.yarn.signal(app.appId, 'SIGKILL')
+      await emr.waitFor(() => emr.liveApps().length === 0, 5000, 'drivers to end')
     },
 
     async stop() {

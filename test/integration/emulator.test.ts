@@ -38,15 +38,7 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     await stack?.stop()
   })
   afterEach(async () => {
-    stack.emr.setFaults({
-      throttleRate: 0,
-      errorRate: 0,
-      latencyMs: 0,
-      failNext: {},
-      realRateLimits: false,
-    })
-    for (const app of stack.emr.liveApps()) stack.emr.yarn.signal(app.appId, 'SIGKILL')
-    await stack.emr.waitFor(() => stack.emr.liveApps().length === 0, 5000, 'apps to die')
+    await stack.reset()
   })
 
   const client = (maxAttempts: number) =>
