@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1761);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2359);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1761:
+/***/ 2359:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76191,6 +76191,158 @@ function failureText(step) {
     return details || log ? `: ${details}${log}` : '';
 }
 
+;// CONCATENATED MODULE: ./src/records.ts
+
+function deploymentRecord(report, github) {
+    const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
+    const launch = (l) => l && {
+        deploymentId: l.deploymentId,
+        stepId: l.stepId,
+        markerUri: l.markerUri,
+        jarUri: l.jarUri,
+        outcome: l.outcome,
+        failure: l.failure,
+        submittedAt: iso(l.submittedAt),
+        runningAt: iso(l.runningAt),
+        args: l.step.args,
+    };
+    return {
+        version: 1,
+        deploymentId: report.deploymentId,
+        app: report.appName,
+        clusterId: report.clusterId,
+        status: report.status,
+        result: report.result,
+        error: report.error,
+        jarUri: report.jarUri,
+        stopped: report.previous,
+        forcedStop: report.forcedStop ?? false,
+        stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
+        downtimeSeconds: downtimeSeconds(report),
+        launch: launch(report.launch),
+        rollback: launch(report.rollback),
+        phases: report.phases.map((p) => ({
+            name: p.name,
+            status: p.status ?? 'in-progress',
+            startedAt: iso(p.startedAt),
+            seconds: seconds(p.startedAt, p.endedAt),
+            detail: p.detail,
+        })),
+        warnings: report.warnings,
+        github,
+        updatedAt: new Date().toISOString(),
+    };
+}
+async function writeDeploymentRecord(store, layout, report, github) {
+    const body = JSON.stringify(deploymentRecord(report, github), null, 2);
+    await store.putText(layout.deploymentRecord(report.deploymentId), body);
+}
+/** current.json: what runs now, after a run that left a verified driver behind. */
+async function writeCurrent(store, layout, report, live, github) {
+    const body = {
+        version: 1,
+        app: report.appName,
+        clusterId: report.clusterId,
+        deploymentId: live.deploymentId,
+        stepId: live.stepId,
+        markerUri: live.markerUri,
+        jarUri: live.jarUri,
+        since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
+        record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
+        github,
+    };
+    await store.putText(layout.current, JSON.stringify(body, null, 2));
+}
+/** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */
+async function readCurrent(store, layout) {
+    const read = await store.getText(layout.current);
+    if (!read)
+        return undefined;
+    try {
+        const value = JSON.parse(read.body);
+        return value && typeof value === 'object' ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollback.ts
+// Phase 8: when the new step fails to start or dies within stable-for, resubmit the previous
+// step's exact configuration with a fresh marker, verify it, and fail the run either way.
+
+
+
+
+
+/** A run that ended without the new version verified; the message says what runs now. */
+class RolloverFailed extends UserError {
+}
+async function rollBack(deps, report, held, launchCtx, failed, previous, firstDeploy) {
+    const { settings, store, log, github } = deps;
+    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
+    await retire(launchCtx, failed);
+    if (!settings.rollback || firstDeploy || !previous) {
+        const why = !settings.rollback
+            ? "'rollback' is false"
+            : firstDeploy
+                ? 'this was a first deploy: there is no previous version to go back to'
+                : 'no step of the app was running before: there is no previous configuration to go back to';
+        throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
+    }
+    const rollbackId = `${deps.deploymentId}-rb`;
+    const markerUri = s3Uri(held.layout.marker(rollbackId));
+    const step = retargetStep(previous, {
+        appName: settings.appName,
+        deploymentId: rollbackId,
+        markerUri,
+    });
+    log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
+    const launched = await held.phases.run('Rollback', async (phase) => {
+        const l = await launch_submit(launchCtx, {
+            deploymentId: rollbackId,
+            markerUri,
+            step,
+            jarUri: jarOfStep(previous.args) ?? 'unknown',
+            rollbackOf: deps.deploymentId,
+        });
+        report.rollback = l;
+        await verifyOrExplain(launchCtx, l, held.signal);
+        phase.detail =
+            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
+        if (l.outcome !== 'running')
+            phase.status = 'failed';
+        return l;
+    });
+    if (launched.outcome !== 'running') {
+        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
+        await retire(launchCtx, launched);
+        throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
+    }
+    report.result = 'rolled-back';
+    await writeCurrent(store, held.layout, report, launched, github);
+    throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
+}
+/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
+async function verifyOrExplain(ctx, launched, signal) {
+    try {
+        await verify(ctx, launched);
+    }
+    catch (error) {
+        if (!signal.aborted)
+            throw error;
+        launched.outcome = 'not-verified';
+        const watched = launched.runningAt === undefined
+            ? 'before it reached RUNNING'
+            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
+        throw new RolloverFailed(`${reasonOf(signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
+    }
+}
+function reasonOf(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
+}
+
 ;// CONCATENATED MODULE: ./src/lock.ts
 // The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
 // deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
@@ -76592,82 +76744,6 @@ class MarkerStore {
     }
 }
 
-;// CONCATENATED MODULE: ./src/records.ts
-
-function deploymentRecord(report, github) {
-    const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
-    const launch = (l) => l && {
-        deploymentId: l.deploymentId,
-        stepId: l.stepId,
-        markerUri: l.markerUri,
-        jarUri: l.jarUri,
-        outcome: l.outcome,
-        failure: l.failure,
-        submittedAt: iso(l.submittedAt),
-        runningAt: iso(l.runningAt),
-        args: l.step.args,
-    };
-    return {
-        version: 1,
-        deploymentId: report.deploymentId,
-        app: report.appName,
-        clusterId: report.clusterId,
-        status: report.status,
-        result: report.result,
-        error: report.error,
-        jarUri: report.jarUri,
-        stopped: report.previous,
-        forcedStop: report.forcedStop ?? false,
-        stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
-        downtimeSeconds: downtimeSeconds(report),
-        launch: launch(report.launch),
-        rollback: launch(report.rollback),
-        phases: report.phases.map((p) => ({
-            name: p.name,
-            status: p.status ?? 'in-progress',
-            startedAt: iso(p.startedAt),
-            seconds: seconds(p.startedAt, p.endedAt),
-            detail: p.detail,
-        })),
-        warnings: report.warnings,
-        github,
-        updatedAt: new Date().toISOString(),
-    };
-}
-async function writeDeploymentRecord(store, layout, report, github) {
-    const body = JSON.stringify(deploymentRecord(report, github), null, 2);
-    await store.putText(layout.deploymentRecord(report.deploymentId), body);
-}
-/** current.json: what runs now, after a run that left a verified driver behind. */
-async function writeCurrent(store, layout, report, live, github) {
-    const body = {
-        version: 1,
-        app: report.appName,
-        clusterId: report.clusterId,
-        deploymentId: live.deploymentId,
-        stepId: live.stepId,
-        markerUri: live.markerUri,
-        jarUri: live.jarUri,
-        since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
-        record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
-        github,
-    };
-    await store.putText(layout.current, JSON.stringify(body, null, 2));
-}
-/** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */
-async function readCurrent(store, layout) {
-    const read = await store.getText(layout.current);
-    if (!read)
-        return undefined;
-    try {
-        const value = JSON.parse(read.body);
-        return value && typeof value === 'object' ? value : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -76810,8 +76886,8 @@ class TokenBucket {
 
 
 
-class RolloverFailed extends UserError {
-}
+
+
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 async function runRollover(deps, report) {
     const { settings, emr, store, clock, log } = deps;
@@ -77018,70 +77094,6 @@ async function rollOver(deps, report, held) {
     }
     await rollBack(deps, report, held, launchCtx, launched, previous, firstDeploy);
     await record();
-}
-async function rollBack(deps, report, held, launchCtx, failed, previous, firstDeploy) {
-    const { settings, store, log, github } = deps;
-    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
-    await retire(launchCtx, failed);
-    if (!settings.rollback || firstDeploy || !previous) {
-        const why = !settings.rollback
-            ? "'rollback' is false"
-            : firstDeploy
-                ? 'this was a first deploy: there is no previous version to go back to'
-                : 'no step of the app was running before: there is no previous configuration to go back to';
-        throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
-    }
-    const rollbackId = `${deps.deploymentId}-rb`;
-    const markerUri = s3Uri(held.layout.marker(rollbackId));
-    const step = retargetStep(previous, {
-        appName: settings.appName,
-        deploymentId: rollbackId,
-        markerUri,
-    });
-    log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
-    const launched = await held.phases.run('Rollback', async (phase) => {
-        const l = await launch_submit(launchCtx, {
-            deploymentId: rollbackId,
-            markerUri,
-            step,
-            jarUri: jarOfStep(previous.args) ?? 'unknown',
-            rollbackOf: deps.deploymentId,
-        });
-        report.rollback = l;
-        await verifyOrExplain(launchCtx, l, held.signal);
-        phase.detail =
-            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
-        if (l.outcome !== 'running')
-            phase.status = 'failed';
-        return l;
-    });
-    if (launched.outcome !== 'running') {
-        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
-        await retire(launchCtx, launched);
-        throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
-    }
-    report.result = 'rolled-back';
-    await writeCurrent(store, held.layout, report, launched, github);
-    throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
-}
-/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
-async function verifyOrExplain(ctx, launched, signal) {
-    try {
-        await verify(ctx, launched);
-    }
-    catch (error) {
-        if (!signal.aborted)
-            throw error;
-        launched.outcome = 'not-verified';
-        const watched = launched.runningAt === undefined
-            ? 'before it reached RUNNING'
-            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
-        throw new RolloverFailed(`${reasonOf(signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
-    }
-}
-function reasonOf(signal) {
-    const reason = signal.reason;
-    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js

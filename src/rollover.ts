@@ -3,17 +3,17 @@
 // crash converges to "the new jar runs, exactly one driver, one marker".
 import { formatDuration } from './clock.js'
 import { describeState, isFirstDeploy, readCurrentState, rollbackSource } from './discover.js'
-import { retire, submit, verify, type LaunchContext, type Launched } from './launch.js'
+import { submit, type LaunchContext } from './launch.js'
+import { rollBack, RolloverFailed, verifyOrExplain } from './rollback.js'
 import { DeployLock, lockOwner, type LockState } from './lock.js'
 import { AppLayout, MarkerStore } from './markers.js'
 import { readCurrent, writeCurrent, writeDeploymentRecord } from './records.js'
 import { PhaseRunner, type RunReport } from './report.js'
-import { buildSparkStep, jarOfStep, retargetStep } from './spark-submit.js'
+import { buildSparkStep } from './spark-submit.js'
 import { planJar, stageJar } from './stage.js'
 import { stopCurrent, errorName } from './stop.js'
 import { TokenBucket } from './token-bucket.js'
 import {
-  UserError,
   s3Uri,
   type Clock,
   type EmrPort,
@@ -44,7 +44,7 @@ export interface RolloverDeps {
   }
 }
 
-export class RolloverFailed extends UserError {}
+export { RolloverFailed } from './rollback.js'
 
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 export async function runRollover(deps: RolloverDeps, report: RunReport): Promise<void> {
@@ -288,89 +288,4 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
   }
   await rollBack(deps, report, held, launchCtx, launched, previous, firstDeploy)
   await record()
-}
-
-async function rollBack(
-  deps: RolloverDeps,
-  report: RunReport,
-  held: Held,
-  launchCtx: LaunchContext,
-  failed: Launched,
-  previous: ReturnType<typeof rollbackSource>,
-  firstDeploy: boolean,
-): Promise<never> {
-  const { settings, store, log, github } = deps
-  const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`
-  await retire(launchCtx, failed)
-  if (!settings.rollback || firstDeploy || !previous) {
-    const why = !settings.rollback
-      ? "'rollback' is false"
-      : firstDeploy
-        ? 'this was a first deploy: there is no previous version to go back to'
-        : 'no step of the app was running before: there is no previous configuration to go back to'
-    throw new RolloverFailed(
-      `${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`,
-    )
-  }
-  const rollbackId = `${deps.deploymentId}-rb`
-  const markerUri = s3Uri(held.layout.marker(rollbackId))
-  const step = retargetStep(previous, {
-    appName: settings.appName,
-    deploymentId: rollbackId,
-    markerUri,
-  })
-  log.warning(`${what} Rolling back to the configuration of ${previous.id}.`)
-  const launched = await held.phases.run('Rollback', async (phase) => {
-    const l = await submit(launchCtx, {
-      deploymentId: rollbackId,
-      markerUri,
-      step,
-      jarUri: jarOfStep(previous.args) ?? 'unknown',
-      rollbackOf: deps.deploymentId,
-    })
-    report.rollback = l
-    await verifyOrExplain(launchCtx, l, held.signal)
-    phase.detail =
-      l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure
-    if (l.outcome !== 'running') phase.status = 'failed'
-    return l
-  })
-  if (launched.outcome !== 'running') {
-    // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
-    await retire(launchCtx, launched)
-    throw new RolloverFailed(
-      `${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`,
-    )
-  }
-  report.result = 'rolled-back'
-  await writeCurrent(store, held.layout, report, launched, github)
-  throw new RolloverFailed(
-    `${what} Rolled back: ${launched.stepId} runs the previous version again.`,
-  )
-}
-
-/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
-async function verifyOrExplain(
-  ctx: LaunchContext,
-  launched: Launched,
-  signal: AbortSignal,
-): Promise<void> {
-  try {
-    await verify(ctx, launched)
-  } catch (error) {
-    if (!signal.aborted) throw error
-    launched.outcome = 'not-verified'
-    const watched =
-      launched.runningAt === undefined
-        ? 'before it reached RUNNING'
-        : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`
-    throw new RolloverFailed(
-      `${reasonOf(signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`,
-    )
-  }
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason
-  return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled'
 }
