@@ -84,12 +84,22 @@ describeWithStack('fault e2e: transient EMR throttling and server errors', (ctx)
     const t = await freshApp(ctx.stack, 'noisy')
     await t.seed('v1')
     ctx.stack.emr.resetCounts()
-    ctx.stack.emr.setFaults({ throttleRate: 0.2, errorRate: 0.1 })
+    // Random faults on top of two certain ones, so the run always meets both kinds.
+    ctx.stack.emr.setFaults({
+      throttleRate: 0.2,
+      errorRate: 0.1,
+      failNext: {
+        ListSteps: { count: 1, kind: 'throttle' },
+        DescribeStep: { count: 1, kind: '5xx' },
+      },
+    })
     const run = await t.run(t.inputs({ jar: await t.jar('v2') }))
-    ctx.stack.emr.setFaults({ throttleRate: 0, errorRate: 0 })
+    ctx.stack.emr.setFaults({ throttleRate: 0, errorRate: 0, failNext: {} })
     expect(run.exitCode, transcript(run)).toBe(0)
-    const faults = Object.values(ctx.stack.emr.throttled).reduce((a, b) => a + b, 0)
-    expect(faults).toBeGreaterThan(0)
+    const sum = (counts: Record<string, number>): number =>
+      Object.values(counts).reduce((a, b) => a + b, 0)
+    expect(sum(ctx.stack.emr.throttled)).toBeGreaterThan(0)
+    expect(sum(ctx.stack.emr.serverErrors)).toBeGreaterThan(0)
     await expectConverged(t, 'v2')
   }, 60_000)
 })
