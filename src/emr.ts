@@ -54,8 +54,10 @@ export function createEmrClient(
 }
 
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
-const SUBMIT_ATTEMPTS = 4
+// As many attempts as the SDK makes for other calls; waits 1, 2, 4, 8, 10 s (about 25 s in all).
+const SUBMIT_ATTEMPTS = 6
 const SUBMIT_BACKOFF_MS = 1000
+const SUBMIT_MAX_BACKOFF_MS = 10_000
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
@@ -178,7 +180,7 @@ export class AwsEmr implements EmrPort {
         return await this.sendAddStep(client, clusterId, step, executionRoleArn)
       } catch (error) {
         if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS) throw error
-        await sleep(SUBMIT_BACKOFF_MS * 2 ** (attempt - 1))
+        await sleep(Math.min(SUBMIT_MAX_BACKOFF_MS, SUBMIT_BACKOFF_MS * 2 ** (attempt - 1)))
         const accepted = await this.findRecentStep(clusterId, step.name)
         if (accepted) {
           this.options.log?.info(

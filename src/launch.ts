@@ -4,7 +4,7 @@ import { formatDuration } from './clock.js'
 import type { Marker, MarkerStore } from './markers.js'
 import { poll } from './poll.js'
 import type { LaunchRecord } from './report.js'
-import { errorName } from './stop.js'
+import { describeError } from './errors.js'
 import type { TokenBucket } from './token-bucket.js'
 import {
   UserError,
@@ -65,7 +65,7 @@ export async function submit(ctx: LaunchContext, request: LaunchRequest): Promis
     // A marker without a driver would be taken for a running deployment by the next run.
     await ctx.markers.remove([marker]).catch((cleanup) => {
       log.warning(
-        `Could not delete marker ${marker.uri} after the failed submit: ${errorName(cleanup)}`,
+        `Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`,
       )
     })
     throw error
@@ -76,7 +76,7 @@ export async function submit(ctx: LaunchContext, request: LaunchRequest): Promis
     marker = await ctx.markers.attachStep(marker, stepId)
   } catch (error) {
     // Not fatal: the step is still found by its name and its marker conf.
-    log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${errorName(error)}`)
+    log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${describeError(error)}`)
   }
   return {
     deploymentId: request.deploymentId,
@@ -98,7 +98,7 @@ export async function verify(ctx: LaunchContext, launch: LaunchRecord): Promise<
     return emr.describeStep(ctx.clusterId, stepId)
   }
   const onTransientError = (error: unknown, wait: number): void =>
-    log.info(`EMR busy (${errorName(error)}); next check in ${formatDuration(wait)}.`)
+    log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`)
 
   const started = await poll(
     async () => {

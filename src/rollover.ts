@@ -11,7 +11,8 @@ import { readCurrent, writeCurrent, writeDeploymentRecord } from './records.js'
 import { PhaseRunner, type RunReport } from './report.js'
 import { buildSparkStep } from './spark-submit.js'
 import { planJar, stageJar } from './stage.js'
-import { stopCurrent, errorName } from './stop.js'
+import { describeError } from './errors.js'
+import { stopCurrent } from './stop.js'
 import { TokenBucket } from './token-bucket.js'
 import {
   s3Uri,
@@ -139,7 +140,7 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
       report.status = 'failed'
       report.error = error instanceof Error ? error.message : String(error)
       await writeDeploymentRecord(store, layout, report, deps.github).catch((cause) => {
-        log.warning(`Could not write the deployment record: ${errorName(cause)}`)
+        log.warning(`Could not write the deployment record: ${describeError(cause)}`)
       })
       throw error
     })
@@ -165,7 +166,7 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
   const { phases, layout, markers, emrBudget, signal, clusterId } = held
   const record = (): Promise<void> =>
     writeDeploymentRecord(store, layout, report, github).catch((error) => {
-      log.warning(`Could not write the deployment record: ${errorName(error)}`)
+      log.warning(`Could not write the deployment record: ${describeError(error)}`)
     })
 
   // Reconcile: what runs now may have changed while we waited for the lock.
@@ -239,7 +240,7 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
     }).catch((error: unknown) => {
       const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing'
       throw new RolloverFailed(
-        `Submitting the new step failed: ${errorName(error)}${error instanceof Error && error.message !== errorName(error) ? ` (${error.message})` : ''}. ` +
+        `Submitting the new step failed: ${describeError(error)}. ` +
           `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`,
       )
     })
@@ -272,7 +273,7 @@ async function rollOver(deps: RolloverDeps, report: RunReport, held: Held): Prom
   if (launched.outcome === 'running') {
     await writeCurrent(store, layout, report, launched, github).catch((error) => {
       log.warning(
-        `Could not write current.json: ${errorName(error)}. The deployment itself is done.`,
+        `Could not write current.json: ${describeError(error)}. The deployment itself is done.`,
       )
     })
     report.result = firstDeploy ? 'first-deploy' : 'deployed'

@@ -3,6 +3,7 @@
 // forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
 // without the driver's acknowledgement is not taken as proof that the driver is gone.
 import { formatDuration } from './clock.js'
+import { describeError } from './errors.js'
 import type { CurrentState } from './discover.js'
 import type { Marker, MarkerStore, StopAck } from './markers.js'
 import { poll } from './poll.js'
@@ -195,7 +196,7 @@ async function waitForSteps(
     maxIntervalMs: 10_000,
     onTransientError: (error, wait) => {
       lastError = error
-      log.info(`EMR/S3 busy (${errorName(error)}); next check in ${formatDuration(wait)}.`)
+      log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`)
     },
   })
   return { ended, pending: [...pending.values()], acks, lastError }
@@ -214,7 +215,7 @@ async function restoreMarkers(
     await ctx.markers.restore(toRestore)
     return `Its marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so it keeps running if it has not started to drain. `
   } catch (error) {
-    return `Writing its marker back failed (${errorName(error)}): the driver may be draining. `
+    return `Writing its marker back failed (${describeError(error)}): the driver may be draining. `
   }
 }
 
@@ -268,14 +269,4 @@ async function forceStop(alive: readonly StepInfo[], ctx: StopContext): Promise<
 function parseUri(uri: string): { bucket: string; key: string } | undefined {
   const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri)
   return match ? { bucket: match[1] as string, key: match[2] as string } : undefined
-}
-
-export function errorName(error: unknown): string {
-  if (error instanceof Error) return error.name === 'Error' ? error.message : error.name
-  return String(error)
-}
-
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`
 }

@@ -63218,8 +63218,10 @@ function emr_createEmrClient(options = {}) {
     });
 }
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
-const SUBMIT_ATTEMPTS = 4;
+// As many attempts as the SDK makes for other calls; waits 1, 2, 4, 8, 10 s (about 25 s in all).
+const SUBMIT_ATTEMPTS = 6;
 const SUBMIT_BACKOFF_MS = 1000;
+const SUBMIT_MAX_BACKOFF_MS = 10_000;
 function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -63324,7 +63326,7 @@ class emr_AwsEmr {
             catch (error) {
                 if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS)
                     throw error;
-                await sleep(SUBMIT_BACKOFF_MS * 2 ** (attempt - 1));
+                await sleep(Math.min(SUBMIT_MAX_BACKOFF_MS, SUBMIT_BACKOFF_MS * 2 ** (attempt - 1)));
                 const accepted = await this.findRecentStep(clusterId, step.name);
                 if (accepted) {
                     this.options.log?.info(`AddJobFlowSteps failed (${error.name}) but EMR has ${accepted}: using it.`);
@@ -69299,200 +69301,6 @@ function discover_describeState(state) {
     return `active steps: ${steps}; markers: ${markers}`;
 }
 
-;// CONCATENATED MODULE: ./src/stop.ts
-// Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
-// confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
-// forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
-// without the driver's acknowledgement is not taken as proof that the driver is gone.
-
-
-
-
-
-class StopTimeout extends (/* unused pure expression or super */ null && (UserError)) {
-}
-class StopCancelled extends (/* unused pure expression or super */ null && (UserError)) {
-}
-async function stop_stopCurrent(state, ctx) {
-    const { log, clock } = ctx;
-    if (state.markers.length > 0) {
-        await ctx.markers.remove(state.markers);
-        log.info(`Deleted ${state.markers.length} marker(s): ${state.markers.map((m) => m.uri).join(', ')}`);
-    }
-    if (state.steps.length === 0) {
-        log.info('No active step of the app: nothing to wait for.');
-        return { stopped: [], stoppedAt: clock.now(), forced: false };
-    }
-    log.info(`Waiting up to ${formatDuration(ctx.stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`);
-    const waited = await waitForSteps(state.steps, ctx, clock.now() + ctx.stopTimeoutMs);
-    const unconfirmed = waited.ended.filter((s) => !confirmedGone(s));
-    if (waited.pending.length === 0 && unconfirmed.length === 0) {
-        return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false };
-    }
-    const alive = [...waited.pending, ...unconfirmed.map((s) => s.step)];
-    const acked = waited.pending.filter((s) => waited.acks.has(s.id));
-    if (acked.length === waited.pending.length &&
-        unconfirmed.length === 0 &&
-        ctx.onStopTimeout === 'fail') {
-        // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
-        // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
-        const emrError = waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`;
-        throw new StopTimeout(`The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})${emrError}. ` +
-            `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`);
-    }
-    const why = waited.pending.length > 0
-        ? `did not stop within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})`
-        : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`;
-    if (ctx.onStopTimeout === 'fail') {
-        const restored = await restoreMarkers(state.markers, alive.filter((s) => !waited.acks.has(s.id)), ctx);
-        throw new StopTimeout(`The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
-            `Nothing was submitted. ${restored}` +
-            `Check that the driver polls its marker (see README, "The driver side"), then re-run; ` +
-            `or set 'on-stop-timeout: kill' to kill it through YARN.`);
-    }
-    log.warning(`Step(s) ${alive.map((s) => s.id).join(', ')} ${why}: killing the YARN application.`);
-    await forceStop(alive, ctx);
-    const stopped = [
-        ...waited.ended.filter(confirmedGone).map(toStopped),
-        ...alive.map((s) => ({ stepId: s.id, state: 'KILLED' })),
-    ];
-    return { stopped, stoppedAt: clock.now(), forced: true };
-}
-function confirmedGone(ended) {
-    // With waitAppCompletion, COMPLETED/FAILED mean spark-submit saw the application end.
-    return (ended.step.state === 'COMPLETED' || ended.step.state === 'FAILED' || ended.ack !== undefined);
-}
-function toStopped(ended) {
-    return { stepId: ended.step.id, state: ended.step.state, ack: ended.ack?.body };
-}
-async function waitForSteps(steps, ctx, deadline) {
-    const { clock, log } = ctx;
-    const ackPollMs = ctx.ackPollMs ?? 250;
-    const emrPollMs = ctx.emrPollMs ?? 3000;
-    const pending = new Map(steps.map((s) => [s.id, s]));
-    const acks = new Map();
-    const ended = [];
-    let lastEmrCheck = clock.now();
-    let cancelledAt;
-    let lastError;
-    const check = async () => {
-        if (ctx.signal?.aborted) {
-            cancelledAt ??= clock.now();
-            if (clock.now() - cancelledAt > (ctx.cancelGraceMs ?? 5000)) {
-                throw new StopCancelled(`Cancelled while ${[...pending.keys()].join(', ')} ${pending.size > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`);
-            }
-        }
-        for (const step of pending.values()) {
-            if (acks.has(step.id))
-                continue;
-            const markerUri = markerUriOfStep(step.args);
-            const location = markerUri ? parseUri(markerUri) : undefined;
-            const ack = location ? await ctx.markers.readAck(location) : undefined;
-            if (ack) {
-                acks.set(step.id, ack);
-                log.info(`Driver of ${step.id} acknowledged its stop: ${JSON.stringify(ack.body)}`);
-            }
-        }
-        // EMR is asked when a driver says it exited, or every emrPollMs otherwise, within budget.
-        const acked = [...pending.keys()].some((id) => acks.has(id));
-        const due = clock.now() - lastEmrCheck >= (acked ? ackPollMs * 2 : emrPollMs);
-        if (due && ctx.emrBudget.tryTake(pending.size)) {
-            lastEmrCheck = clock.now();
-            for (const step of [...pending.values()]) {
-                const now = await ctx.emr.describeStep(ctx.clusterId, step.id);
-                if (isTerminal(now.state)) {
-                    pending.delete(step.id);
-                    ended.push({ step: now, ack: acks.get(step.id) });
-                    log.info(`${step.id} ended ${now.state}.`);
-                }
-            }
-        }
-        return pending.size === 0 ? true : undefined;
-    };
-    // Not aborted by the run's cancellation at once: the driver is already draining, and if it
-    // exits within the grace period the caller can still submit the new one and close the window.
-    await poll(check, {
-        clock,
-        deadline,
-        intervalMs: ackPollMs,
-        maxIntervalMs: 10_000,
-        onTransientError: (error, wait) => {
-            lastError = error;
-            log.info(`EMR/S3 busy (${stop_errorName(error)}); next check in ${formatDuration(wait)}.`);
-        },
-    });
-    return { ended, pending: [...pending.values()], acks, lastError };
-}
-async function restoreMarkers(deleted, alive, ctx) {
-    const aliveMarkerUris = new Set(alive.map((s) => markerUriOfStep(s.args)));
-    // Markers not tied to a step (an app's own marker) are restored too: we cannot tell.
-    const toRestore = deleted.filter((m) => aliveMarkerUris.has(m.uri) || !m.body?.stepId);
-    if (toRestore.length === 0)
-        return '';
-    try {
-        await ctx.markers.restore(toRestore);
-        return `Its marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so it keeps running if it has not started to drain. `;
-    }
-    catch (error) {
-        return `Writing its marker back failed (${stop_errorName(error)}): the driver may be draining. `;
-    }
-}
-/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
-async function forceStop(alive, ctx) {
-    const { emr, clock, log } = ctx;
-    for (const step of alive.filter((s) => !isTerminal(s.state))) {
-        // With step concurrency 1 the kill step would queue behind the stuck step forever.
-        await emr.cancelStep(ctx.clusterId, step.id);
-        log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`);
-    }
-    const killStep = buildKillStep(ctx.appName, ctx.deploymentId);
-    const killId = await emr.addStep(ctx.clusterId, killStep);
-    log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`);
-    // Rationed like every other poll: the kill script alone can take a minute or more.
-    const describe = async (stepId) => {
-        await ctx.emrBudget.take(1, ctx.signal);
-        return emr.describeStep(ctx.clusterId, stepId);
-    };
-    const result = await poll(async () => {
-        const step = await describe(killId);
-        return isTerminal(step.state) ? step : undefined;
-    }, {
-        clock,
-        deadline: clock.now() + (ctx.killTimeoutMs ?? 5 * 60_000),
-        intervalMs: 2000,
-        maxIntervalMs: 10_000,
-        signal: ctx.signal,
-    });
-    if (!result.done || result.value.state !== 'COMPLETED') {
-        const state = result.done ? result.value.state : 'not finished';
-        throw new UserError(`Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
-            `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`);
-    }
-    for (const step of alive) {
-        await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
-            clock,
-            deadline: clock.now() + 60_000,
-            intervalMs: 2000,
-            maxIntervalMs: 10_000,
-        });
-    }
-    log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`);
-}
-function parseUri(uri) {
-    const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri);
-    return match ? { bucket: match[1], key: match[2] } : undefined;
-}
-function stop_errorName(error) {
-    if (error instanceof Error)
-        return error.name === 'Error' ? error.message : error.name;
-    return String(error);
-}
-function describeError(error) {
-    if (!(error instanceof Error))
-        return String(error);
-    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
-}
-
 ;// CONCATENATED MODULE: ./src/launch.ts
 // Phases 6 and 7: write the new marker, submit the step, then verify that it reaches RUNNING and
 // stays up for `stable-for`. Used for the new jar and, unchanged, for a rollback.
@@ -69521,7 +69329,7 @@ async function launch_submit(ctx, request) {
     catch (error) {
         // A marker without a driver would be taken for a running deployment by the next run.
         await ctx.markers.remove([marker]).catch((cleanup) => {
-            log.warning(`Could not delete marker ${marker.uri} after the failed submit: ${errorName(cleanup)}`);
+            log.warning(`Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`);
         });
         throw error;
     }
@@ -69532,7 +69340,7 @@ async function launch_submit(ctx, request) {
     }
     catch (error) {
         // Not fatal: the step is still found by its name and its marker conf.
-        log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${errorName(error)}`);
+        log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${describeError(error)}`);
     }
     return {
         deploymentId: request.deploymentId,
@@ -69552,7 +69360,7 @@ async function launch_verify(ctx, launch) {
         await ctx.emrBudget.take(1, ctx.signal);
         return emr.describeStep(ctx.clusterId, stepId);
     };
-    const onTransientError = (error, wait) => log.info(`EMR busy (${errorName(error)}); next check in ${formatDuration(wait)}.`);
+    const onTransientError = (error, wait) => log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
     const started = await poll(async () => {
         const step = await describe();
         return step.state === 'PENDING' ? undefined : step;
@@ -70033,10 +69841,196 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+;// CONCATENATED MODULE: ./src/stop.ts
+// Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
+// confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
+// forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
+// without the driver's acknowledgement is not taken as proof that the driver is gone.
+
+
+
+
+
+
+class StopTimeout extends (/* unused pure expression or super */ null && (UserError)) {
+}
+class StopCancelled extends (/* unused pure expression or super */ null && (UserError)) {
+}
+async function stop_stopCurrent(state, ctx) {
+    const { log, clock } = ctx;
+    if (state.markers.length > 0) {
+        await ctx.markers.remove(state.markers);
+        log.info(`Deleted ${state.markers.length} marker(s): ${state.markers.map((m) => m.uri).join(', ')}`);
+    }
+    if (state.steps.length === 0) {
+        log.info('No active step of the app: nothing to wait for.');
+        return { stopped: [], stoppedAt: clock.now(), forced: false };
+    }
+    log.info(`Waiting up to ${formatDuration(ctx.stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`);
+    const waited = await waitForSteps(state.steps, ctx, clock.now() + ctx.stopTimeoutMs);
+    const unconfirmed = waited.ended.filter((s) => !confirmedGone(s));
+    if (waited.pending.length === 0 && unconfirmed.length === 0) {
+        return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false };
+    }
+    const alive = [...waited.pending, ...unconfirmed.map((s) => s.step)];
+    const acked = waited.pending.filter((s) => waited.acks.has(s.id));
+    if (acked.length === waited.pending.length &&
+        unconfirmed.length === 0 &&
+        ctx.onStopTimeout === 'fail') {
+        // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
+        // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
+        const emrError = waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`;
+        throw new StopTimeout(`The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})${emrError}. ` +
+            `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`);
+    }
+    const why = waited.pending.length > 0
+        ? `did not stop within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})`
+        : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`;
+    if (ctx.onStopTimeout === 'fail') {
+        const restored = await restoreMarkers(state.markers, alive.filter((s) => !waited.acks.has(s.id)), ctx);
+        throw new StopTimeout(`The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
+            `Nothing was submitted. ${restored}` +
+            `Check that the driver polls its marker (see README, "The driver side"), then re-run; ` +
+            `or set 'on-stop-timeout: kill' to kill it through YARN.`);
+    }
+    log.warning(`Step(s) ${alive.map((s) => s.id).join(', ')} ${why}: killing the YARN application.`);
+    await forceStop(alive, ctx);
+    const stopped = [
+        ...waited.ended.filter(confirmedGone).map(toStopped),
+        ...alive.map((s) => ({ stepId: s.id, state: 'KILLED' })),
+    ];
+    return { stopped, stoppedAt: clock.now(), forced: true };
+}
+function confirmedGone(ended) {
+    // With waitAppCompletion, COMPLETED/FAILED mean spark-submit saw the application end.
+    return (ended.step.state === 'COMPLETED' || ended.step.state === 'FAILED' || ended.ack !== undefined);
+}
+function toStopped(ended) {
+    return { stepId: ended.step.id, state: ended.step.state, ack: ended.ack?.body };
+}
+async function waitForSteps(steps, ctx, deadline) {
+    const { clock, log } = ctx;
+    const ackPollMs = ctx.ackPollMs ?? 250;
+    const emrPollMs = ctx.emrPollMs ?? 3000;
+    const pending = new Map(steps.map((s) => [s.id, s]));
+    const acks = new Map();
+    const ended = [];
+    let lastEmrCheck = clock.now();
+    let cancelledAt;
+    let lastError;
+    const check = async () => {
+        if (ctx.signal?.aborted) {
+            cancelledAt ??= clock.now();
+            if (clock.now() - cancelledAt > (ctx.cancelGraceMs ?? 5000)) {
+                throw new StopCancelled(`Cancelled while ${[...pending.keys()].join(', ')} ${pending.size > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`);
+            }
+        }
+        for (const step of pending.values()) {
+            if (acks.has(step.id))
+                continue;
+            const markerUri = markerUriOfStep(step.args);
+            const location = markerUri ? parseUri(markerUri) : undefined;
+            const ack = location ? await ctx.markers.readAck(location) : undefined;
+            if (ack) {
+                acks.set(step.id, ack);
+                log.info(`Driver of ${step.id} acknowledged its stop: ${JSON.stringify(ack.body)}`);
+            }
+        }
+        // EMR is asked when a driver says it exited, or every emrPollMs otherwise, within budget.
+        const acked = [...pending.keys()].some((id) => acks.has(id));
+        const due = clock.now() - lastEmrCheck >= (acked ? ackPollMs * 2 : emrPollMs);
+        if (due && ctx.emrBudget.tryTake(pending.size)) {
+            lastEmrCheck = clock.now();
+            for (const step of [...pending.values()]) {
+                const now = await ctx.emr.describeStep(ctx.clusterId, step.id);
+                if (isTerminal(now.state)) {
+                    pending.delete(step.id);
+                    ended.push({ step: now, ack: acks.get(step.id) });
+                    log.info(`${step.id} ended ${now.state}.`);
+                }
+            }
+        }
+        return pending.size === 0 ? true : undefined;
+    };
+    // Not aborted by the run's cancellation at once: the driver is already draining, and if it
+    // exits within the grace period the caller can still submit the new one and close the window.
+    await poll(check, {
+        clock,
+        deadline,
+        intervalMs: ackPollMs,
+        maxIntervalMs: 10_000,
+        onTransientError: (error, wait) => {
+            lastError = error;
+            log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
+        },
+    });
+    return { ended, pending: [...pending.values()], acks, lastError };
+}
+async function restoreMarkers(deleted, alive, ctx) {
+    const aliveMarkerUris = new Set(alive.map((s) => markerUriOfStep(s.args)));
+    // Markers not tied to a step (an app's own marker) are restored too: we cannot tell.
+    const toRestore = deleted.filter((m) => aliveMarkerUris.has(m.uri) || !m.body?.stepId);
+    if (toRestore.length === 0)
+        return '';
+    try {
+        await ctx.markers.restore(toRestore);
+        return `Its marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so it keeps running if it has not started to drain. `;
+    }
+    catch (error) {
+        return `Writing its marker back failed (${describeError(error)}): the driver may be draining. `;
+    }
+}
+/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
+async function forceStop(alive, ctx) {
+    const { emr, clock, log } = ctx;
+    for (const step of alive.filter((s) => !isTerminal(s.state))) {
+        // With step concurrency 1 the kill step would queue behind the stuck step forever.
+        await emr.cancelStep(ctx.clusterId, step.id);
+        log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`);
+    }
+    const killStep = buildKillStep(ctx.appName, ctx.deploymentId);
+    const killId = await emr.addStep(ctx.clusterId, killStep);
+    log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`);
+    // Rationed like every other poll: the kill script alone can take a minute or more.
+    const describe = async (stepId) => {
+        await ctx.emrBudget.take(1, ctx.signal);
+        return emr.describeStep(ctx.clusterId, stepId);
+    };
+    const result = await poll(async () => {
+        const step = await describe(killId);
+        return isTerminal(step.state) ? step : undefined;
+    }, {
+        clock,
+        deadline: clock.now() + (ctx.killTimeoutMs ?? 5 * 60_000),
+        intervalMs: 2000,
+        maxIntervalMs: 10_000,
+        signal: ctx.signal,
+    });
+    if (!result.done || result.value.state !== 'COMPLETED') {
+        const state = result.done ? result.value.state : 'not finished';
+        throw new UserError(`Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
+            `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`);
+    }
+    for (const step of alive) {
+        await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
+            clock,
+            deadline: clock.now() + 60_000,
+            intervalMs: 2000,
+            maxIntervalMs: 10_000,
+        });
+    }
+    log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`);
+}
+function parseUri(uri) {
+    const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri);
+    return match ? { bucket: match[1], key: match[2] } : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/rollover.ts
 // The phases of one rollover (DESIGN.md), as a reconciler over the EMR and S3 ports: every phase
 // that acts reads the real state first and does only what is still missing, so a rerun after a
 // crash converges to "the new jar runs, exactly one driver, one marker".
+
 
 
 
@@ -70134,7 +70128,7 @@ async function rollover_runRollover(deps, report) {
             report.status = 'failed';
             report.error = error instanceof Error ? error.message : String(error);
             await writeDeploymentRecord(store, layout, report, deps.github).catch((cause) => {
-                log.warning(`Could not write the deployment record: ${errorName(cause)}`);
+                log.warning(`Could not write the deployment record: ${describeError(cause)}`);
             });
             throw error;
         });
@@ -70148,7 +70142,7 @@ async function rollOver(deps, report, held) {
     const { settings, emr, store, clock, log, github } = deps;
     const { phases, layout, markers, emrBudget, signal, clusterId } = held;
     const record = () => writeDeploymentRecord(store, layout, report, github).catch((error) => {
-        log.warning(`Could not write the deployment record: ${errorName(error)}`);
+        log.warning(`Could not write the deployment record: ${describeError(error)}`);
     });
     // Reconcile: what runs now may have changed while we waited for the lock.
     const state = await readCurrentState(emr, markers, clusterId, settings.appName);
@@ -70216,7 +70210,7 @@ async function rollOver(deps, report, held) {
             jarUri: report.jarUri,
         }).catch((error) => {
             const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing';
-            throw new RolloverFailed(`Submitting the new step failed: ${errorName(error)}${error instanceof Error && error.message !== errorName(error) ? ` (${error.message})` : ''}. ` +
+            throw new RolloverFailed(`Submitting the new step failed: ${describeError(error)}. ` +
                 `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`);
         });
         report.launch = l;
@@ -70244,7 +70238,7 @@ async function rollOver(deps, report, held) {
     });
     if (launched.outcome === 'running') {
         await writeCurrent(store, layout, report, launched, github).catch((error) => {
-            log.warning(`Could not write current.json: ${errorName(error)}. The deployment itself is done.`);
+            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
         });
         report.result = firstDeploy ? 'first-deploy' : 'deployed';
         report.status = 'succeeded';

@@ -618,7 +618,7 @@ describe('addStep with a submit client that does not retry', () => {
     expect(logged.join('\n')).toContain('s-ACCEPTED')
   })
 
-  it('submits again when EMR has no such step, and stops after 4 attempts', async () => {
+  it('submits again when EMR has no such step, and stops after 6 attempts', async () => {
     submitMock
       .on(AddJobFlowStepsCommand)
       .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded'))
@@ -632,7 +632,7 @@ describe('addStep with a submit client that does not retry', () => {
     await expect(settle(emr.addStep('j-1', spec))).rejects.toThrow(
       /EMR AddJobFlowSteps \(cluster j-1\) failed: boom/,
     )
-    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(4)
+    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(6)
   })
 
   it('does not retry an error that is not transient', async () => {

@@ -42,7 +42,7 @@ describe('submit', () => {
 
     expect(error).toBeInstanceOf(RolloverFailed)
     expect((error as Error).message).toMatch(
-      /Submitting the new step failed: ValidationException \(Maximum number of active steps reached\)\. The old driver is stopped and nothing of '.+' runs now; the new marker was removed\. .*re-run/,
+      /Submitting the new step failed: ValidationException: Maximum number of active steps reached\. The old driver is stopped and nothing of '.+' runs now; the new marker was removed\. .*re-run/,
     )
     expect(w.events).toContain(`s3:putText ${markerUri('d-002')}`)
     expect(w.store.objects.has(markerUri('d-002'))).toBe(false)
