@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9741);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9422);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9741:
+/***/ 9422:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69541,7 +69541,7 @@ function formatDuration(ms) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/context.ts
+;// CONCATENATED MODULE: ./src/settings/github-run.ts
 
 /** The GitHub run this action executes in, from the runner's environment variables. */
 function runContextFromEnv(env) {
@@ -69576,7 +69576,7 @@ function newDeploymentId(now, random = () => (0,external_node_crypto_.randomByte
     return `${stamp}-${random().toString('hex')}`;
 }
 
-;// CONCATENATED MODULE: ./src/aws-env.ts
+;// CONCATENATED MODULE: ./src/aws/endpoints.ts
 // How both AWS clients read their settings from the environment. The SDK reads these variables
 // too, but only from process.env and only at the first request; reading them from an injected
 // `env` keeps client construction a pure function of its arguments.
@@ -69596,7 +69596,7 @@ function nonEmpty(value) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(7563);
-;// CONCATENATED MODULE: ./src/poll.ts
+;// CONCATENATED MODULE: ./src/aws/poll.ts
 /**
  * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
  * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
@@ -69709,7 +69709,7 @@ function child(prefix, ...parts) {
     return { bucket: prefix.bucket, key };
 }
 
-;// CONCATENATED MODULE: ./src/emr.ts
+;// CONCATENATED MODULE: ./src/aws/emr.ts
 // The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
 // call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
 
@@ -69761,13 +69761,13 @@ class CancelStepFailed extends Error {
     }
 }
 class AwsEmr {
-    client;
-    options;
     /**
      * HTTP requests sent to EMR, by operation. Counts the SDK's own retries too (from
      * `$metadata.attempts`), because those are what EMR's rate limits see.
      */
     calls = new Map();
+    client;
+    options;
     constructor(client, options = {}) {
         this.client = client;
         this.options = options;
@@ -74995,7 +74995,7 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/github-deployment.ts
+;// CONCATENATED MODULE: ./src/report/github-deployment.ts
 // Records the rollover as a GitHub deployment, so the repository's Environments page shows what
 // runs where. Strictly best effort: a missing permission or a GitHub outage must never fail or
 // delay the rollover, so every API error becomes a warning and the reporter goes quiet.
@@ -75124,7 +75124,7 @@ function redact(text, token) {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/spark-submit.ts
+;// CONCATENATED MODULE: ./src/contract/spark-submit.ts
 // Builds the EMR step that runs spark-submit. Pure: no I/O, so every argument is testable.
 // Arguments are an array end to end (command-runner.jar execs them); nothing goes through a shell.
 const MARKER_CONF = 'spark.rollover.marker';
@@ -75335,7 +75335,7 @@ function buildKillStep(appName, deploymentId) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/settings/inputs.ts
 // Turns the action's inputs into one immutable Settings object, in the manner of actions/checkout's
 // input-helper: read each input, apply its default, validate it. Pure (the reader and the
 // environment are passed in) so every rule is unit-tested without a runner. Problems are
@@ -75714,7 +75714,7 @@ function parseSettings(read, env = {}) {
     return deepFreeze(withoutUndefined(settings));
 }
 
-;// CONCATENATED MODULE: ./src/report.ts
+;// CONCATENATED MODULE: ./src/rollover/report.ts
 // What a run did, phase by phase: the source of the outputs, the job summary and the deployment
 // record. Kept as plain data so every consumer renders the same facts.
 
@@ -75775,7 +75775,7 @@ function downtimeSeconds(report) {
     return seconds(report.oldStoppedAt, live);
 }
 
-;// CONCATENATED MODULE: ./src/discover.ts
+;// CONCATENATED MODULE: ./src/rollover/observe.ts
 
 function isFirstDeploy(state) {
     return state.markers.length === 0 && state.steps.length === 0;
@@ -75824,7 +75824,7 @@ function describeError(error) {
     return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
 }
 
-;// CONCATENATED MODULE: ./src/launch.ts
+;// CONCATENATED MODULE: ./src/rollover/submit.ts
 // Phases 6 and 7: write the new marker, submit the step, then verify that it reaches RUNNING and
 // stays up for `stable-for`. Used for the new jar and, unchanged, for a rollback.
 
@@ -75832,7 +75832,7 @@ function describeError(error) {
 
 
 /** Marker first (so it exists when the driver first looks), then the step, then the step id. */
-async function launch_submit(ctx, request) {
+async function submit_submit(ctx, request) {
     const { log, clock } = ctx;
     let marker = await ctx.markers.create(request.deploymentId, {
         version: 1,
@@ -76007,7 +76007,7 @@ function failureText(step) {
     return details || log ? `: ${details}${log}` : '';
 }
 
-;// CONCATENATED MODULE: ./src/records.ts
+;// CONCATENATED MODULE: ./src/report/records.ts
 
 function deploymentRecord(report, github) {
     const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
@@ -76083,7 +76083,7 @@ async function readCurrent(store, layout) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollback.ts
+;// CONCATENATED MODULE: ./src/rollover/rollback.ts
 // Phase 8: when the new step fails to start or dies within stable-for, resubmit the previous
 // step's exact configuration with a fresh marker, verify it, and fail the run either way.
 
@@ -76115,7 +76115,7 @@ async function rollBack(deps, report, held, launchCtx, failed, previous, firstDe
     });
     log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
     const launched = await held.phases.run('Rollback', async (phase) => {
-        const l = await launch_submit(launchCtx, {
+        const l = await submit_submit(launchCtx, {
             deploymentId: rollbackId,
             markerUri,
             step,
@@ -76159,7 +76159,7 @@ function reasonOf(signal) {
     return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
 }
 
-;// CONCATENATED MODULE: ./src/lock.ts
+;// CONCATENATED MODULE: ./src/rollover/lock.ts
 // The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
 // deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
 // and renewed while the run works, so the lock of a crashed run frees itself within a minute.
@@ -76174,7 +76174,6 @@ function lockOwner(deploymentId, run) {
     return { deploymentId, repository, runId, runAttempt, runUrl, actor };
 }
 class DeployLock {
-    options;
     lost;
     lostController = new AbortController();
     leaseMs;
@@ -76182,6 +76181,7 @@ class DeployLock {
     held;
     renewal;
     releasing;
+    options;
     constructor(options) {
         this.options = options;
         this.lost = this.lostController.signal;
@@ -76441,7 +76441,7 @@ function iso(ms) {
     return new Date(ms).toISOString();
 }
 
-;// CONCATENATED MODULE: ./src/markers.ts
+;// CONCATENATED MODULE: ./src/contract/markers.ts
 // The marker contract with the Spark driver (DESIGN.md): one object per deployment under
 // <marker-prefix>/<app>/markers/. The driver runs while its marker exists; deleting it asks the
 // driver to drain and exit. The driver may acknowledge with `<marker key>.stopped`.
@@ -76564,7 +76564,7 @@ class MarkerStore {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/stage.ts
+;// CONCATENATED MODULE: ./src/rollover/stage.ts
 // Preflight check and staging of the jar. Staging happens before anything is stopped, so the
 // upload never adds downtime; content addressing makes a re-run skip it.
 
@@ -76644,7 +76644,7 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-;// CONCATENATED MODULE: ./src/stop.ts
+;// CONCATENATED MODULE: ./src/rollover/stop.ts
 // Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
 // confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
 // forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
@@ -76829,18 +76829,18 @@ function parseUri(uri) {
     return match ? { bucket: match[1], key: match[2] } : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/token-bucket.ts
+;// CONCATENATED MODULE: ./src/aws/rate-budget.ts
 /**
  * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared
  * with every other tool, so the action spends well under their 0.5/s refill.
  */
 class TokenBucket {
-    clock;
-    capacity;
-    refillPerSecond;
     tokens;
     updatedAt;
     taken = 0;
+    clock;
+    capacity;
+    refillPerSecond;
     constructor(clock, capacity, refillPerSecond) {
         this.clock = clock;
         this.capacity = capacity;
@@ -76871,7 +76871,7 @@ class TokenBucket {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollover.ts
+;// CONCATENATED MODULE: ./src/rollover/run.ts
 // The phases of one rollover (DESIGN.md), as a reconciler over the EMR and S3 ports: every phase
 // that acts reads the real state first and does only what is still missing, so a rerun after a
 // crash converges to "the new jar runs, exactly one driver, one marker".
@@ -77048,7 +77048,7 @@ async function rollOver(deps, report, held) {
     };
     // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
     const launched = await phases.run('Submit', async (phase) => {
-        const l = await launch_submit(launchCtx, {
+        const l = await submit_submit(launchCtx, {
             deploymentId: deps.deploymentId,
             markerUri: held.markerUri,
             step: held.step,
@@ -77102,7 +77102,7 @@ async function rollOver(deps, report, held) {
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var lib_storage_dist_cjs = __nccwpck_require__(2358);
-;// CONCATENATED MODULE: ./src/store.ts
+;// CONCATENATED MODULE: ./src/aws/s3.ts
 // The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
 // errors to the port's outcomes (missing object -> undefined, lost condition ->
 // PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
@@ -77296,7 +77296,7 @@ function requireEtag(etag, location) {
     return etag;
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
 
 

@@ -1,17 +1,17 @@
 // Wires inputs -> rollover -> outputs, job summary and GitHub deployment. Nothing here decides
 // what to do to the cluster; that is rollover.ts.
 import * as core from '@actions/core'
-import { systemClock } from './clock.js'
-import { newDeploymentId, runContextFromEnv } from './context.js'
-import { AwsEmr, createEmrClient } from './emr.js'
-import { createDeploymentReporter, type DeploymentReporter } from './github-deployment.js'
-import { parseSettings } from './inputs.js'
+import { systemClock } from './clock.ts'
+import { newDeploymentId, runContextFromEnv } from './settings/github-run.ts'
+import { AwsEmr, createEmrClient } from './aws/emr.ts'
+import { createDeploymentReporter, type DeploymentReporter } from './report/github-deployment.ts'
+import { parseSettings } from './settings/inputs.ts'
 
-import { newReport, type RunReport } from './report.js'
-import { runRollover } from './rollover.js'
-import { createS3Client, S3ObjectStore } from './store.js'
-import { clusterConsoleUrl, outputsOf, renderSummary } from './summary.js'
-import { UserError, type Log, type Settings } from './types.js'
+import { newReport, type RunReport } from './rollover/report.ts'
+import { runRollover } from './rollover/run.ts'
+import { createS3Client, S3ObjectStore } from './aws/s3.ts'
+import { clusterConsoleUrl, outputsOf, renderSummary } from './report/summary.ts'
+import { UserError, type Log, type Settings } from './types.ts'
 
 export const LOCK_STATE = 'lock'
 

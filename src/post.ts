@@ -1,9 +1,9 @@
 // The action's `post` step: runs after the job's steps, also when the main step was cancelled
 // or crashed, and releases the deploy lock the main step still held.
 import * as core from '@actions/core'
-import { releaseLockByEtag, parseLockState } from './lock.js'
-import { coreLog, LOCK_STATE } from './main.js'
-import { createS3Client, S3ObjectStore } from './store.js'
+import { releaseLockByEtag, parseLockState } from './rollover/lock.ts'
+import { coreLog, LOCK_STATE } from './main.ts'
+import { createS3Client, S3ObjectStore } from './aws/s3.ts'
 
 export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const state = parseLockState(core.getState(LOCK_STATE))

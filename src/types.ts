@@ -150,11 +150,13 @@ export interface UploadProgress {
  * race with a concurrent write (HTTP 409). Callers re-read and decide.
  */
 export class PreconditionFailed extends Error {
-  constructor(
-    readonly location: S3Location,
-    readonly status: 409 | 412,
-  ) {
+  readonly location: S3Location
+  readonly status: 409 | 412
+
+  constructor(location: S3Location, status: 409 | 412) {
     super(`condition failed on s3://${location.bucket}/${location.key} (HTTP ${status})`)
+    this.location = location
+    this.status = status
     this.name = 'PreconditionFailed'
   }
 }

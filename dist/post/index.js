@@ -62800,6 +62800,308 @@ module.exports = {
 
 /***/ }),
 
+/***/ 5672:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports poll, isTransient */
+/**
+ * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
+ * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
+ * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
+ */
+async function poll(check, options) {
+    const { clock, deadline, signal } = options;
+    const jitter = options.jitter ?? 0.2;
+    const random = options.random ?? Math.random;
+    let interval = options.intervalMs;
+    if (options.firstCheckAfterMs) {
+        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
+    }
+    for (;;) {
+        signal?.throwIfAborted();
+        try {
+            const value = await check();
+            if (value !== undefined)
+                return { done: true, value };
+            interval = Math.max(options.intervalMs, interval / 2);
+        }
+        catch (error) {
+            if (!isTransient(error))
+                throw error;
+            interval = Math.min(options.maxIntervalMs, interval * 2);
+            options.onTransientError?.(error, interval);
+        }
+        const remaining = deadline - clock.now();
+        if (remaining <= 0)
+            return { done: false };
+        const jittered = interval * (1 + jitter * (2 * random() - 1));
+        // A check just before the deadline and another at it would be one call too many.
+        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
+        await clock.sleep(Math.max(0, wait), signal);
+    }
+}
+const TRANSIENT_NAMES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'ThrottledException',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'SlowDown',
+    'InternalServerError',
+    'InternalServerException',
+    'ServiceUnavailable',
+    'TimeoutError',
+]);
+function isTransient(error) {
+    if (typeof error !== 'object' || error === null)
+        return false;
+    const e = error;
+    if (e.name && TRANSIENT_NAMES.has(e.name))
+        return true;
+    const status = e.$metadata?.httpStatusCode;
+    if (status !== undefined && (status === 429 || status >= 500))
+        return true;
+    return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
+}
+
+
+/***/ }),
+
+/***/ 3714:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  P: () => (/* binding */ S3ObjectStore),
+  q: () => (/* binding */ createS3Client)
+});
+
+;// CONCATENATED MODULE: ./src/aws/endpoints.ts
+// How both AWS clients read their settings from the environment. The SDK reads these variables
+// too, but only from process.env and only at the first request; reading them from an injected
+// `env` keeps client construction a pure function of its arguments.
+const USER_AGENT = 'emr-streaming-rollover';
+function resolveRegion(region, env) {
+    return (nonEmpty(region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1');
+}
+/** The service's custom endpoint, with the SDK's precedence: service-specific, then global. */
+function resolveEndpoint(service, env) {
+    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true')
+        return undefined;
+    return nonEmpty(env[`AWS_ENDPOINT_URL_${service}`]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+}
+function nonEmpty(value) {
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(3711);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(2358);
+// EXTERNAL MODULE: ./src/types.ts
+var types = __nccwpck_require__(6141);
+;// CONCATENATED MODULE: ./src/aws/s3.ts
+// The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
+// errors to the port's outcomes (missing object -> undefined, lost condition ->
+// PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
+
+
+
+
+
+
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+function createS3Client(options = {}) {
+    const env = options.env ?? process.env;
+    const region = resolveRegion(options.region, env);
+    const endpoint = resolveEndpoint('S3', env);
+    return new dist_cjs.S3Client({
+        region,
+        customUserAgent: USER_AGENT,
+        ...(endpoint && {
+            endpoint,
+            // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many
+            // reject the flexible checksums the SDK adds by default since 2025.
+            forcePathStyle: true,
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+    });
+}
+class S3ObjectStore {
+    client;
+    options;
+    constructor(client, options = {}) {
+        this.client = client;
+        this.options = options;
+    }
+    async head(location) {
+        try {
+            const out = await this.client.send(new dist_cjs.HeadObjectCommand(this.target(location)));
+            return {
+                etag: requireEtag(out.ETag, location),
+                size: out.ContentLength ?? 0,
+                ...(out.LastModified && { lastModified: out.LastModified }),
+            };
+        }
+        catch (error) {
+            if (isMissingObject(error))
+                return undefined;
+            throw error;
+        }
+    }
+    async getText(location) {
+        try {
+            const out = await this.client.send(new dist_cjs.GetObjectCommand(this.target(location)));
+            const body = (await out.Body?.transformToString('utf-8')) ?? '';
+            return {
+                body,
+                etag: requireEtag(out.ETag, location),
+                size: out.ContentLength ?? Buffer.byteLength(body),
+                ...(out.LastModified && { lastModified: out.LastModified }),
+            };
+        }
+        catch (error) {
+            if (isMissingObject(error))
+                return undefined;
+            throw error;
+        }
+    }
+    async list(prefix) {
+        const objects = [];
+        let token;
+        do {
+            const out = await this.client.send(new dist_cjs.ListObjectsV2Command({
+                Bucket: prefix.bucket,
+                // The trailing '/' keeps `app` from matching `app-2`; an empty key lists the bucket.
+                Prefix: prefix.key === '' ? '' : `${prefix.key}/`,
+                ...(token !== undefined && { ContinuationToken: token }),
+                ...(this.options.listPageSize !== undefined && { MaxKeys: this.options.listPageSize }),
+                ...this.owner(),
+            }));
+            for (const o of out.Contents ?? []) {
+                if (o.Key === undefined)
+                    continue;
+                const location = { bucket: prefix.bucket, key: o.Key };
+                objects.push({
+                    key: o.Key,
+                    etag: requireEtag(o.ETag, location),
+                    size: o.Size ?? 0,
+                    ...(o.LastModified && { lastModified: o.LastModified }),
+                });
+            }
+            token = out.IsTruncated ? out.NextContinuationToken : undefined;
+        } while (token !== undefined);
+        return objects;
+    }
+    async putText(location, body, condition) {
+        const conditional = condition?.ifNoneMatch === true || condition?.ifMatch !== undefined;
+        try {
+            const out = await this.client.send(new dist_cjs.PutObjectCommand({
+                ...this.target(location),
+                Body: body,
+                ContentType: body.startsWith('{') ? 'application/json' : 'text/plain',
+                ...(condition?.ifNoneMatch && { IfNoneMatch: '*' }),
+                ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
+                ...this.encryption(),
+            }));
+            return requireEtag(out.ETag, location);
+        }
+        catch (error) {
+            if (!conditional)
+                throw error;
+            // S3 answers If-Match on a missing key with 404 NoSuchKey: for the caller it is the same
+            // stale view as a 412 (MemoryStore treats it so), and must not read as "bucket missing".
+            if (condition?.ifMatch !== undefined && isMissingObject(error)) {
+                throw new types/* PreconditionFailed */.OJ(location, 412);
+            }
+            throw asPreconditionFailed(error, location);
+        }
+    }
+    async delete(location, condition) {
+        try {
+            await this.client.send(new dist_cjs.DeleteObjectCommand({
+                ...this.target(location),
+                ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
+            }));
+        }
+        catch (error) {
+            // Plain deletes of a missing key already succeed (204); conditional ones answer 404.
+            if (isMissingObject(error))
+                return;
+            if (condition?.ifMatch === undefined)
+                throw error;
+            throw asPreconditionFailed(error, location);
+        }
+    }
+    async uploadFile(location, filePath, onProgress) {
+        const { size } = await (0,promises_.stat)(filePath);
+        const params = {
+            ...this.target(location),
+            Body: (0,external_node_fs_.createReadStream)(filePath),
+            ContentLength: size,
+            ...this.encryption(),
+        };
+        const upload = new lib_storage_dist_cjs/* Upload */._({
+            client: this.client,
+            params,
+            partSize: PART_SIZE,
+            queueSize: QUEUE_SIZE,
+            // An aborted multipart upload must not leave billed parts behind.
+            leavePartsOnError: false,
+        });
+        if (onProgress) {
+            upload.on('httpUploadProgress', (p) => onProgress({ loaded: p.loaded ?? 0, total: p.total ?? size }));
+        }
+        await upload.done();
+    }
+    target(location) {
+        return { Bucket: location.bucket, Key: location.key, ...this.owner() };
+    }
+    owner() {
+        const owner = this.options.expectedBucketOwner;
+        return owner ? { ExpectedBucketOwner: owner } : {};
+    }
+    encryption() {
+        const key = this.options.sseKmsKeyId;
+        return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : {};
+    }
+}
+function asPreconditionFailed(error, location) {
+    const status = httpStatus(error);
+    return status === 412 || status === 409 ? new types/* PreconditionFailed */.OJ(location, status) : error;
+}
+/** A missing key, but not a missing bucket: that is a configuration error and must surface. */
+function isMissingObject(error) {
+    const name = errorName(error);
+    if (name === 'NoSuchBucket')
+        return false;
+    return name === 'NoSuchKey' || name === 'NotFound' || httpStatus(error) === 404;
+}
+function httpStatus(error) {
+    if (typeof error !== 'object' || error === null)
+        return undefined;
+    return error.$metadata?.httpStatusCode;
+}
+function errorName(error) {
+    return error instanceof Error ? error.name : undefined;
+}
+function requireEtag(etag, location) {
+    // Every conditional write depends on it; an S3-compatible store without ETags cannot host the lock.
+    if (!etag)
+        throw new Error(`S3 returned no ETag for s3://${location.bucket}/${location.key}`);
+    return etag;
+}
+
+
+/***/ }),
+
 /***/ 9373:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -62836,302 +63138,7 @@ function formatDuration(ms) {
 
 /***/ }),
 
-/***/ 9188:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   gP: () => (/* binding */ parseLockState),
-/* harmony export */   zD: () => (/* binding */ releaseLockByEtag)
-/* harmony export */ });
-/* unused harmony exports lockOwner, DeployLock, parseLockBody */
-/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9373);
-/* harmony import */ var _poll_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9810);
-/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6141);
-// The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
-// deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
-// and renewed while the run works, so the lock of a crashed run frees itself within a minute.
-
-
-
-const REPORT_EVERY_MS = 30_000;
-// Bounds the re-read/re-create loop when the lock keeps changing under us.
-const MAX_IMMEDIATE_RETRIES = 5;
-function lockOwner(deploymentId, run) {
-    const { repository, runId, runAttempt, runUrl, actor } = run;
-    return { deploymentId, repository, runId, runAttempt, runUrl, actor };
-}
-class DeployLock {
-    options;
-    lost;
-    lostController = new AbortController();
-    leaseMs;
-    app;
-    held;
-    renewal;
-    releasing;
-    constructor(options) {
-        this.options = options;
-        this.lost = this.lostController.signal;
-        this.leaseMs = options.leaseMs ?? 60_000;
-        this.app = options.location.key.split('/').at(-2) ?? options.location.key;
-    }
-    get etag() {
-        return this.held?.etag;
-    }
-    get state() {
-        return this.held && { location: this.options.location, etag: this.held.etag };
-    }
-    async acquire(timeoutMs, signal) {
-        const { clock, log } = this.options;
-        const started = clock.now();
-        const deadline = started + timeoutMs;
-        let lastReport = -Infinity;
-        let immediate = 0;
-        let holder;
-        for (;;) {
-            signal?.throwIfAborted();
-            let attempt;
-            try {
-                attempt = await this.attempt(started);
-            }
-            catch (error) {
-                if (!isTransient(error) || clock.now() >= deadline)
-                    throw error;
-                log.debug(`Deploy lock: S3 error, will retry: ${String(error)}`);
-                attempt = { kind: 'failed' };
-            }
-            if (attempt.kind === 'acquired')
-                return;
-            if (attempt.kind === 'retry' && immediate++ < MAX_IMMEDIATE_RETRIES)
-                continue;
-            immediate = 0;
-            if (attempt.kind === 'held')
-                holder = attempt.holder;
-            const now = clock.now();
-            if (now >= deadline) {
-                throw new UserError(`Another rollover of '${this.app}' holds the deploy lock: ${describe(holder)}. ` +
-                    `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`);
-            }
-            if (holder && now - lastReport >= REPORT_EVERY_MS) {
-                lastReport = now;
-                log.info(`Waiting for the deploy lock of '${this.app}', held by ${describe(holder)}.`);
-            }
-            const pollMs = this.options.pollMs ?? 5_000;
-            const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)());
-            await clock.sleep(Math.min(jittered, deadline - now), signal);
-        }
-    }
-    /** Renews the lease in the background until stopRenewing/release; aborts `lost` if it cannot. */
-    startRenewing() {
-        if (this.renewal || !this.held)
-            return;
-        const controller = new AbortController();
-        this.renewal = { controller, done: this.renewLoop(controller.signal) };
-    }
-    /** Resolves once no renewal write is in flight, so a following delete sees the latest etag. */
-    stopRenewing() {
-        const renewal = this.renewal;
-        this.renewal = undefined;
-        renewal?.controller.abort();
-        return renewal?.done ?? Promise.resolve();
-    }
-    /** Never throws: it runs in `finally`, and an unreleased lock still frees itself at expiry. */
-    release() {
-        this.releasing ??= this.doRelease().finally(() => (this.releasing = undefined));
-        return this.releasing;
-    }
-    async doRelease() {
-        const { store, location, log } = this.options;
-        await this.stopRenewing();
-        if (!this.held)
-            return;
-        try {
-            await releaseLockByEtag(store, location, this.held.etag, log);
-            this.setHeld(undefined);
-        }
-        catch (error) {
-            log.warning(`Could not release the deploy lock ${s3Uri(location)} (${String(error)}); ` +
-                `it frees itself at ${iso(this.held.expiresAt)}.`);
-        }
-    }
-    async attempt(waitingSince) {
-        const { store, location, clock, log } = this.options;
-        const now = clock.now();
-        try {
-            await this.write(now, { ifNoneMatch: true });
-            log.info(`Acquired the deploy lock ${s3Uri(location)}.`);
-            return { kind: 'acquired' };
-        }
-        catch (error) {
-            if (!(error instanceof PreconditionFailed))
-                throw error;
-        }
-        const current = await store.getText(location);
-        if (!current)
-            return { kind: 'retry' };
-        const holder = { body: parseLockBody(current.body), lastModified: current.lastModified };
-        const ours = holder.body !== undefined && this.isSameRun(holder.body.owner);
-        // A body we cannot read still had a writer: give it one full lease from its last write.
-        const expiresAt = holder.body
-            ? Date.parse(holder.body.expiresAt)
-            : (current.lastModified?.getTime() ?? waitingSince) + this.leaseMs;
-        if (!ours && expiresAt >= now)
-            return { kind: 'held', holder };
-        try {
-            await this.write(now, { ifMatch: current.etag });
-        }
-        catch (error) {
-            if (error instanceof PreconditionFailed)
-                return { kind: 'retry' };
-            throw error;
-        }
-        if (ours)
-            log.info(`Took over the deploy lock left by ${describe(holder)}: same workflow run.`);
-        else
-            log.warning(`Took over the expired deploy lock of ${describe(holder)}.`);
-        return { kind: 'acquired' };
-    }
-    // Another attempt of this run can only exist once that attempt has finished (GitHub re-runs
-    // completed runs only). The same attempt may be a parallel matrix job, so it must wait.
-    isSameRun(other) {
-        const me = this.options.owner;
-        if (me.repository === undefined || me.runId === undefined)
-            return false;
-        if (other.repository !== me.repository || other.runId !== me.runId)
-            return false;
-        return other.runAttempt !== me.runAttempt || other.deploymentId === me.deploymentId;
-    }
-    async write(now, condition, acquiredAt = iso(now)) {
-        const { store, location, owner } = this.options;
-        const expiresAt = now + this.leaseMs;
-        const body = {
-            version: 1,
-            owner,
-            acquiredAt,
-            renewedAt: iso(now),
-            expiresAt: iso(expiresAt),
-        };
-        const etag = await store.putText(location, JSON.stringify(body), condition);
-        this.setHeld({ etag, acquiredAt, expiresAt });
-    }
-    setHeld(held) {
-        this.held = held;
-        this.options.onStateChange?.(this.state);
-    }
-    async renewLoop(signal) {
-        const { clock, log, store, location } = this.options;
-        const renewEveryMs = this.options.renewEveryMs ?? 20_000;
-        while (this.held) {
-            const left = this.held.expiresAt - clock.now();
-            if (left <= 0)
-                return this.loseLock(`its lease ran out at ${iso(this.held.expiresAt)} before it could be renewed`);
-            try {
-                // Halving the wait as expiry nears gives a failing renewal several more tries in time.
-                await clock.sleep(left < 1_000 ? left : Math.min(renewEveryMs, left / 2), signal);
-            }
-            catch {
-                return;
-            }
-            if (signal.aborted)
-                return;
-            if (clock.now() >= this.held.expiresAt)
-                continue;
-            try {
-                await this.write(clock.now(), { ifMatch: this.held.etag }, this.held.acquiredAt);
-                log.debug(`Renewed the deploy lock until ${iso(this.held.expiresAt)}.`);
-            }
-            catch (error) {
-                // A 409 can mean a concurrent write that did not win: only a changed etag proves a loss.
-                if (error instanceof PreconditionFailed) {
-                    const current = await store.getText(location).catch(() => this.held);
-                    if (current?.etag !== this.held.etag)
-                        return this.loseLock('another run took it over or deleted it');
-                }
-                log.warning(`Could not renew the deploy lock (${String(error)}); will retry.`);
-            }
-        }
-    }
-    loseLock(reason) {
-        const message = `Lost the deploy lock of '${this.app}' (${s3Uri(this.options.location)}): ${reason}. ` +
-            'Stopping so that two rollovers never act on the application at once.';
-        this.options.log.warning(message);
-        this.lostController.abort(new UserError(message));
-    }
-}
-/** Deletes the lock only if it is still the version `etag` names (for the post step). */
-async function releaseLockByEtag(store, location, etag, log) {
-    // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
-    for (let i = 0; i < 3; i++) {
-        const current = await store.getText(location);
-        if (!current) {
-            log.info(`The deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)} was already gone.`);
-            return 'not-held';
-        }
-        if (current.etag !== etag) {
-            const holder = describe({
-                body: parseLockBody(current.body),
-                lastModified: current.lastModified,
-            });
-            log.warning(`The deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)} is now held by ${holder}; left it in place.`);
-            return 'not-held';
-        }
-        try {
-            await store.delete(location, { ifMatch: etag });
-            log.info(`Released the deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)}.`);
-            return 'released';
-        }
-        catch (error) {
-            if (!(error instanceof _types_js__WEBPACK_IMPORTED_MODULE_2__/* .PreconditionFailed */ .OJ))
-                throw error;
-        }
-    }
-    log.warning(`The deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)} kept changing; left it in place.`);
-    return 'not-held';
-}
-/** Undefined for '' (core.getState of a step that never held the lock) or anything malformed. */
-function parseLockState(text) {
-    try {
-        const v = JSON.parse(text);
-        const { bucket, key } = v.location ?? {};
-        if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
-            return undefined;
-        return { location: { bucket, key }, etag: v.etag };
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseLockBody(text) {
-    try {
-        const v = JSON.parse(text);
-        if (v?.version !== 1 || typeof v.owner?.deploymentId !== 'string')
-            return undefined;
-        if (typeof v.expiresAt !== 'string' || Number.isNaN(Date.parse(v.expiresAt)))
-            return undefined;
-        return v;
-    }
-    catch {
-        return undefined;
-    }
-}
-function describe(holder) {
-    if (!holder)
-        return 'an unknown holder';
-    const { body, lastModified } = holder;
-    if (!body)
-        return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`;
-    const o = body.owner;
-    const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run';
-    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`;
-}
-function iso(ms) {
-    return new Date(ms).toISOString();
-}
-
-
-/***/ }),
-
-/***/ 3494:
+/***/ 6106:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63149,10 +63156,10 @@ var lib_core = __nccwpck_require__(6257);
 var clock = __nccwpck_require__(9373);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/context.ts
+;// CONCATENATED MODULE: ./src/settings/github-run.ts
 
 /** The GitHub run this action executes in, from the runner's environment variables. */
-function context_runContextFromEnv(env) {
+function github_run_runContextFromEnv(env) {
     const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
     const repository = env.GITHUB_REPOSITORY || undefined;
     const runId = env.GITHUB_RUN_ID || undefined;
@@ -63175,7 +63182,7 @@ function context_runContextFromEnv(env) {
  * Unique per deployment, sortable by time, and safe in S3 keys, step names and YARN tags
  * (lower-case alphanumerics and '-').
  */
-function context_newDeploymentId(now, random = () => randomBytes(3)) {
+function github_run_newDeploymentId(now, random = () => randomBytes(3)) {
     const stamp = new Date(now)
         .toISOString()
         .replace(/[-:]/g, '')
@@ -63184,11 +63191,11 @@ function context_newDeploymentId(now, random = () => randomBytes(3)) {
     return `${stamp}-${random().toString('hex')}`;
 }
 
-// EXTERNAL MODULE: ./src/poll.ts
-var src_poll = __nccwpck_require__(9810);
+// EXTERNAL MODULE: ./src/aws/poll.ts
+var aws_poll = __nccwpck_require__(5672);
 // EXTERNAL MODULE: ./src/types.ts
 var types = __nccwpck_require__(6141);
-;// CONCATENATED MODULE: ./src/emr.ts
+;// CONCATENATED MODULE: ./src/aws/emr.ts
 // The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
 // call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
 
@@ -63240,13 +63247,13 @@ class CancelStepFailed extends Error {
     }
 }
 class emr_AwsEmr {
-    client;
-    options;
     /**
      * HTTP requests sent to EMR, by operation. Counts the SDK's own retries too (from
      * `$metadata.attempts`), because those are what EMR's rate limits see.
      */
     calls = new Map();
+    client;
+    options;
     constructor(client, options = {}) {
         this.client = client;
         this.options = options;
@@ -68480,7 +68487,7 @@ function github_getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/github-deployment.ts
+;// CONCATENATED MODULE: ./src/report/github-deployment.ts
 // Records the rollover as a GitHub deployment, so the repository's Environments page shows what
 // runs where. Strictly best effort: a missing permission or a GitHub outage must never fail or
 // delay the rollover, so every API error becomes a warning and the reporter goes quiet.
@@ -68609,7 +68616,7 @@ function redact(text, token) {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/spark-submit.ts
+;// CONCATENATED MODULE: ./src/contract/spark-submit.ts
 // Builds the EMR step that runs spark-submit. Pure: no I/O, so every argument is testable.
 // Arguments are an array end to end (command-runner.jar execs them); nothing goes through a shell.
 const MARKER_CONF = 'spark.rollover.marker';
@@ -68820,7 +68827,7 @@ function spark_submit_buildKillStep(appName, deploymentId) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/settings/inputs.ts
 // Turns the action's inputs into one immutable Settings object, in the manner of actions/checkout's
 // input-helper: read each input, apply its default, validate it. Pure (the reader and the
 // environment are passed in) so every rule is unit-tested without a runner. Problems are
@@ -69199,7 +69206,7 @@ function inputs_parseSettings(read, env = {}) {
     return deepFreeze(withoutUndefined(settings));
 }
 
-;// CONCATENATED MODULE: ./src/report.ts
+;// CONCATENATED MODULE: ./src/rollover/report.ts
 // What a run did, phase by phase: the source of the outputs, the job summary and the deployment
 // record. Kept as plain data so every consumer renders the same facts.
 
@@ -69260,9 +69267,9 @@ function report_downtimeSeconds(report) {
     return report_seconds(report.oldStoppedAt, live);
 }
 
-;// CONCATENATED MODULE: ./src/discover.ts
+;// CONCATENATED MODULE: ./src/rollover/observe.ts
 
-function discover_isFirstDeploy(state) {
+function observe_isFirstDeploy(state) {
     return state.markers.length === 0 && state.steps.length === 0;
 }
 /** A step belongs to the app when its name, its marker conf or a marker body says so. */
@@ -69278,7 +69285,7 @@ function appSteps(steps, appName, layout, markers) {
         return markerUriOfStep(step.args)?.startsWith(markerPrefix) ?? false;
     });
 }
-async function discover_readCurrentState(emr, markerStore, clusterId, appName) {
+async function observe_readCurrentState(emr, markerStore, clusterId, appName) {
     const [scan, steps] = await Promise.all([
         markerStore.scan(),
         emr.listActiveSteps(clusterId),
@@ -69290,18 +69297,18 @@ async function discover_readCurrentState(emr, markerStore, clusterId, appName) {
     };
 }
 /** The step whose configuration a rollback restores: the newest running one of the app. */
-function discover_rollbackSource(state) {
+function observe_rollbackSource(state) {
     return state.steps.find((s) => s.state === 'RUNNING') ?? state.steps[0];
 }
-function discover_describeState(state) {
-    if (discover_isFirstDeploy(state))
+function observe_describeState(state) {
+    if (observe_isFirstDeploy(state))
         return 'no marker and no active step: first deploy';
     const steps = state.steps.map((s) => `${s.id} (${s.state}, ${s.name})`).join(', ') || 'none';
     const markers = state.markers.map((m) => m.uri).join(', ') || 'none';
     return `active steps: ${steps}; markers: ${markers}`;
 }
 
-;// CONCATENATED MODULE: ./src/launch.ts
+;// CONCATENATED MODULE: ./src/rollover/submit.ts
 // Phases 6 and 7: write the new marker, submit the step, then verify that it reaches RUNNING and
 // stays up for `stable-for`. Used for the new jar and, unchanged, for a rollback.
 
@@ -69309,7 +69316,7 @@ function discover_describeState(state) {
 
 
 /** Marker first (so it exists when the driver first looks), then the step, then the step id. */
-async function launch_submit(ctx, request) {
+async function submit_submit(ctx, request) {
     const { log, clock } = ctx;
     let marker = await ctx.markers.create(request.deploymentId, {
         version: 1,
@@ -69353,7 +69360,7 @@ async function launch_submit(ctx, request) {
     };
 }
 /** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
-async function launch_verify(ctx, launch) {
+async function submit_verify(ctx, launch) {
     const { clock, log, emr } = ctx;
     const stepId = launch.stepId;
     const describe = async () => {
@@ -69452,7 +69459,7 @@ async function launch_verify(ctx, launch) {
     log.info(`Step ${stepId} stayed up for ${formatDuration(ctx.stableForMs)}.`);
 }
 /** Takes a launch that failed verification out of the way before anything else is submitted. */
-async function launch_retire(ctx, launch) {
+async function submit_retire(ctx, launch) {
     const { emr, log } = ctx;
     // The marker first: if the step starts after all, its driver stops at its first check.
     await ctx.markers.remove([launch.marker]);
@@ -69484,7 +69491,7 @@ function failureText(step) {
     return details || log ? `: ${details}${log}` : '';
 }
 
-;// CONCATENATED MODULE: ./src/records.ts
+;// CONCATENATED MODULE: ./src/report/records.ts
 
 function deploymentRecord(report, github) {
     const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
@@ -69560,7 +69567,7 @@ async function records_readCurrent(store, layout) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollback.ts
+;// CONCATENATED MODULE: ./src/rollover/rollback.ts
 // Phase 8: when the new step fails to start or dies within stable-for, resubmit the previous
 // step's exact configuration with a fresh marker, verify it, and fail the run either way.
 
@@ -69636,9 +69643,9 @@ function reasonOf(signal) {
     return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
 }
 
-// EXTERNAL MODULE: ./src/lock.ts
-var lock = __nccwpck_require__(9188);
-;// CONCATENATED MODULE: ./src/markers.ts
+// EXTERNAL MODULE: ./src/rollover/lock.ts
+var lock = __nccwpck_require__(6374);
+;// CONCATENATED MODULE: ./src/contract/markers.ts
 // The marker contract with the Spark driver (DESIGN.md): one object per deployment under
 // <marker-prefix>/<app>/markers/. The driver runs while its marker exists; deleting it asks the
 // driver to drain and exit. The driver may acknowledge with `<marker key>.stopped`.
@@ -69761,7 +69768,7 @@ class markers_MarkerStore {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/stage.ts
+;// CONCATENATED MODULE: ./src/rollover/stage.ts
 // Preflight check and staging of the jar. Staging happens before anything is stopped, so the
 // upload never adds downtime; content addressing makes a re-run skip it.
 
@@ -69841,7 +69848,7 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-;// CONCATENATED MODULE: ./src/stop.ts
+;// CONCATENATED MODULE: ./src/rollover/stop.ts
 // Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
 // confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
 // forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
@@ -70026,7 +70033,7 @@ function parseUri(uri) {
     return match ? { bucket: match[1], key: match[2] } : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/rollover.ts
+;// CONCATENATED MODULE: ./src/rollover/run.ts
 // The phases of one rollover (DESIGN.md), as a reconciler over the EMR and S3 ports: every phase
 // that acts reads the real state first and does only what is still missing, so a rerun after a
 // crash converges to "the new jar runs, exactly one driver, one marker".
@@ -70046,7 +70053,7 @@ function parseUri(uri) {
 
 
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
-async function rollover_runRollover(deps, report) {
+async function run_runRollover(deps, report) {
     const { settings, emr, store, clock, log } = deps;
     const phases = new PhaseRunner(report, clock, log);
     const layout = new AppLayout(settings.markerPrefix, settings.appName);
@@ -70253,9 +70260,9 @@ async function rollOver(deps, report, held) {
     await record();
 }
 
-// EXTERNAL MODULE: ./src/store.ts + 1 modules
-var store = __nccwpck_require__(9368);
-;// CONCATENATED MODULE: ./src/summary.ts
+// EXTERNAL MODULE: ./src/aws/s3.ts + 1 modules
+var s3 = __nccwpck_require__(3714);
+;// CONCATENATED MODULE: ./src/report/summary.ts
 // The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
 
 
@@ -70517,73 +70524,6 @@ function describeJar(settings) {
 
 /***/ }),
 
-/***/ 9810:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* unused harmony exports poll, isTransient */
-/**
- * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
- * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
- * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
- */
-async function poll(check, options) {
-    const { clock, deadline, signal } = options;
-    const jitter = options.jitter ?? 0.2;
-    const random = options.random ?? Math.random;
-    let interval = options.intervalMs;
-    if (options.firstCheckAfterMs) {
-        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
-    }
-    for (;;) {
-        signal?.throwIfAborted();
-        try {
-            const value = await check();
-            if (value !== undefined)
-                return { done: true, value };
-            interval = Math.max(options.intervalMs, interval / 2);
-        }
-        catch (error) {
-            if (!isTransient(error))
-                throw error;
-            interval = Math.min(options.maxIntervalMs, interval * 2);
-            options.onTransientError?.(error, interval);
-        }
-        const remaining = deadline - clock.now();
-        if (remaining <= 0)
-            return { done: false };
-        const jittered = interval * (1 + jitter * (2 * random() - 1));
-        // A check just before the deadline and another at it would be one call too many.
-        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
-        await clock.sleep(Math.max(0, wait), signal);
-    }
-}
-const TRANSIENT_NAMES = new Set([
-    'ThrottlingException',
-    'Throttling',
-    'ThrottledException',
-    'TooManyRequestsException',
-    'RequestLimitExceeded',
-    'SlowDown',
-    'InternalServerError',
-    'InternalServerException',
-    'ServiceUnavailable',
-    'TimeoutError',
-]);
-function isTransient(error) {
-    if (typeof error !== 'object' || error === null)
-        return false;
-    const e = error;
-    if (e.name && TRANSIENT_NAMES.has(e.name))
-        return true;
-    const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && (status === 429 || status >= 500))
-        return true;
-    return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
-}
-
-
-/***/ }),
-
 /***/ 6661:
 /***/ ((module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -70592,9 +70532,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */   b: () => (/* binding */ post)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _lock_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9188);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3494);
-/* harmony import */ var _store_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9368);
+/* harmony import */ var _rollover_lock_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6374);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6106);
+/* harmony import */ var _aws_s3_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3714);
 // The action's `post` step: runs after the job's steps, also when the main step was cancelled
 // or crashed, and releases the deploy lock the main step still held.
 
@@ -70602,17 +70542,17 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 async function post(env = process.env) {
-    const state = (0,_lock_js__WEBPACK_IMPORTED_MODULE_1__/* .parseLockState */ .gP)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_main_js__WEBPACK_IMPORTED_MODULE_2__/* .LOCK_STATE */ .uE));
+    const state = (0,_rollover_lock_js__WEBPACK_IMPORTED_MODULE_1__/* .parseLockState */ .gP)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_main_js__WEBPACK_IMPORTED_MODULE_2__/* .LOCK_STATE */ .uE));
     if (!state) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz('No deploy lock left to release.');
         return;
     }
     const region = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION;
-    const client = (0,_store_js__WEBPACK_IMPORTED_MODULE_3__/* .createS3Client */ .q)({ region, env });
+    const client = (0,_aws_s3_js__WEBPACK_IMPORTED_MODULE_3__/* .createS3Client */ .q)({ region, env });
     try {
         const owner = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('expected-bucket-owner') || undefined;
-        const store = new _store_js__WEBPACK_IMPORTED_MODULE_3__/* .S3ObjectStore */ .P(client, { region, expectedBucketOwner: owner });
-        await (0,_lock_js__WEBPACK_IMPORTED_MODULE_1__/* .releaseLockByEtag */ .zD)(store, state.location, state.etag, _main_js__WEBPACK_IMPORTED_MODULE_2__/* .coreLog */ .uu);
+        const store = new _aws_s3_js__WEBPACK_IMPORTED_MODULE_3__/* .S3ObjectStore */ .P(client, { region, expectedBucketOwner: owner });
+        await (0,_rollover_lock_js__WEBPACK_IMPORTED_MODULE_1__/* .releaseLockByEtag */ .zD)(store, state.location, state.etag, _main_js__WEBPACK_IMPORTED_MODULE_2__/* .coreLog */ .uu);
     }
     catch (error) {
         // The lease runs out by itself within a minute; a failing post step must not hide that.
@@ -70629,236 +70569,296 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9368:
+/***/ 6374:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   gP: () => (/* binding */ parseLockState),
+/* harmony export */   zD: () => (/* binding */ releaseLockByEtag)
+/* harmony export */ });
+/* unused harmony exports lockOwner, DeployLock, parseLockBody */
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9373);
+/* harmony import */ var _aws_poll_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5672);
+/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6141);
+// The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
+// deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
+// and renewed while the run works, so the lock of a crashed run frees itself within a minute.
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  P: () => (/* binding */ S3ObjectStore),
-  q: () => (/* binding */ createS3Client)
-});
 
-;// CONCATENATED MODULE: ./src/aws-env.ts
-// How both AWS clients read their settings from the environment. The SDK reads these variables
-// too, but only from process.env and only at the first request; reading them from an injected
-// `env` keeps client construction a pure function of its arguments.
-const USER_AGENT = 'emr-streaming-rollover';
-function resolveRegion(region, env) {
-    return (nonEmpty(region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1');
+
+const REPORT_EVERY_MS = 30_000;
+// Bounds the re-read/re-create loop when the lock keeps changing under us.
+const MAX_IMMEDIATE_RETRIES = 5;
+function lockOwner(deploymentId, run) {
+    const { repository, runId, runAttempt, runUrl, actor } = run;
+    return { deploymentId, repository, runId, runAttempt, runUrl, actor };
 }
-/** The service's custom endpoint, with the SDK's precedence: service-specific, then global. */
-function resolveEndpoint(service, env) {
-    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true')
-        return undefined;
-    return nonEmpty(env[`AWS_ENDPOINT_URL_${service}`]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
-}
-function nonEmpty(value) {
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(3711);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
-var lib_storage_dist_cjs = __nccwpck_require__(2358);
-// EXTERNAL MODULE: ./src/types.ts
-var types = __nccwpck_require__(6141);
-;// CONCATENATED MODULE: ./src/store.ts
-// The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
-// errors to the port's outcomes (missing object -> undefined, lost condition ->
-// PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
-
-
-
-
-
-
-const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 4;
-function createS3Client(options = {}) {
-    const env = options.env ?? process.env;
-    const region = resolveRegion(options.region, env);
-    const endpoint = resolveEndpoint('S3', env);
-    return new dist_cjs.S3Client({
-        region,
-        customUserAgent: USER_AGENT,
-        ...(endpoint && {
-            endpoint,
-            // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many
-            // reject the flexible checksums the SDK adds by default since 2025.
-            forcePathStyle: true,
-            requestChecksumCalculation: 'WHEN_REQUIRED',
-            responseChecksumValidation: 'WHEN_REQUIRED',
-        }),
-    });
-}
-class S3ObjectStore {
-    client;
+class DeployLock {
+    lost;
+    lostController = new AbortController();
+    leaseMs;
+    app;
+    held;
+    renewal;
+    releasing;
     options;
-    constructor(client, options = {}) {
-        this.client = client;
+    constructor(options) {
         this.options = options;
+        this.lost = this.lostController.signal;
+        this.leaseMs = options.leaseMs ?? 60_000;
+        this.app = options.location.key.split('/').at(-2) ?? options.location.key;
     }
-    async head(location) {
-        try {
-            const out = await this.client.send(new dist_cjs.HeadObjectCommand(this.target(location)));
-            return {
-                etag: requireEtag(out.ETag, location),
-                size: out.ContentLength ?? 0,
-                ...(out.LastModified && { lastModified: out.LastModified }),
-            };
-        }
-        catch (error) {
-            if (isMissingObject(error))
-                return undefined;
-            throw error;
-        }
+    get etag() {
+        return this.held?.etag;
     }
-    async getText(location) {
-        try {
-            const out = await this.client.send(new dist_cjs.GetObjectCommand(this.target(location)));
-            const body = (await out.Body?.transformToString('utf-8')) ?? '';
-            return {
-                body,
-                etag: requireEtag(out.ETag, location),
-                size: out.ContentLength ?? Buffer.byteLength(body),
-                ...(out.LastModified && { lastModified: out.LastModified }),
-            };
-        }
-        catch (error) {
-            if (isMissingObject(error))
-                return undefined;
-            throw error;
-        }
+    get state() {
+        return this.held && { location: this.options.location, etag: this.held.etag };
     }
-    async list(prefix) {
-        const objects = [];
-        let token;
-        do {
-            const out = await this.client.send(new dist_cjs.ListObjectsV2Command({
-                Bucket: prefix.bucket,
-                // The trailing '/' keeps `app` from matching `app-2`; an empty key lists the bucket.
-                Prefix: prefix.key === '' ? '' : `${prefix.key}/`,
-                ...(token !== undefined && { ContinuationToken: token }),
-                ...(this.options.listPageSize !== undefined && { MaxKeys: this.options.listPageSize }),
-                ...this.owner(),
-            }));
-            for (const o of out.Contents ?? []) {
-                if (o.Key === undefined)
-                    continue;
-                const location = { bucket: prefix.bucket, key: o.Key };
-                objects.push({
-                    key: o.Key,
-                    etag: requireEtag(o.ETag, location),
-                    size: o.Size ?? 0,
-                    ...(o.LastModified && { lastModified: o.LastModified }),
-                });
+    async acquire(timeoutMs, signal) {
+        const { clock, log } = this.options;
+        const started = clock.now();
+        const deadline = started + timeoutMs;
+        let lastReport = -Infinity;
+        let immediate = 0;
+        let holder;
+        for (;;) {
+            signal?.throwIfAborted();
+            let attempt;
+            try {
+                attempt = await this.attempt(started);
             }
-            token = out.IsTruncated ? out.NextContinuationToken : undefined;
-        } while (token !== undefined);
-        return objects;
-    }
-    async putText(location, body, condition) {
-        const conditional = condition?.ifNoneMatch === true || condition?.ifMatch !== undefined;
-        try {
-            const out = await this.client.send(new dist_cjs.PutObjectCommand({
-                ...this.target(location),
-                Body: body,
-                ContentType: body.startsWith('{') ? 'application/json' : 'text/plain',
-                ...(condition?.ifNoneMatch && { IfNoneMatch: '*' }),
-                ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
-                ...this.encryption(),
-            }));
-            return requireEtag(out.ETag, location);
-        }
-        catch (error) {
-            if (!conditional)
-                throw error;
-            // S3 answers If-Match on a missing key with 404 NoSuchKey: for the caller it is the same
-            // stale view as a 412 (MemoryStore treats it so), and must not read as "bucket missing".
-            if (condition?.ifMatch !== undefined && isMissingObject(error)) {
-                throw new types/* PreconditionFailed */.OJ(location, 412);
+            catch (error) {
+                if (!isTransient(error) || clock.now() >= deadline)
+                    throw error;
+                log.debug(`Deploy lock: S3 error, will retry: ${String(error)}`);
+                attempt = { kind: 'failed' };
             }
-            throw asPreconditionFailed(error, location);
-        }
-    }
-    async delete(location, condition) {
-        try {
-            await this.client.send(new dist_cjs.DeleteObjectCommand({
-                ...this.target(location),
-                ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
-            }));
-        }
-        catch (error) {
-            // Plain deletes of a missing key already succeed (204); conditional ones answer 404.
-            if (isMissingObject(error))
+            if (attempt.kind === 'acquired')
                 return;
-            if (condition?.ifMatch === undefined)
+            if (attempt.kind === 'retry' && immediate++ < MAX_IMMEDIATE_RETRIES)
+                continue;
+            immediate = 0;
+            if (attempt.kind === 'held')
+                holder = attempt.holder;
+            const now = clock.now();
+            if (now >= deadline) {
+                throw new UserError(`Another rollover of '${this.app}' holds the deploy lock: ${describe(holder)}. ` +
+                    `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`);
+            }
+            if (holder && now - lastReport >= REPORT_EVERY_MS) {
+                lastReport = now;
+                log.info(`Waiting for the deploy lock of '${this.app}', held by ${describe(holder)}.`);
+            }
+            const pollMs = this.options.pollMs ?? 5_000;
+            const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)());
+            await clock.sleep(Math.min(jittered, deadline - now), signal);
+        }
+    }
+    /** Renews the lease in the background until stopRenewing/release; aborts `lost` if it cannot. */
+    startRenewing() {
+        if (this.renewal || !this.held)
+            return;
+        const controller = new AbortController();
+        this.renewal = { controller, done: this.renewLoop(controller.signal) };
+    }
+    /** Resolves once no renewal write is in flight, so a following delete sees the latest etag. */
+    stopRenewing() {
+        const renewal = this.renewal;
+        this.renewal = undefined;
+        renewal?.controller.abort();
+        return renewal?.done ?? Promise.resolve();
+    }
+    /** Never throws: it runs in `finally`, and an unreleased lock still frees itself at expiry. */
+    release() {
+        this.releasing ??= this.doRelease().finally(() => (this.releasing = undefined));
+        return this.releasing;
+    }
+    async doRelease() {
+        const { store, location, log } = this.options;
+        await this.stopRenewing();
+        if (!this.held)
+            return;
+        try {
+            await releaseLockByEtag(store, location, this.held.etag, log);
+            this.setHeld(undefined);
+        }
+        catch (error) {
+            log.warning(`Could not release the deploy lock ${s3Uri(location)} (${String(error)}); ` +
+                `it frees itself at ${iso(this.held.expiresAt)}.`);
+        }
+    }
+    async attempt(waitingSince) {
+        const { store, location, clock, log } = this.options;
+        const now = clock.now();
+        try {
+            await this.write(now, { ifNoneMatch: true });
+            log.info(`Acquired the deploy lock ${s3Uri(location)}.`);
+            return { kind: 'acquired' };
+        }
+        catch (error) {
+            if (!(error instanceof PreconditionFailed))
                 throw error;
-            throw asPreconditionFailed(error, location);
         }
+        const current = await store.getText(location);
+        if (!current)
+            return { kind: 'retry' };
+        const holder = { body: parseLockBody(current.body), lastModified: current.lastModified };
+        const ours = holder.body !== undefined && this.isSameRun(holder.body.owner);
+        // A body we cannot read still had a writer: give it one full lease from its last write.
+        const expiresAt = holder.body
+            ? Date.parse(holder.body.expiresAt)
+            : (current.lastModified?.getTime() ?? waitingSince) + this.leaseMs;
+        if (!ours && expiresAt >= now)
+            return { kind: 'held', holder };
+        try {
+            await this.write(now, { ifMatch: current.etag });
+        }
+        catch (error) {
+            if (error instanceof PreconditionFailed)
+                return { kind: 'retry' };
+            throw error;
+        }
+        if (ours)
+            log.info(`Took over the deploy lock left by ${describe(holder)}: same workflow run.`);
+        else
+            log.warning(`Took over the expired deploy lock of ${describe(holder)}.`);
+        return { kind: 'acquired' };
     }
-    async uploadFile(location, filePath, onProgress) {
-        const { size } = await (0,promises_.stat)(filePath);
-        const params = {
-            ...this.target(location),
-            Body: (0,external_node_fs_.createReadStream)(filePath),
-            ContentLength: size,
-            ...this.encryption(),
+    // Another attempt of this run can only exist once that attempt has finished (GitHub re-runs
+    // completed runs only). The same attempt may be a parallel matrix job, so it must wait.
+    isSameRun(other) {
+        const me = this.options.owner;
+        if (me.repository === undefined || me.runId === undefined)
+            return false;
+        if (other.repository !== me.repository || other.runId !== me.runId)
+            return false;
+        return other.runAttempt !== me.runAttempt || other.deploymentId === me.deploymentId;
+    }
+    async write(now, condition, acquiredAt = iso(now)) {
+        const { store, location, owner } = this.options;
+        const expiresAt = now + this.leaseMs;
+        const body = {
+            version: 1,
+            owner,
+            acquiredAt,
+            renewedAt: iso(now),
+            expiresAt: iso(expiresAt),
         };
-        const upload = new lib_storage_dist_cjs/* Upload */._({
-            client: this.client,
-            params,
-            partSize: PART_SIZE,
-            queueSize: QUEUE_SIZE,
-            // An aborted multipart upload must not leave billed parts behind.
-            leavePartsOnError: false,
-        });
-        if (onProgress) {
-            upload.on('httpUploadProgress', (p) => onProgress({ loaded: p.loaded ?? 0, total: p.total ?? size }));
+        const etag = await store.putText(location, JSON.stringify(body), condition);
+        this.setHeld({ etag, acquiredAt, expiresAt });
+    }
+    setHeld(held) {
+        this.held = held;
+        this.options.onStateChange?.(this.state);
+    }
+    async renewLoop(signal) {
+        const { clock, log, store, location } = this.options;
+        const renewEveryMs = this.options.renewEveryMs ?? 20_000;
+        while (this.held) {
+            const left = this.held.expiresAt - clock.now();
+            if (left <= 0)
+                return this.loseLock(`its lease ran out at ${iso(this.held.expiresAt)} before it could be renewed`);
+            try {
+                // Halving the wait as expiry nears gives a failing renewal several more tries in time.
+                await clock.sleep(left < 1_000 ? left : Math.min(renewEveryMs, left / 2), signal);
+            }
+            catch {
+                return;
+            }
+            if (signal.aborted)
+                return;
+            if (clock.now() >= this.held.expiresAt)
+                continue;
+            try {
+                await this.write(clock.now(), { ifMatch: this.held.etag }, this.held.acquiredAt);
+                log.debug(`Renewed the deploy lock until ${iso(this.held.expiresAt)}.`);
+            }
+            catch (error) {
+                // A 409 can mean a concurrent write that did not win: only a changed etag proves a loss.
+                if (error instanceof PreconditionFailed) {
+                    const current = await store.getText(location).catch(() => this.held);
+                    if (current?.etag !== this.held.etag)
+                        return this.loseLock('another run took it over or deleted it');
+                }
+                log.warning(`Could not renew the deploy lock (${String(error)}); will retry.`);
+            }
         }
-        await upload.done();
     }
-    target(location) {
-        return { Bucket: location.bucket, Key: location.key, ...this.owner() };
-    }
-    owner() {
-        const owner = this.options.expectedBucketOwner;
-        return owner ? { ExpectedBucketOwner: owner } : {};
-    }
-    encryption() {
-        const key = this.options.sseKmsKeyId;
-        return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : {};
+    loseLock(reason) {
+        const message = `Lost the deploy lock of '${this.app}' (${s3Uri(this.options.location)}): ${reason}. ` +
+            'Stopping so that two rollovers never act on the application at once.';
+        this.options.log.warning(message);
+        this.lostController.abort(new UserError(message));
     }
 }
-function asPreconditionFailed(error, location) {
-    const status = httpStatus(error);
-    return status === 412 || status === 409 ? new types/* PreconditionFailed */.OJ(location, status) : error;
+/** Deletes the lock only if it is still the version `etag` names (for the post step). */
+async function releaseLockByEtag(store, location, etag, log) {
+    // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
+    for (let i = 0; i < 3; i++) {
+        const current = await store.getText(location);
+        if (!current) {
+            log.info(`The deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)} was already gone.`);
+            return 'not-held';
+        }
+        if (current.etag !== etag) {
+            const holder = describe({
+                body: parseLockBody(current.body),
+                lastModified: current.lastModified,
+            });
+            log.warning(`The deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)} is now held by ${holder}; left it in place.`);
+            return 'not-held';
+        }
+        try {
+            await store.delete(location, { ifMatch: etag });
+            log.info(`Released the deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)}.`);
+            return 'released';
+        }
+        catch (error) {
+            if (!(error instanceof _types_js__WEBPACK_IMPORTED_MODULE_2__/* .PreconditionFailed */ .OJ))
+                throw error;
+        }
+    }
+    log.warning(`The deploy lock ${(0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .s3Uri */ .tT)(location)} kept changing; left it in place.`);
+    return 'not-held';
 }
-/** A missing key, but not a missing bucket: that is a configuration error and must surface. */
-function isMissingObject(error) {
-    const name = errorName(error);
-    if (name === 'NoSuchBucket')
-        return false;
-    return name === 'NoSuchKey' || name === 'NotFound' || httpStatus(error) === 404;
-}
-function httpStatus(error) {
-    if (typeof error !== 'object' || error === null)
+/** Undefined for '' (core.getState of a step that never held the lock) or anything malformed. */
+function parseLockState(text) {
+    try {
+        const v = JSON.parse(text);
+        const { bucket, key } = v.location ?? {};
+        if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
+            return undefined;
+        return { location: { bucket, key }, etag: v.etag };
+    }
+    catch {
         return undefined;
-    return error.$metadata?.httpStatusCode;
+    }
 }
-function errorName(error) {
-    return error instanceof Error ? error.name : undefined;
+function parseLockBody(text) {
+    try {
+        const v = JSON.parse(text);
+        if (v?.version !== 1 || typeof v.owner?.deploymentId !== 'string')
+            return undefined;
+        if (typeof v.expiresAt !== 'string' || Number.isNaN(Date.parse(v.expiresAt)))
+            return undefined;
+        return v;
+    }
+    catch {
+        return undefined;
+    }
 }
-function requireEtag(etag, location) {
-    // Every conditional write depends on it; an S3-compatible store without ETags cannot host the lock.
-    if (!etag)
-        throw new Error(`S3 returned no ETag for s3://${location.bucket}/${location.key}`);
-    return etag;
+function describe(holder) {
+    if (!holder)
+        return 'an unknown holder';
+    const { body, lastModified } = holder;
+    if (!body)
+        return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`;
+    const o = body.owner;
+    const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run';
+    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`;
+}
+function iso(ms) {
+    return new Date(ms).toISOString();
 }
 
 

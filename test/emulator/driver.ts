@@ -7,7 +7,7 @@
 import { appendFileSync, readFileSync } from 'node:fs'
 import AdmZip from 'adm-zip'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { MARKER_CONF, parseSparkSubmitArgs } from '../../src/spark-submit.ts'
+import { MARKER_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
 import {
   DEFAULT_BATCH_MS,
   DEFAULT_BATCH_SIZE,

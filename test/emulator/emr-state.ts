@@ -7,7 +7,7 @@ import {
   TAGS_CONF,
   WAIT_CONF,
   parseSparkSubmitArgs,
-} from '../../src/spark-submit.ts'
+} from '../../src/contract/spark-submit.ts'
 import type { StepState } from '../../src/types.ts'
 import { ApiError, type ClusterRecord, type FailureDetails, type StepRecord } from './emr-shapes.ts'
 import { Yarn, type AppInfo } from './yarn.ts'

@@ -8,13 +8,13 @@
 // The driver watches its marker in the MemoryStore (directly, without recording store calls) and,
 // once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
 // Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
-import { CancelStepFailed } from '../../src/emr.js'
+import { CancelStepFailed } from '../../src/aws/emr.ts'
 import {
   KILL_STEP_MARKER_ARG,
   MARKER_CONF,
   TAGS_CONF,
   parseSparkSubmitArgs,
-} from '../../src/spark-submit.js'
+} from '../../src/contract/spark-submit.ts'
 import {
   ACTIVE_STEP_STATES,
   UserError,
@@ -25,7 +25,7 @@ import {
   type StepInfo,
   type StepSpec,
   type StepState,
-} from '../../src/types.js'
+} from '../../src/types.ts'
 import type { MemoryStore } from './memory-store.js'
 
 export type EmrOp = 'resolveCluster' | 'listActiveSteps' | 'describeStep' | 'addStep' | 'cancelStep'

@@ -11,7 +11,7 @@ import {
   type S3Location,
   type UploadProgress,
   type WriteCondition,
-} from '../../src/types.js'
+} from '../../src/types.ts'
 
 interface StoredObject {
   body: string
@@ -33,7 +33,11 @@ export class MemoryStore implements ObjectStore {
   /** Hook to inject failures or races: runs before each call; may throw. */
   beforeCall?: (call: StoreCall) => void | Promise<void>
 
-  constructor(private readonly now: () => number = () => Date.now()) {}
+  private readonly now: () => number
+
+  constructor(now: () => number = () => Date.now()) {
+    this.now = now
+  }
 
   get mutations(): StoreCall[] {
     return this.calls.filter((c) => MUTATING.has(c.op))

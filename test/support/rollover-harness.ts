@@ -1,10 +1,10 @@
 // Shared setup of the rollover tests: a fake clock in auto mode, the MemoryStore, the FakeEmr, a
 // settings object, and helpers to seed a running deployment and to run one rollover.
-import { AppLayout, type MarkerBody } from '../../src/markers.js'
-import { newReport, type RunReport } from '../../src/report.js'
-import { runRollover, type RolloverDeps } from '../../src/rollover.js'
-import { buildSparkStep } from '../../src/spark-submit.js'
-import type { Log, RunContext, Settings } from '../../src/types.js'
+import { AppLayout, type MarkerBody } from '../../src/contract/markers.ts'
+import { newReport, type RunReport } from '../../src/rollover/report.ts'
+import { runRollover, type RolloverDeps } from '../../src/rollover/run.ts'
+import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import type { Log, RunContext, Settings } from '../../src/types.ts'
 import { FakeClock } from './fake-clock.js'
 import { FakeEmr, type DriverScript, type FakeEmrOptions, type FakeStep } from './fake-emr.js'
 import { MemoryStore } from './memory-store.js'

@@ -1,7 +1,7 @@
 // Keeps action.yml, the input parser and the README telling the same story.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { parseSettings } from '../../src/inputs.js'
+import { parseSettings } from '../../src/settings/inputs.ts'
 
 const actionYml = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')

@@ -15,9 +15,9 @@ import {
 } from '@aws-sdk/client-emr'
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AwsEmr, CancelStepFailed, configuredEndpoint, createEmrClient } from '../../src/emr.js'
-import { isTransient } from '../../src/poll.js'
-import { UserError, type StepSpec } from '../../src/types.js'
+import { AwsEmr, CancelStepFailed, configuredEndpoint, createEmrClient } from '../../src/aws/emr.ts'
+import { isTransient } from '../../src/aws/poll.ts'
+import { UserError, type StepSpec } from '../../src/types.ts'
 
 let client: EMRClient
 let mock: AwsClientStub<EMRClient>

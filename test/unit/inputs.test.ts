@@ -6,8 +6,8 @@ import {
   parseS3Uri,
   parseSettings,
   type InputReader,
-} from '../../src/inputs.js'
-import { UserError, type Settings } from '../../src/types.js'
+} from '../../src/settings/inputs.ts'
+import { UserError, type Settings } from '../../src/types.ts'
 
 const MINIMAL: Readonly<Record<string, string>> = {
   'app-name': 'clickstream',

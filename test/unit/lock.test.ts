@@ -7,8 +7,8 @@ import {
   type LockBody,
   type LockOwner,
   type LockState,
-} from '../../src/lock.js'
-import { PreconditionFailed, UserError, type Log } from '../../src/types.js'
+} from '../../src/rollover/lock.ts'
+import { PreconditionFailed, UserError, type Log } from '../../src/types.ts'
 import { MemoryStore } from '../support/memory-store.js'
 import { FakeClock, flush } from '../support/fake-clock.js'
 

@@ -31,8 +31,8 @@ import {
 } from '@aws-sdk/client-s3'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { run } from '../../src/main.js'
-import { buildSparkStep } from '../../src/spark-submit.js'
+import { run } from '../../src/main.ts'
+import { buildSparkStep } from '../../src/contract/spark-submit.ts'
 
 const s3 = mockClient(S3Client)
 const emr = mockClient(EMRClient)

@@ -6,8 +6,8 @@ import {
   ackLocation,
   parseMarkerBody,
   type MarkerBody,
-} from '../../src/markers.js'
-import { PreconditionFailed } from '../../src/types.js'
+} from '../../src/contract/markers.ts'
+import { PreconditionFailed } from '../../src/types.ts'
 import { MemoryStore } from '../support/memory-store.js'
 
 const PREFIX = { bucket: 'acme-rollover', key: 'streaming' }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isTransient, poll } from '../../src/poll.js'
+import { isTransient, poll } from '../../src/aws/poll.ts'
 import { FakeClock } from '../support/fake-clock.js'
 
 function counter(answers: Array<string | undefined | Error>) {

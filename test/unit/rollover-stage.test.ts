@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { jarOfStep } from '../../src/spark-submit.js'
-import { UserError, type JarSource } from '../../src/types.js'
+import { jarOfStep } from '../../src/contract/spark-submit.ts'
+import { UserError, type JarSource } from '../../src/types.ts'
 import {
   BUCKET,
   disposeWorlds,

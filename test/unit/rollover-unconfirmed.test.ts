@@ -1,9 +1,9 @@
 // When EMR does not answer: the driver's word is not taken as EMR's, a window of failed calls is
 // not taken as "stayed up", and a cancellation while verifying says what runs.
 import { afterEach, describe, expect, it } from 'vitest'
-import { RolloverFailed } from '../../src/rollover.js'
-import { StopTimeout } from '../../src/stop.js'
-import { UserError } from '../../src/types.js'
+import { RolloverFailed } from '../../src/rollover/run.ts'
+import { StopTimeout } from '../../src/rollover/stop.ts'
+import { UserError } from '../../src/types.ts'
 import type { EmrCall } from '../support/fake-emr.js'
 import {
   LOCK_URI,

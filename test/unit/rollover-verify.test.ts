@@ -1,8 +1,8 @@
 // Phases 6-8 when the new step does not come up: a failed submit, a step that stays PENDING, one
 // that crashes on start or dies inside stable-for, with and without rollback.
 import { afterEach, describe, expect, it } from 'vitest'
-import { RolloverFailed } from '../../src/rollover.js'
-import { jarOfStep, retargetStep } from '../../src/spark-submit.js'
+import { RolloverFailed } from '../../src/rollover/run.ts'
+import { jarOfStep, retargetStep } from '../../src/contract/spark-submit.ts'
 import {
   CURRENT_URI,
   LOCK_URI,

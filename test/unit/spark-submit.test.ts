@@ -22,8 +22,8 @@ import {
   retargetStep,
   stepName,
   type SparkStepInput,
-} from '../../src/spark-submit.js'
-import type { StepSpec } from '../../src/types.js'
+} from '../../src/contract/spark-submit.ts'
+import type { StepSpec } from '../../src/types.ts'
 
 const DEPLOYMENT = '20250102t030405z-a1b2c3'
 const MARKER = `s3://acme-rollover/streaming/Click-Stream/markers/${DEPLOYMENT}`

@@ -1,11 +1,11 @@
 // Phases 6 and 7: write the new marker, submit the step, then verify that it reaches RUNNING and
 // stays up for `stable-for`. Used for the new jar and, unchanged, for a rollback.
-import { formatDuration } from './clock.js'
-import type { Marker, MarkerStore } from './markers.js'
-import { poll } from './poll.js'
-import type { LaunchRecord } from './report.js'
-import { describeError } from './errors.js'
-import type { TokenBucket } from './token-bucket.js'
+import { formatDuration } from '../clock.ts'
+import type { Marker, MarkerStore } from '../contract/markers.ts'
+import { poll } from '../aws/poll.ts'
+import type { LaunchRecord } from './report.ts'
+import { describeError } from '../errors.ts'
+import type { TokenBucket } from '../aws/rate-budget.ts'
 import {
   UserError,
   isTerminal,
@@ -15,7 +15,7 @@ import {
   type RunContext,
   type StepInfo,
   type StepSpec,
-} from './types.js'
+} from '../types.ts'
 
 export interface LaunchContext {
   readonly emr: EmrPort

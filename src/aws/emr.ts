@@ -1,6 +1,6 @@
 // The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
 // call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
-import { resolveEndpoint, resolveRegion, USER_AGENT } from './aws-env.js'
+import { resolveEndpoint, resolveRegion, USER_AGENT } from './endpoints.ts'
 import {
   AddJobFlowStepsCommand,
   CancelStepsCommand,
@@ -13,7 +13,7 @@ import {
   type Step,
   type StepSummary,
 } from '@aws-sdk/client-emr'
-import { isTransient } from './poll.js'
+import { isTransient } from './poll.ts'
 import {
   ACTIVE_STEP_STATES,
   STEP_STATES,
@@ -25,7 +25,7 @@ import {
   type StepInfo,
   type StepSpec,
   type StepState,
-} from './types.js'
+} from '../types.ts'
 
 const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING']
 const GONE_CLUSTER_STATES = new Set(['TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS'])
@@ -69,13 +69,21 @@ export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
 
 /** CancelSteps answered FAILED for the step: usually it had already ended. */
 export class CancelStepFailed extends Error {
-  constructor(
-    readonly stepId: string,
-    readonly reason: string | undefined,
-  ) {
+  readonly stepId: string
+  readonly reason: string | undefined
+
+  constructor(stepId: string, reason: string | undefined) {
     super(`EMR refused to cancel step ${stepId}: ${reason ?? 'no reason given'}`)
+    this.stepId = stepId
+    this.reason = reason
     this.name = 'CancelStepFailed'
   }
+}
+
+export interface AwsEmrOptions {
+  readonly log?: Pick<Log, 'info'>
+  /** A client without SDK retries, for AddJobFlowSteps (see addStep). */
+  readonly submitClient?: EMRClient
 }
 
 export class AwsEmr implements EmrPort {
@@ -85,14 +93,13 @@ export class AwsEmr implements EmrPort {
    */
   readonly calls = new Map<string, number>()
 
-  constructor(
-    private readonly client: EMRClient,
-    private readonly options: {
-      readonly log?: Pick<Log, 'info'>
-      /** A client without SDK retries, for AddJobFlowSteps (see addStep). */
-      readonly submitClient?: EMRClient
-    } = {},
-  ) {}
+  private readonly client: EMRClient
+  private readonly options: AwsEmrOptions
+
+  constructor(client: EMRClient, options: AwsEmrOptions = {}) {
+    this.client = client
+    this.options = options
+  }
 
   get totalCalls(): number {
     let total = 0

@@ -1,6 +1,6 @@
 // The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
-import { formatDuration } from './clock.js'
-import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from './report.js'
+import { formatDuration } from '../clock.ts'
+import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
 
 export function clusterConsoleUrl(region: string, clusterId: string): string {
   return `https://${region}.console.aws.amazon.com/emr/home?region=${region}#/clusterDetails/${clusterId}`

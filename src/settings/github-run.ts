@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { RunContext } from './types.js'
+import type { RunContext } from '../types.ts'
 
 /** The GitHub run this action executes in, from the runner's environment variables. */
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {

@@ -1,8 +1,8 @@
 // Deployment records in S3: deployments/<id>.json, written as phases complete so a rerun and a
 // person can see where a run stopped, and current.json, which names what runs now.
-import type { AppLayout } from './markers.js'
-import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from './report.js'
-import type { ObjectStore, RunContext } from './types.js'
+import type { AppLayout } from '../contract/markers.ts'
+import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
+import type { ObjectStore, RunContext } from '../types.ts'
 
 export function deploymentRecord(report: RunReport, github: RunContext): Record<string, unknown> {
   const iso = (t?: number): string | undefined =>

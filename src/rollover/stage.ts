@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
-import { formatDuration } from './clock.js'
+import { formatDuration } from '../clock.ts'
 import {
   UserError,
   child,
@@ -13,7 +13,7 @@ import {
   type ObjectStore,
   type S3Location,
   type Settings,
-} from './types.js'
+} from '../types.ts'
 
 export interface JarPlan {
   readonly uri: string

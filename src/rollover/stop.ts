@@ -2,14 +2,14 @@
 // confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
 // forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
 // without the driver's acknowledgement is not taken as proof that the driver is gone.
-import { formatDuration } from './clock.js'
-import { describeError } from './errors.js'
-import type { CurrentState } from './discover.js'
-import type { Marker, MarkerStore, StopAck } from './markers.js'
-import { poll } from './poll.js'
-import type { StoppedStep } from './report.js'
-import { buildKillStep, markerUriOfStep } from './spark-submit.js'
-import { TokenBucket } from './token-bucket.js'
+import { formatDuration } from '../clock.ts'
+import { describeError } from '../errors.ts'
+import type { CurrentState } from './observe.ts'
+import type { Marker, MarkerStore, StopAck } from '../contract/markers.ts'
+import { poll } from '../aws/poll.ts'
+import type { StoppedStep } from './report.ts'
+import { buildKillStep, markerUriOfStep } from '../contract/spark-submit.ts'
+import { TokenBucket } from '../aws/rate-budget.ts'
 import {
   UserError,
   isTerminal,
@@ -18,7 +18,7 @@ import {
   type Log,
   type OnStopTimeout,
   type StepInfo,
-} from './types.js'
+} from '../types.ts'
 
 export interface StopContext {
   readonly emr: EmrPort

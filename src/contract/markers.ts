@@ -8,7 +8,7 @@ import {
   type RunContext,
   type S3Location,
   type WriteCondition,
-} from './types.js'
+} from '../types.ts'
 
 export const ACK_SUFFIX = '.stopped'
 
@@ -86,10 +86,13 @@ export interface MarkerScan {
 }
 
 export class MarkerStore {
-  constructor(
-    private readonly store: ObjectStore,
-    readonly layout: AppLayout,
-  ) {}
+  private readonly store: ObjectStore
+  readonly layout: AppLayout
+
+  constructor(store: ObjectStore, layout: AppLayout) {
+    this.store = store
+    this.layout = layout
+  }
 
   async scan(): Promise<MarkerScan> {
     const listed = await this.store.list(this.layout.markers)

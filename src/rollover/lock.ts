@@ -1,8 +1,8 @@
 // The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
 // deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
 // and renewed while the run works, so the lock of a crashed run frees itself within a minute.
-import { formatDuration } from './clock.js'
-import { isTransient } from './poll.js'
+import { formatDuration } from '../clock.ts'
+import { isTransient } from '../aws/poll.ts'
 import {
   PreconditionFailed,
   UserError,
@@ -12,7 +12,7 @@ import {
   type ObjectStore,
   type RunContext,
   type S3Location,
-} from './types.js'
+} from '../types.ts'
 
 export interface LockOwner {
   deploymentId: string
@@ -78,7 +78,10 @@ export class DeployLock {
   private renewal: { controller: AbortController; done: Promise<void> } | undefined
   private releasing: Promise<void> | undefined
 
-  constructor(private readonly options: DeployLockOptions) {
+  private readonly options: DeployLockOptions
+
+  constructor(options: DeployLockOptions) {
+    this.options = options
     this.lost = this.lostController.signal
     this.leaseMs = options.leaseMs ?? 60_000
     this.app = options.location.key.split('/').at(-2) ?? options.location.key

@@ -1,4 +1,4 @@
-import type { Clock } from './types.js'
+import type { Clock } from '../types.ts'
 
 /**
  * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared
@@ -9,11 +9,14 @@ export class TokenBucket {
   private updatedAt: number
   taken = 0
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly capacity: number,
-    private readonly refillPerSecond: number,
-  ) {
+  private readonly clock: Clock
+  private readonly capacity: number
+  private readonly refillPerSecond: number
+
+  constructor(clock: Clock, capacity: number, refillPerSecond: number) {
+    this.clock = clock
+    this.capacity = capacity
+    this.refillPerSecond = refillPerSecond
     this.tokens = capacity
     this.updatedAt = clock.now()
   }

@@ -5,7 +5,7 @@
 // in one push, not discover them one failed run at a time.
 
 import * as path from 'node:path'
-import { checkUserSparkArgs, parseSparkSubmitArgs } from './spark-submit.js'
+import { checkUserSparkArgs, parseSparkSubmitArgs } from '../contract/spark-submit.ts'
 import {
   UserError,
   child,
@@ -14,16 +14,19 @@ import {
   type OnStopTimeout,
   type S3Location,
   type Settings,
-} from './types.js'
+} from '../types.ts'
 
 /** Returns '' when the input is unset, like `core.getInput`. */
 export type InputReader = (name: string) => string
 
 /** A UserError listing every invalid input; `problems` has one line per problem. */
 export class InputError extends UserError {
-  constructor(readonly problems: readonly string[]) {
+  readonly problems: readonly string[]
+
+  constructor(problems: readonly string[]) {
     const list = [`${problems.length} problems with the inputs:`, ...problems.map((p) => `- ${p}`)]
     super(problems.length === 1 ? String(problems[0]) : list.join('\n'))
+    this.problems = problems
     this.name = 'InputError'
   }
 }

@@ -1,7 +1,7 @@
 // What a run did, phase by phase: the source of the outputs, the job summary and the deployment
 // record. Kept as plain data so every consumer renders the same facts.
-import { formatDuration } from './clock.js'
-import type { Clock, Log, StepSpec } from './types.js'
+import { formatDuration } from '../clock.ts'
+import type { Clock, Log, StepSpec } from '../types.ts'
 
 export type RolloverResult = 'deployed' | 'first-deploy' | 'rolled-back' | 'planned'
 export type PhaseStatus = 'ok' | 'skipped' | 'failed'
@@ -72,11 +72,15 @@ export function newReport(deploymentId: string, appName: string, region?: string
 
 /** Runs one phase inside a log group, timing it into the report. */
 export class PhaseRunner {
-  constructor(
-    private readonly report: RunReport,
-    private readonly clock: Clock,
-    private readonly log: Log,
-  ) {}
+  private readonly report: RunReport
+  private readonly clock: Clock
+  private readonly log: Log
+
+  constructor(report: RunReport, clock: Clock, log: Log) {
+    this.report = report
+    this.clock = clock
+    this.log = log
+  }
 
   async run<T>(name: string, fn: (phase: PhaseRecord) => Promise<T>): Promise<T> {
     const phase: PhaseRecord = { name, startedAt: this.clock.now() }

@@ -1,7 +1,7 @@
 // The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
 // errors to the port's outcomes (missing object -> undefined, lost condition ->
 // PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
-import { resolveEndpoint, resolveRegion, USER_AGENT } from './aws-env.js'
+import { resolveEndpoint, resolveRegion, USER_AGENT } from './endpoints.ts'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import {
@@ -23,7 +23,7 @@ import {
   type S3Location,
   type UploadProgress,
   type WriteCondition,
-} from './types.js'
+} from '../types.ts'
 
 export interface S3Options {
   /** Not read by the store (the client carries the region); kept so callers pass one bag. */
@@ -60,10 +60,13 @@ export function createS3Client(
 }
 
 export class S3ObjectStore implements ObjectStore {
-  constructor(
-    private readonly client: S3Client,
-    private readonly options: S3Options = {},
-  ) {}
+  private readonly client: S3Client
+  private readonly options: S3Options
+
+  constructor(client: S3Client, options: S3Options = {}) {
+    this.client = client
+    this.options = options
+  }
 
   async head(location: S3Location): Promise<ObjectHead | undefined> {
     try {

@@ -1,8 +1,8 @@
 // Finds what runs now: the app's markers in S3 and its active steps on the cluster. Read-only.
 // Every phase that acts re-runs this first, so a rerun after a crash starts from the real state.
-import type { AppLayout, Marker, MarkerScan, MarkerStore, StopAck } from './markers.js'
-import { markerUriOfStep, parseStepName } from './spark-submit.js'
-import type { EmrPort, StepInfo } from './types.js'
+import type { AppLayout, Marker, MarkerScan, MarkerStore, StopAck } from '../contract/markers.ts'
+import { markerUriOfStep, parseStepName } from '../contract/spark-submit.ts'
+import type { EmrPort, StepInfo } from '../types.ts'
 
 export interface CurrentState {
   readonly markers: readonly Marker[]

@@ -1,19 +1,19 @@
 // The phases of one rollover (DESIGN.md), as a reconciler over the EMR and S3 ports: every phase
 // that acts reads the real state first and does only what is still missing, so a rerun after a
 // crash converges to "the new jar runs, exactly one driver, one marker".
-import { formatDuration } from './clock.js'
-import { describeState, isFirstDeploy, readCurrentState, rollbackSource } from './discover.js'
-import { submit, type LaunchContext } from './launch.js'
-import { rollBack, RolloverFailed, verifyOrExplain } from './rollback.js'
-import { DeployLock, lockOwner, type LockState } from './lock.js'
-import { AppLayout, MarkerStore } from './markers.js'
-import { readCurrent, writeCurrent, writeDeploymentRecord } from './records.js'
-import { PhaseRunner, type RunReport } from './report.js'
-import { buildSparkStep } from './spark-submit.js'
-import { planJar, stageJar } from './stage.js'
-import { describeError } from './errors.js'
-import { stopCurrent } from './stop.js'
-import { TokenBucket } from './token-bucket.js'
+import { formatDuration } from '../clock.ts'
+import { describeState, isFirstDeploy, readCurrentState, rollbackSource } from './observe.ts'
+import { submit, type LaunchContext } from './submit.ts'
+import { rollBack, RolloverFailed, verifyOrExplain } from './rollback.ts'
+import { DeployLock, lockOwner, type LockState } from './lock.ts'
+import { AppLayout, MarkerStore } from '../contract/markers.ts'
+import { readCurrent, writeCurrent, writeDeploymentRecord } from '../report/records.ts'
+import { PhaseRunner, type RunReport } from './report.ts'
+import { buildSparkStep } from '../contract/spark-submit.ts'
+import { planJar, stageJar } from './stage.ts'
+import { describeError } from '../errors.ts'
+import { stopCurrent } from './stop.ts'
+import { TokenBucket } from '../aws/rate-budget.ts'
 import {
   s3Uri,
   type Clock,
@@ -22,7 +22,7 @@ import {
   type ObjectStore,
   type RunContext,
   type Settings,
-} from './types.js'
+} from '../types.ts'
 
 export interface RolloverDeps {
   readonly settings: Settings
@@ -45,7 +45,7 @@ export interface RolloverDeps {
   }
 }
 
-export { RolloverFailed } from './rollback.js'
+export { RolloverFailed } from './rollback.ts'
 
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 export async function runRollover(deps: RolloverDeps, report: RunReport): Promise<void> {

@@ -1,14 +1,14 @@
 // Phase 8: when the new step fails to start or dies within stable-for, resubmit the previous
 // step's exact configuration with a fresh marker, verify it, and fail the run either way.
-import { formatDuration } from './clock.js'
-import type { rollbackSource } from './discover.js'
-import { retire, submit, verify, type LaunchContext, type Launched } from './launch.js'
-import type { AppLayout } from './markers.js'
-import { writeCurrent } from './records.js'
-import type { PhaseRunner, RunReport } from './report.js'
-import type { RolloverDeps } from './rollover.js'
-import { jarOfStep, retargetStep } from './spark-submit.js'
-import { UserError, s3Uri } from './types.js'
+import { formatDuration } from '../clock.ts'
+import type { rollbackSource } from './observe.ts'
+import { retire, submit, verify, type LaunchContext, type Launched } from './submit.ts'
+import type { AppLayout } from '../contract/markers.ts'
+import { writeCurrent } from '../report/records.ts'
+import type { PhaseRunner, RunReport } from './report.ts'
+import type { RolloverDeps } from './run.ts'
+import { jarOfStep, retargetStep } from '../contract/spark-submit.ts'
+import { UserError, s3Uri } from '../types.ts'
 
 /** A run that ended without the new version verified; the message says what runs now. */
 export class RolloverFailed extends UserError {}
