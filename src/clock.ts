@@ -1,4 +1,12 @@
-import type { Clock } from './types.ts'
+// Time, injected: polling, leases and deadlines are tested with a fake clock, never real time.
+
+/** Injected so that polling and leases are tested without real time. */
+export interface Clock {
+  /** Milliseconds on this machine's clock. Only differences on one machine are meaningful. */
+  now(): number
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
 
 export const systemClock: Clock = {
   now: () => Date.now(),

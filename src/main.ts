@@ -11,16 +11,11 @@ import { newReport, type RunReport } from './rollover/report.ts'
 import { runRollover } from './rollover/run.ts'
 import { createS3Client, S3ObjectStore } from './aws/s3.ts'
 import { clusterConsoleUrl, outputsOf, renderSummary } from './report/summary.ts'
-import { UserError, type Log, type Settings } from './types.ts'
-
-export const LOCK_STATE = 'lock'
-
-export const coreLog: Log = {
-  info: (message) => core.info(message),
-  warning: (message) => core.warning(message),
-  debug: (message) => core.debug(message),
-  group: (name, fn) => core.group(name, fn),
-}
+import { UserError } from './errors.ts'
+import { coreLog } from './log.ts'
+import { saveLockState } from './state.ts'
+import type { Log } from './log.ts'
+import type { Settings } from './settings/settings.ts'
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let settings: Settings
@@ -77,7 +72,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         deploymentId,
         github,
         signal: cancel.signal,
-        onLockState: (state) => core.saveState(LOCK_STATE, state ? JSON.stringify(state) : ''),
+        onLockState: saveLockState,
       },
       report,
     )

@@ -1,12 +1,13 @@
 // The action's `post` step: runs after the job's steps, also when the main step was cancelled
 // or crashed, and releases the deploy lock the main step still held.
 import * as core from '@actions/core'
-import { releaseLockByEtag, parseLockState } from './rollover/lock.ts'
-import { coreLog, LOCK_STATE } from './main.ts'
+import { coreLog } from './log.ts'
+import { releaseLockByEtag } from './rollover/lock-body.ts'
+import { readLockState } from './state.ts'
 import { createS3Client, S3ObjectStore } from './aws/s3.ts'
 
 export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const state = parseLockState(core.getState(LOCK_STATE))
+  const state = readLockState()
   if (!state) {
     core.debug('No deploy lock left to release.')
     return

@@ -17,15 +17,15 @@ import { isTransient } from './poll.ts'
 import {
   ACTIVE_STEP_STATES,
   STEP_STATES,
-  UserError,
   type ClusterInfo,
   type ClusterRef,
   type EmrPort,
-  type Log,
   type StepInfo,
   type StepSpec,
   type StepState,
-} from '../types.ts'
+} from './emr-port.ts'
+import { UserError } from '../errors.ts'
+import type { Log } from '../log.ts'
 
 const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING']
 const GONE_CLUSTER_STATES = new Set(['TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS'])

@@ -1,4 +1,4 @@
-import type { Clock } from '../types.ts'
+import type { Clock } from '../clock.ts'
 
 /**
  * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared

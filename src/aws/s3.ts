@@ -20,10 +20,10 @@ import {
   type ObjectHead,
   type ObjectStore,
   type ObjectText,
-  type S3Location,
   type UploadProgress,
   type WriteCondition,
-} from '../types.ts'
+} from './object-store.ts'
+import type { S3Location } from './s3-location.ts'
 
 export interface S3Options {
   /** Not read by the store (the client carries the region); kept so callers pass one bag. */

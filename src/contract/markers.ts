@@ -1,14 +1,9 @@
 // The marker contract with the Spark driver (DESIGN.md): one object per deployment under
 // <marker-prefix>/<app>/markers/. The driver runs while its marker exists; deleting it asks the
 // driver to drain and exit. The driver may acknowledge with `<marker key>.stopped`.
-import {
-  child,
-  s3Uri,
-  type ObjectStore,
-  type RunContext,
-  type S3Location,
-  type WriteCondition,
-} from '../types.ts'
+import type { ObjectStore, WriteCondition } from '../aws/object-store.ts'
+import { child, s3Uri, type S3Location } from '../aws/s3-location.ts'
+import type { RunContext } from '../settings/github-run.ts'
 
 export const ACK_SUFFIX = '.stopped'
 

@@ -1,7 +1,7 @@
 // Builds the EMR step that runs spark-submit. Pure: no I/O, so every argument is testable.
 // Arguments are an array end to end (command-runner.jar execs them); nothing goes through a shell.
 
-import type { StepSpec } from '../types.ts'
+import type { StepSpec } from '../aws/emr-port.ts'
 
 export const MARKER_CONF = 'spark.rollover.marker'
 export const MARKER_ENV_CONF = 'spark.yarn.appMasterEnv.ROLLOVER_MARKER'

@@ -2,7 +2,7 @@
 // runs where. Strictly best effort: a missing permission or a GitHub outage must never fail or
 // delay the rollover, so every API error becomes a warning and the reporter goes quiet.
 import { getOctokit } from '@actions/github'
-import type { Log } from '../types.ts'
+import type { Log } from '../log.ts'
 
 /** environmentUrl: the EMR console page of the step; logUrl: the workflow run. */
 export interface DeploymentStatusInfo {

@@ -2,7 +2,8 @@
 // person can see where a run stopped, and current.json, which names what runs now.
 import type { AppLayout } from '../contract/markers.ts'
 import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
-import type { ObjectStore, RunContext } from '../types.ts'
+import type { ObjectStore } from '../aws/object-store.ts'
+import type { RunContext } from '../settings/github-run.ts'
 
 export function deploymentRecord(report: RunReport, github: RunContext): Record<string, unknown> {
   const iso = (t?: number): string | undefined =>

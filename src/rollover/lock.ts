@@ -3,39 +3,22 @@
 // and renewed while the run works, so the lock of a crashed run frees itself within a minute.
 import { formatDuration } from '../clock.ts'
 import { isTransient } from '../aws/poll.ts'
+import { PreconditionFailed, type ObjectStore } from '../aws/object-store.ts'
+import { s3Uri, type S3Location } from '../aws/s3-location.ts'
+import type { Clock } from '../clock.ts'
+import { UserError } from '../errors.ts'
+import type { Log } from '../log.ts'
 import {
-  PreconditionFailed,
-  UserError,
-  s3Uri,
-  type Clock,
-  type Log,
-  type ObjectStore,
-  type RunContext,
-  type S3Location,
-} from '../types.ts'
+  describeHolder,
+  parseLockBody,
+  releaseLockByEtag,
+  type Holder,
+  type LockBody,
+  type LockOwner,
+  type LockState,
+} from './lock-body.ts'
 
-export interface LockOwner {
-  deploymentId: string
-  repository?: string
-  runId?: string
-  runAttempt?: string
-  runUrl?: string
-  actor?: string
-}
-
-export interface LockBody {
-  readonly version: 1
-  readonly owner: LockOwner
-  readonly acquiredAt: string
-  readonly renewedAt: string
-  readonly expiresAt: string
-}
-
-/** What the post step (another process) needs to release the lock the main step holds. */
-export interface LockState {
-  readonly location: S3Location
-  readonly etag: string
-}
+export { lockOwner, type LockOwner, type LockState } from './lock-body.ts'
 
 export interface DeployLockOptions {
   readonly store: ObjectStore
@@ -51,11 +34,6 @@ export interface DeployLockOptions {
   readonly onStateChange?: (state: LockState | undefined) => void
 }
 
-interface Holder {
-  readonly body?: LockBody
-  readonly lastModified?: Date
-}
-
 // retry: the lock changed under us, look again at once; failed: S3 trouble, look after a pause.
 type Attempt =
   { kind: 'acquired' } | { kind: 'retry' } | { kind: 'failed' } | { kind: 'held'; holder: Holder }
@@ -63,11 +41,6 @@ type Attempt =
 const REPORT_EVERY_MS = 30_000
 // Bounds the re-read/re-create loop when the lock keeps changing under us.
 const MAX_IMMEDIATE_RETRIES = 5
-
-export function lockOwner(deploymentId: string, run: RunContext): LockOwner {
-  const { repository, runId, runAttempt, runUrl, actor } = run
-  return { deploymentId, repository, runId, runAttempt, runUrl, actor }
-}
 
 export class DeployLock {
   readonly lost: AbortSignal
@@ -119,13 +92,13 @@ export class DeployLock {
       const now = clock.now()
       if (now >= deadline) {
         throw new UserError(
-          `Another rollover of '${this.app}' holds the deploy lock: ${describe(holder)}. ` +
+          `Another rollover of '${this.app}' holds the deploy lock: ${describeHolder(holder)}. ` +
             `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`,
         )
       }
       if (holder && now - lastReport >= REPORT_EVERY_MS) {
         lastReport = now
-        log.info(`Waiting for the deploy lock of '${this.app}', held by ${describe(holder)}.`)
+        log.info(`Waiting for the deploy lock of '${this.app}', held by ${describeHolder(holder)}.`)
       }
       const pollMs = this.options.pollMs ?? 5_000
       const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)())
@@ -194,8 +167,9 @@ export class DeployLock {
       if (error instanceof PreconditionFailed) return { kind: 'retry' }
       throw error
     }
-    if (ours) log.info(`Took over the deploy lock left by ${describe(holder)}: same workflow run.`)
-    else log.warning(`Took over the expired deploy lock of ${describe(holder)}.`)
+    if (ours)
+      log.info(`Took over the deploy lock left by ${describeHolder(holder)}: same workflow run.`)
+    else log.warning(`Took over the expired deploy lock of ${describeHolder(holder)}.`)
     return { kind: 'acquired' }
   }
 
@@ -270,74 +244,6 @@ export class DeployLock {
     this.options.log.warning(message)
     this.lostController.abort(new UserError(message))
   }
-}
-
-/** Deletes the lock only if it is still the version `etag` names (for the post step). */
-export async function releaseLockByEtag(
-  store: ObjectStore,
-  location: S3Location,
-  etag: string,
-  log: Log,
-): Promise<'released' | 'not-held'> {
-  // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
-  for (let i = 0; i < 3; i++) {
-    const current = await store.getText(location)
-    if (!current) {
-      log.info(`The deploy lock ${s3Uri(location)} was already gone.`)
-      return 'not-held'
-    }
-    if (current.etag !== etag) {
-      const holder = describe({
-        body: parseLockBody(current.body),
-        lastModified: current.lastModified,
-      })
-      log.warning(`The deploy lock ${s3Uri(location)} is now held by ${holder}; left it in place.`)
-      return 'not-held'
-    }
-    try {
-      await store.delete(location, { ifMatch: etag })
-      log.info(`Released the deploy lock ${s3Uri(location)}.`)
-      return 'released'
-    } catch (error) {
-      if (!(error instanceof PreconditionFailed)) throw error
-    }
-  }
-  log.warning(`The deploy lock ${s3Uri(location)} kept changing; left it in place.`)
-  return 'not-held'
-}
-
-/** Undefined for '' (core.getState of a step that never held the lock) or anything malformed. */
-export function parseLockState(text: string): LockState | undefined {
-  try {
-    const v = JSON.parse(text) as { location?: { bucket?: unknown; key?: unknown }; etag?: unknown }
-    const { bucket, key } = v.location ?? {}
-    if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
-      return undefined
-    return { location: { bucket, key }, etag: v.etag }
-  } catch {
-    return undefined
-  }
-}
-
-export function parseLockBody(text: string): LockBody | undefined {
-  try {
-    const v = JSON.parse(text) as Partial<LockBody> | null
-    if (v?.version !== 1 || typeof v.owner?.deploymentId !== 'string') return undefined
-    if (typeof v.expiresAt !== 'string' || Number.isNaN(Date.parse(v.expiresAt))) return undefined
-    return v as LockBody
-  } catch {
-    return undefined
-  }
-}
-
-function describe(holder: Holder | undefined): string {
-  if (!holder) return 'an unknown holder'
-  const { body, lastModified } = holder
-  if (!body)
-    return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`
-  const o = body.owner
-  const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run'
-  return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`
 }
 
 function iso(ms: number): string {

@@ -2,7 +2,7 @@
 // Every phase that acts re-runs this first, so a rerun after a crash starts from the real state.
 import type { AppLayout, Marker, MarkerScan, MarkerStore, StopAck } from '../contract/markers.ts'
 import { markerUriOfStep, parseStepName } from '../contract/spark-submit.ts'
-import type { EmrPort, StepInfo } from '../types.ts'
+import type { EmrPort, StepInfo } from '../aws/emr-port.ts'
 
 export interface CurrentState {
   readonly markers: readonly Marker[]

@@ -1,7 +1,9 @@
 // What a run did, phase by phase: the source of the outputs, the job summary and the deployment
 // record. Kept as plain data so every consumer renders the same facts.
 import { formatDuration } from '../clock.ts'
-import type { Clock, Log, StepSpec } from '../types.ts'
+import type { StepSpec } from '../aws/emr-port.ts'
+import type { Clock } from '../clock.ts'
+import type { Log } from '../log.ts'
 
 export type RolloverResult = 'deployed' | 'first-deploy' | 'rolled-back' | 'planned'
 export type PhaseStatus = 'ok' | 'skipped' | 'failed'

@@ -8,7 +8,8 @@ import { writeCurrent } from '../report/records.ts'
 import type { PhaseRunner, RunReport } from './report.ts'
 import type { RolloverDeps } from './run.ts'
 import { jarOfStep, retargetStep } from '../contract/spark-submit.ts'
-import { UserError, s3Uri } from '../types.ts'
+import { s3Uri } from '../aws/s3-location.ts'
+import { UserError } from '../errors.ts'
 
 /** A run that ended without the new version verified; the message says what runs now. */
 export class RolloverFailed extends UserError {}

@@ -14,15 +14,13 @@ import { planJar, stageJar } from './stage.ts'
 import { describeError } from '../errors.ts'
 import { stopCurrent } from './stop.ts'
 import { TokenBucket } from '../aws/rate-budget.ts'
-import {
-  s3Uri,
-  type Clock,
-  type EmrPort,
-  type Log,
-  type ObjectStore,
-  type RunContext,
-  type Settings,
-} from '../types.ts'
+import type { EmrPort } from '../aws/emr-port.ts'
+import type { ObjectStore } from '../aws/object-store.ts'
+import { s3Uri } from '../aws/s3-location.ts'
+import type { Clock } from '../clock.ts'
+import type { Log } from '../log.ts'
+import type { RunContext } from '../settings/github-run.ts'
+import type { Settings } from '../settings/settings.ts'
 
 export interface RolloverDeps {
   readonly settings: Settings

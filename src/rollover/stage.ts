@@ -4,16 +4,12 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { formatDuration } from '../clock.ts'
-import {
-  UserError,
-  child,
-  s3Uri,
-  type Clock,
-  type Log,
-  type ObjectStore,
-  type S3Location,
-  type Settings,
-} from '../types.ts'
+import type { ObjectStore } from '../aws/object-store.ts'
+import { child, s3Uri, type S3Location } from '../aws/s3-location.ts'
+import type { Clock } from '../clock.ts'
+import { UserError } from '../errors.ts'
+import type { Log } from '../log.ts'
+import type { Settings } from '../settings/settings.ts'
 
 export interface JarPlan {
   readonly uri: string

@@ -10,15 +10,11 @@ import { poll } from '../aws/poll.ts'
 import type { StoppedStep } from './report.ts'
 import { buildKillStep, markerUriOfStep } from '../contract/spark-submit.ts'
 import { TokenBucket } from '../aws/rate-budget.ts'
-import {
-  UserError,
-  isTerminal,
-  type Clock,
-  type EmrPort,
-  type Log,
-  type OnStopTimeout,
-  type StepInfo,
-} from '../types.ts'
+import { isTerminal, type EmrPort, type StepInfo } from '../aws/emr-port.ts'
+import type { Clock } from '../clock.ts'
+import { UserError } from '../errors.ts'
+import type { Log } from '../log.ts'
+import type { OnStopTimeout } from '../settings/settings.ts'
 
 export interface StopContext {
   readonly emr: EmrPort

@@ -6,16 +6,11 @@ import { poll } from '../aws/poll.ts'
 import type { LaunchRecord } from './report.ts'
 import { describeError } from '../errors.ts'
 import type { TokenBucket } from '../aws/rate-budget.ts'
-import {
-  UserError,
-  isTerminal,
-  type Clock,
-  type EmrPort,
-  type Log,
-  type RunContext,
-  type StepInfo,
-  type StepSpec,
-} from '../types.ts'
+import { isTerminal, type EmrPort, type StepInfo, type StepSpec } from '../aws/emr-port.ts'
+import type { Clock } from '../clock.ts'
+import { UserError } from '../errors.ts'
+import type { Log } from '../log.ts'
+import type { RunContext } from '../settings/github-run.ts'
 
 export interface LaunchContext {
   readonly emr: EmrPort

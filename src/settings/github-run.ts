@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import type { RunContext } from '../types.ts'
+
+/** GitHub context recorded in markers, locks and deployment records. */
+export interface RunContext {
+  readonly repository?: string
+  readonly sha?: string
+  readonly ref?: string
+  readonly runId?: string
+  readonly runAttempt?: string
+  readonly runUrl?: string
+  readonly actor?: string
+  readonly workflow?: string
+}
 
 /** The GitHub run this action executes in, from the runner's environment variables. */
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {

@@ -6,15 +6,10 @@
 
 import * as path from 'node:path'
 import { checkUserSparkArgs, parseSparkSubmitArgs } from '../contract/spark-submit.ts'
-import {
-  UserError,
-  child,
-  type ClusterRef,
-  type JarSource,
-  type OnStopTimeout,
-  type S3Location,
-  type Settings,
-} from '../types.ts'
+import type { ClusterRef } from '../aws/emr-port.ts'
+import { child, type S3Location } from '../aws/s3-location.ts'
+import { UserError } from '../errors.ts'
+import type { JarSource, OnStopTimeout, Settings } from './settings.ts'
 
 /** Returns '' when the input is unset, like `core.getInput`. */
 export type InputReader = (name: string) => string

@@ -1,6 +1,6 @@
 // The EMR operations the action uses, request body in, response body out (awsJson1_1).
 // Type-only: src/types.ts has constructor parameter properties, which Node cannot strip.
-import type { StepState } from '../../src/types.ts'
+import type { StepState } from '../../src/aws/emr-port.ts'
 import {
   ApiError,
   clusterShape,

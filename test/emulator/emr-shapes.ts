@@ -1,7 +1,7 @@
 // The emulator's records and their wire shapes, as the SDK's awsJson1_1 deserializer reads them
 // (node_modules/@aws-sdk/client-emr/dist-es/schemas/schemas_0.js): timestamps are epoch seconds,
 // HadoopStepConfig.Properties is a map on the way out but a KeyValueList on the way in.
-import type { StepState } from '../../src/types.ts'
+import type { StepState } from '../../src/aws/emr-port.ts'
 
 export interface ClusterRecord {
   readonly id: string

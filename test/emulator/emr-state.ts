@@ -8,7 +8,7 @@ import {
   WAIT_CONF,
   parseSparkSubmitArgs,
 } from '../../src/contract/spark-submit.ts'
-import type { StepState } from '../../src/types.ts'
+import type { StepState } from '../../src/aws/emr-port.ts'
 import { ApiError, type ClusterRecord, type FailureDetails, type StepRecord } from './emr-shapes.ts'
 import { Yarn, type AppInfo } from './yarn.ts'
 

@@ -16,7 +16,7 @@ import {
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildKillStep, buildSparkStep } from '../../src/contract/spark-submit.ts'
-import type { StepSpec } from '../../src/types.ts'
+import type { StepSpec } from '../../src/aws/emr-port.ts'
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts'
 import { outputKey, parseS3Uri, recordValue, type ActivityEvent } from '../emulator/contract.ts'
 import { startStack, type Stack } from '../emulator/stack.ts'

@@ -1,7 +1,7 @@
 // A Clock whose time moves only when a test says so (advance, runUntilIdle), or, in auto mode,
 // whenever every pending promise has settled and someone is sleeping: loops that wait minutes
 // then run in microseconds, in the same order real time would run them.
-import type { Clock } from '../../src/types.ts'
+import type { Clock } from '../../src/clock.ts'
 
 interface Sleeper {
   readonly wakeAt: number

@@ -17,15 +17,15 @@ import {
 } from '../../src/contract/spark-submit.ts'
 import {
   ACTIVE_STEP_STATES,
-  UserError,
   type ClusterInfo,
   type ClusterRef,
-  type Clock,
   type EmrPort,
   type StepInfo,
   type StepSpec,
   type StepState,
-} from '../../src/types.ts'
+} from '../../src/aws/emr-port.ts'
+import type { Clock } from '../../src/clock.ts'
+import { UserError } from '../../src/errors.ts'
 import type { MemoryStore } from './memory-store.js'
 
 export type EmrOp = 'resolveCluster' | 'listActiveSteps' | 'describeStep' | 'addStep' | 'cancelStep'

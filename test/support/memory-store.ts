@@ -8,10 +8,10 @@ import {
   type ObjectHead,
   type ObjectStore,
   type ObjectText,
-  type S3Location,
   type UploadProgress,
   type WriteCondition,
-} from '../../src/types.ts'
+} from '../../src/aws/object-store.ts'
+import type { S3Location } from '../../src/aws/s3-location.ts'
 
 interface StoredObject {
   body: string

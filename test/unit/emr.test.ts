@@ -17,7 +17,8 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AwsEmr, CancelStepFailed, configuredEndpoint, createEmrClient } from '../../src/aws/emr.ts'
 import { isTransient } from '../../src/aws/poll.ts'
-import { UserError, type StepSpec } from '../../src/types.ts'
+import type { StepSpec } from '../../src/aws/emr-port.ts'
+import { UserError } from '../../src/errors.ts'
 
 let client: EMRClient
 let mock: AwsClientStub<EMRClient>

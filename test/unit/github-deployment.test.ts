@@ -6,7 +6,7 @@ import {
   type DeploymentReporterOptions,
   type DeploymentsApi,
 } from '../../src/report/github-deployment.ts'
-import type { Log } from '../../src/types.ts'
+import type { Log } from '../../src/log.ts'
 
 // Compile-time proof that the real Octokit satisfies the minimal interface we inject.
 const _realOctokitFits: ReturnType<typeof getOctokit> extends DeploymentsApi ? true : never = true

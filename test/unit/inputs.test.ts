@@ -7,7 +7,8 @@ import {
   parseSettings,
   type InputReader,
 } from '../../src/settings/inputs.ts'
-import { UserError, type Settings } from '../../src/types.ts'
+import { UserError } from '../../src/errors.ts'
+import type { Settings } from '../../src/settings/settings.ts'
 
 const MINIMAL: Readonly<Record<string, string>> = {
   'app-name': 'clickstream',

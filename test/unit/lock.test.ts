@@ -1,14 +1,16 @@
 import { describe, it, expect, vi } from 'vitest'
+import { DeployLock } from '../../src/rollover/lock.ts'
 import {
-  DeployLock,
   lockOwner,
-  parseLockState,
   releaseLockByEtag,
   type LockBody,
   type LockOwner,
   type LockState,
-} from '../../src/rollover/lock.ts'
-import { PreconditionFailed, UserError, type Log } from '../../src/types.ts'
+} from '../../src/rollover/lock-body.ts'
+import { parseLockState } from '../../src/state.ts'
+import { PreconditionFailed } from '../../src/aws/object-store.ts'
+import { UserError } from '../../src/errors.ts'
+import type { Log } from '../../src/log.ts'
 import { MemoryStore } from '../support/memory-store.js'
 import { FakeClock, flush } from '../support/fake-clock.js'
 

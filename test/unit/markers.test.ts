@@ -7,7 +7,7 @@ import {
   parseMarkerBody,
   type MarkerBody,
 } from '../../src/contract/markers.ts'
-import { PreconditionFailed } from '../../src/types.ts'
+import { PreconditionFailed } from '../../src/aws/object-store.ts'
 import { MemoryStore } from '../support/memory-store.js'
 
 const PREFIX = { bucket: 'acme-rollover', key: 'streaming' }

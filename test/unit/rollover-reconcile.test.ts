@@ -1,8 +1,8 @@
 // The deploy lock as the rollover uses it, and convergence from what a crashed run left behind.
 import { afterEach, describe, expect, it } from 'vitest'
-import type { LockBody } from '../../src/rollover/lock.ts'
+import type { LockBody } from '../../src/rollover/lock-body.ts'
 import { buildSparkStep } from '../../src/contract/spark-submit.ts'
-import { UserError } from '../../src/types.ts'
+import { UserError } from '../../src/errors.ts'
 import {
   CLUSTER,
   LOCK_URI,

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { jarOfStep } from '../../src/contract/spark-submit.ts'
-import { UserError, type JarSource } from '../../src/types.ts'
+import { UserError } from '../../src/errors.ts'
+import type { JarSource } from '../../src/settings/settings.ts'
 import {
   BUCKET,
   disposeWorlds,

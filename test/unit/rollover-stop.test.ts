@@ -2,7 +2,7 @@
 // step that fails, a step cancelled (not stopped) behind our back, and the run being cancelled.
 import { afterEach, describe, expect, it } from 'vitest'
 import { StopCancelled, StopTimeout } from '../../src/rollover/stop.ts'
-import { UserError } from '../../src/types.ts'
+import { UserError } from '../../src/errors.ts'
 import {
   LOCK_URI,
   disposeWorlds,

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RolloverFailed } from '../../src/rollover/run.ts'
 import { StopTimeout } from '../../src/rollover/stop.ts'
-import { UserError } from '../../src/types.ts'
+import { UserError } from '../../src/errors.ts'
 import type { EmrCall } from '../support/fake-emr.js'
 import {
   LOCK_URI,

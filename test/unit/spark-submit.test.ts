@@ -23,7 +23,7 @@ import {
   stepName,
   type SparkStepInput,
 } from '../../src/contract/spark-submit.ts'
-import type { StepSpec } from '../../src/types.ts'
+import type { StepSpec } from '../../src/aws/emr-port.ts'
 
 const DEPLOYMENT = '20250102t030405z-a1b2c3'
 const MARKER = `s3://acme-rollover/streaming/Click-Stream/markers/${DEPLOYMENT}`

@@ -20,7 +20,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { USER_AGENT } from '../../src/aws/endpoints.ts'
 import { S3ObjectStore, createS3Client } from '../../src/aws/s3.ts'
-import { PreconditionFailed, type UploadProgress } from '../../src/types.ts'
+import { PreconditionFailed, type UploadProgress } from '../../src/aws/object-store.ts'
 
 const s3 = mockClient(S3Client)
 const client = new S3Client({

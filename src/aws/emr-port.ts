@@ -1,0 +1,69 @@
+// The EMR port: the only way the rollover logic reaches EMR. Types and EMR's own vocabulary
+// (step states); the adapter is aws/emr.ts, the test double test/support/fake-emr.ts.
+
+export const STEP_STATES = [
+  'PENDING',
+  'CANCEL_PENDING',
+  'RUNNING',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'INTERRUPTED',
+] as const
+export type StepState = (typeof STEP_STATES)[number]
+export const TERMINAL_STEP_STATES: ReadonlySet<StepState> = new Set([
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'INTERRUPTED',
+])
+export const ACTIVE_STEP_STATES: readonly StepState[] = ['PENDING', 'CANCEL_PENDING', 'RUNNING']
+
+export function isTerminal(state: StepState): boolean {
+  return TERMINAL_STEP_STATES.has(state)
+}
+
+/** How the workflow names the cluster: `cluster-id`, or `cluster-name` (one active match). */
+export type ClusterRef =
+  { readonly kind: 'id'; readonly id: string } | { readonly kind: 'name'; readonly name: string }
+
+export interface ClusterInfo {
+  readonly id: string
+  readonly name: string
+  /** EMR cluster state, e.g. WAITING, RUNNING, TERMINATING. */
+  readonly state: string
+  readonly stepConcurrencyLevel: number
+  readonly releaseLabel?: string
+}
+
+/** What AddJobFlowSteps takes, and what DescribeStep/ListSteps give back. */
+export interface StepSpec {
+  readonly name: string
+  readonly jar: string
+  readonly args: readonly string[]
+  readonly actionOnFailure: 'CONTINUE' | 'CANCEL_AND_WAIT' | 'TERMINATE_CLUSTER'
+}
+
+export interface StepInfo extends StepSpec {
+  readonly id: string
+  readonly state: StepState
+  readonly createdAt?: Date
+  readonly startedAt?: Date
+  readonly endedAt?: Date
+  /** From Status.FailureDetails: reason/message, and the log file if EMR knows it. */
+  readonly failure?: {
+    readonly reason?: string
+    readonly message?: string
+    readonly logFile?: string
+  }
+}
+
+export interface EmrPort {
+  /** Read-only. Throws UserError when nothing, or more than one active cluster, matches. */
+  resolveCluster(ref: ClusterRef): Promise<ClusterInfo>
+  /** Steps in PENDING, CANCEL_PENDING or RUNNING, newest first. */
+  listActiveSteps(clusterId: string): Promise<StepInfo[]>
+  describeStep(clusterId: string, stepId: string): Promise<StepInfo>
+  addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string>
+  cancelStep(clusterId: string, stepId: string): Promise<void>
+}

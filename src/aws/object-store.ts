@@ -1,0 +1,64 @@
+// The S3 port: the only way the rollover logic reaches S3. Conditional writes are part of the
+// port because the lock, the markers and the standby switch are compare-and-swap. The adapter
+// is aws/s3.ts, the test double test/support/memory-store.ts.
+import type { S3Location } from './s3-location.ts'
+
+export interface ObjectHead {
+  readonly etag: string
+  readonly size: number
+  readonly lastModified?: Date
+}
+
+export interface ObjectText extends ObjectHead {
+  readonly body: string
+}
+
+export interface ListedObject extends ObjectHead {
+  readonly key: string
+}
+
+/** Conditions for compare-and-swap writes. `ifNoneMatch` = create only. */
+export interface WriteCondition {
+  readonly ifNoneMatch?: true
+  readonly ifMatch?: string
+}
+
+export interface UploadProgress {
+  readonly loaded: number
+  readonly total: number
+}
+
+/**
+ * Thrown by ObjectStore when a conditional write or delete does not apply (HTTP 412), or loses a
+ * race with a concurrent write (HTTP 409). Callers re-read and decide.
+ */
+export class PreconditionFailed extends Error {
+  readonly location: S3Location
+  readonly status: 409 | 412
+
+  constructor(location: S3Location, status: 409 | 412) {
+    super(`condition failed on s3://${location.bucket}/${location.key} (HTTP ${status})`)
+    this.location = location
+    this.status = status
+    this.name = 'PreconditionFailed'
+  }
+}
+
+export interface ObjectStore {
+  /** undefined when the object does not exist. */
+  head(location: S3Location): Promise<ObjectHead | undefined>
+  /** undefined when the object does not exist. */
+  getText(location: S3Location): Promise<ObjectText | undefined>
+  /** Every object whose key starts with `prefix.key + '/'`, all pages. */
+  list(prefix: S3Location): Promise<ListedObject[]>
+  /** Returns the new ETag. Throws PreconditionFailed when `condition` does not hold. */
+  putText(location: S3Location, body: string, condition?: WriteCondition): Promise<string>
+  /** Deleting a missing object succeeds. Throws PreconditionFailed when `ifMatch` does not hold. */
+  delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void>
+  /** Uploads a local file (multipart when large), reporting progress. */
+  uploadFile(
+    location: S3Location,
+    filePath: string,
+    onProgress?: (progress: UploadProgress) => void,
+  ): Promise<void>
+}
