@@ -13,7 +13,7 @@ import {
   type Step,
   type StepSummary,
 } from '@aws-sdk/client-emr'
-import { isTransient } from './poll.ts'
+import { isTransient } from './transient.ts'
 import {
   ACTIVE_STEP_STATES,
   STEP_STATES,

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts'
+import { isTransient } from './transient.ts'
 
 export interface PollOptions {
   readonly clock: Clock
@@ -56,26 +57,4 @@ export async function poll<T>(
     const wait = remaining - jittered < interval / 2 ? remaining : jittered
     await clock.sleep(Math.max(0, wait), signal)
   }
-}
-
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'SlowDown',
-  'InternalServerError',
-  'InternalServerException',
-  'ServiceUnavailable',
-  'TimeoutError',
-])
-
-export function isTransient(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string }
-  if (e.name && TRANSIENT_NAMES.has(e.name)) return true
-  const status = e.$metadata?.httpStatusCode
-  if (status !== undefined && (status === 429 || status >= 500)) return true
-  return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT'
 }

@@ -1,6 +1,6 @@
 // Deployment records in S3: deployments/<id>.json, written as phases complete so a rerun and a
 // person can see where a run stopped, and current.json, which names what runs now.
-import type { AppLayout } from '../contract/markers.ts'
+import type { AppLayout } from '../contract/layout.ts'
 import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
 import type { ObjectStore } from '../aws/object-store.ts'
 import type { RunContext } from '../settings/github-run.ts'

@@ -1,4 +1,5 @@
-// The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
+// The job summary, rendered from the run report. Pure: main.ts writes it.
+import { stopFailed } from './outputs.ts'
 import { formatDuration } from '../clock.ts'
 import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
 
@@ -10,26 +11,6 @@ export function s3ConsoleUrl(region: string, uri: string): string {
   const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)
   if (!match) return uri
   return `https://s3.console.aws.amazon.com/s3/object/${match[1]}?region=${region}&prefix=${encodeURIComponent(match[2] ?? '')}`
-}
-
-/** Every output of action.yml; empty strings for what this run did not reach. */
-export function outputsOf(report: RunReport): Record<string, string> {
-  const live = report.rollback?.outcome === 'running' ? report.rollback : report.launch
-  // A failed stop leaves the old step running: name it, with the state it is still in.
-  const previous = report.previous[0] ?? (stopFailed(report) ? report.found?.[0] : undefined)
-  const str = (value: unknown): string => (value === undefined ? '' : String(value))
-  return {
-    result: str(report.result),
-    'deployment-id': report.deploymentId,
-    'cluster-id': str(report.clusterId),
-    'step-id': str(live?.stepId),
-    'previous-step-id': str(previous?.stepId),
-    'previous-step-state': str(previous?.state),
-    'marker-uri': str(live?.markerUri ?? report.plan?.markerUri),
-    'jar-uri': str(report.jarUri),
-    'stop-seconds': str(seconds(report.stopStartedAt, report.oldStoppedAt)),
-    'downtime-seconds': str(downtimeSeconds(report)),
-  }
 }
 
 const RESULT_TITLE: Record<string, string> = {
@@ -125,8 +106,4 @@ function addLaunch(
     `${label} marker`,
     `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
   ])
-}
-
-function stopFailed(report: RunReport): boolean {
-  return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed')
 }

@@ -4,7 +4,6 @@ import { PreconditionFailed, type ObjectStore } from '../aws/object-store.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
 import type { Log } from '../log.ts'
 import type { RunContext } from '../settings/github-run.ts'
-import type { LockState } from '../state.ts'
 
 export type { LockState } from '../state.ts'
 

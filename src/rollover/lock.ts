@@ -2,7 +2,7 @@
 // deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
 // and renewed while the run works, so the lock of a crashed run frees itself within a minute.
 import { formatDuration } from '../clock.ts'
-import { isTransient } from '../aws/poll.ts'
+import { isTransient } from '../aws/transient.ts'
 import { PreconditionFailed, type ObjectStore } from '../aws/object-store.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
 import type { Clock } from '../clock.ts'

@@ -1,7 +1,10 @@
 // Finds what runs now: the app's markers in S3 and its active steps on the cluster. Read-only.
 // Every phase that acts re-runs this first, so a rerun after a crash starts from the real state.
-import type { AppLayout, Marker, MarkerScan, MarkerStore, StopAck } from '../contract/markers.ts'
-import { markerUriOfStep, parseStepName } from '../contract/spark-submit.ts'
+import type { AppLayout } from '../contract/layout.ts'
+import type { Marker, MarkerScan, StopAck } from '../contract/markers.ts'
+import type { MarkerStore } from './marker-store.ts'
+import { parseStepName } from '../contract/identity.ts'
+import { markerUriOfStep } from '../contract/spark-submit.ts'
 import type { EmrPort, StepInfo } from '../aws/emr-port.ts'
 
 export interface CurrentState {

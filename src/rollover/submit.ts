@@ -1,7 +1,8 @@
 // Phases 6 and 7: write the new marker, submit the step, then verify that it reaches RUNNING and
 // stays up for `stable-for`. Used for the new jar and, unchanged, for a rollback.
 import { formatDuration } from '../clock.ts'
-import type { Marker, MarkerStore } from '../contract/markers.ts'
+import type { Marker } from '../contract/markers.ts'
+import type { MarkerStore } from './marker-store.ts'
 import { poll } from '../aws/poll.ts'
 import type { LaunchRecord } from './report.ts'
 import { describeError } from '../errors.ts'

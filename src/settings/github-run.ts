@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+// The GitHub run this action executes in, read from the runner's environment.
 
 /** GitHub context recorded in markers, locks and deployment records. */
 export interface RunContext {
@@ -32,17 +32,4 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {
     actor: env.GITHUB_ACTOR || undefined,
     workflow: env.GITHUB_WORKFLOW || undefined,
   }
-}
-
-/**
- * Unique per deployment, sortable by time, and safe in S3 keys, step names and YARN tags
- * (lower-case alphanumerics and '-').
- */
-export function newDeploymentId(now: number, random: () => Buffer = () => randomBytes(3)): string {
-  const stamp = new Date(now)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'z')
-    .toLowerCase()
-  return `${stamp}-${random().toString('hex')}`
 }

@@ -3,7 +3,7 @@
 // or drivers. Every helper reads the real state (emulator, S3, activity log): nothing is mocked.
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
 import type { DriverBehavior } from '../emulator/contract.ts'
 import type { Invariants } from '../emulator/invariants.ts'
 import type { ActionRun, RunActionOptions } from '../emulator/run-action.ts'

@@ -13,7 +13,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts'
 import type { ActivityEvent, DriverBehavior, SourceConfig } from '../emulator/contract.ts'
 import type { Invariants } from '../emulator/invariants.ts'

@@ -2,12 +2,8 @@
 // StepConcurrencyLevel steps RUNNING, a cluster-mode spark-submit step RUNNING exactly as long as
 // its application, CancelSteps leaving that application alive, and the YARN kill step.
 import { randomBytes } from 'node:crypto'
-import {
-  KILL_STEP_MARKER_ARG,
-  TAGS_CONF,
-  WAIT_CONF,
-  parseSparkSubmitArgs,
-} from '../../src/contract/spark-submit.ts'
+import { KILL_STEP_MARKER_ARG } from '../../src/contract/kill-step.ts'
+import { TAGS_CONF, WAIT_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
 import type { StepState } from '../../src/aws/emr-port.ts'
 import { ApiError, type ClusterRecord, type FailureDetails, type StepRecord } from './emr-shapes.ts'
 import { Yarn, type AppInfo } from './yarn.ts'

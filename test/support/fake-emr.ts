@@ -9,12 +9,8 @@
 // once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
 // Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
 import { CancelStepFailed } from '../../src/aws/emr.ts'
-import {
-  KILL_STEP_MARKER_ARG,
-  MARKER_CONF,
-  TAGS_CONF,
-  parseSparkSubmitArgs,
-} from '../../src/contract/spark-submit.ts'
+import { KILL_STEP_MARKER_ARG } from '../../src/contract/kill-step.ts'
+import { MARKER_CONF, TAGS_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
 import {
   ACTIVE_STEP_STATES,
   type ClusterInfo,

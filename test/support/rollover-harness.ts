@@ -1,9 +1,10 @@
 // Shared setup of the rollover tests: a fake clock in auto mode, the MemoryStore, the FakeEmr, a
 // settings object, and helpers to seed a running deployment and to run one rollover.
-import { AppLayout, type MarkerBody } from '../../src/contract/markers.ts'
+import { AppLayout } from '../../src/contract/layout.ts'
+import type { MarkerBody } from '../../src/contract/markers.ts'
 import { newReport, type RunReport } from '../../src/rollover/report.ts'
 import { runRollover, type RolloverDeps } from '../../src/rollover/run.ts'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
 import type { Log } from '../../src/log.ts'
 import type { RunContext } from '../../src/settings/github-run.ts'
 import type { Settings } from '../../src/settings/settings.ts'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { newDeploymentId, runContextFromEnv } from '../../src/settings/github-run.ts'
+import { newDeploymentId } from '../../src/contract/identity.ts'
+import { runContextFromEnv } from '../../src/settings/github-run.ts'
 
 const ID_FORM = /^[0-9]{8}t[0-9]{6}z-[0-9a-f]{6}$/
 

@@ -32,7 +32,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { run } from '../../src/main.ts'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
 
 const s3 = mockClient(S3Client)
 const emr = mockClient(EMRClient)

@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest'
+import { AppLayout } from '../../src/contract/layout.ts'
 import {
   ACK_SUFFIX,
-  AppLayout,
-  MarkerStore,
   ackLocation,
   parseMarkerBody,
   type MarkerBody,
 } from '../../src/contract/markers.ts'
+import { MarkerStore } from '../../src/rollover/marker-store.ts'
 import { PreconditionFailed } from '../../src/aws/object-store.ts'
 import { MemoryStore } from '../support/memory-store.js'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { isTransient, poll } from '../../src/aws/poll.ts'
+import { poll } from '../../src/aws/poll.ts'
+import { isTransient } from '../../src/aws/transient.ts'
 import { FakeClock } from '../support/fake-clock.js'
 
 function counter(answers: Array<string | undefined | Error>) {

@@ -1,7 +1,7 @@
 // The deploy lock as the rollover uses it, and convergence from what a crashed run left behind.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LockBody } from '../../src/rollover/lock-body.ts'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
 import { UserError } from '../../src/errors.ts'
 import {
   CLUSTER,

@@ -2,7 +2,8 @@
 // that crashes on start or dies inside stable-for, with and without rollback.
 import { afterEach, describe, expect, it } from 'vitest'
 import { RolloverFailed } from '../../src/rollover/run.ts'
-import { jarOfStep, retargetStep } from '../../src/contract/spark-submit.ts'
+import { jarOfStep } from '../../src/contract/spark-submit.ts'
+import { retargetStep } from '../../src/contract/step.ts'
 import {
   CURRENT_URI,
   LOCK_URI,

@@ -2,7 +2,7 @@
 // a running driver (with and without its stop acknowledgement), and a dry run.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MarkerBody } from '../../src/contract/markers.ts'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
 import {
   CLUSTER,
   CURRENT_URI,

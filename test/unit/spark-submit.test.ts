@@ -3,26 +3,23 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appTag, deploymentTag, parseStepName, stepName } from '../../src/contract/identity.ts'
 import {
   KILL_STEP_MARKER_ARG,
+  YARN_KILL_SCRIPT,
+  buildKillStep,
+} from '../../src/contract/kill-step.ts'
+import {
   MARKER_CONF,
   MARKER_ENV_CONF,
   TAGS_CONF,
   WAIT_CONF,
-  YARN_KILL_SCRIPT,
-  appTag,
-  buildKillStep,
-  buildSparkStep,
   checkUserSparkArgs,
-  deploymentTag,
   jarOfStep,
   markerUriOfStep,
   parseSparkSubmitArgs,
-  parseStepName,
-  retargetStep,
-  stepName,
-  type SparkStepInput,
 } from '../../src/contract/spark-submit.ts'
+import { buildSparkStep, retargetStep, type SparkStepInput } from '../../src/contract/step.ts'
 import type { StepSpec } from '../../src/aws/emr-port.ts'
 
 const DEPLOYMENT = '20250102t030405z-a1b2c3'

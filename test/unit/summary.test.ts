@@ -1,13 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { newReport, type LaunchRecord, type RunReport } from '../../src/rollover/report.ts'
-import { buildSparkStep } from '../../src/contract/spark-submit.ts'
-import {
-  clusterConsoleUrl,
-  outputsOf,
-  renderSummary,
-  s3ConsoleUrl,
-} from '../../src/report/summary.ts'
+import { buildSparkStep } from '../../src/contract/step.ts'
+import { outputsOf } from '../../src/report/outputs.ts'
+import { clusterConsoleUrl, renderSummary, s3ConsoleUrl } from '../../src/report/summary.ts'
 
 const ACTION_YML = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')
 const OUTPUT_KEYS = [

@@ -1,0 +1,89 @@
+// The EMR step that runs the application: spark-submit through command-runner.jar, with the
+// contract's confs (marker, tags, waitAppCompletion). Pure. Arguments are an array end to end
+// (command-runner.jar execs them); nothing goes through a shell.
+import type { StepSpec } from '../aws/emr-port.ts'
+import { appTag, deploymentTag, stepName } from './identity.ts'
+import { MARKER_CONF, MARKER_ENV_CONF, TAGS_CONF, WAIT_CONF } from './spark-submit.ts'
+
+export interface SparkStepInput {
+  readonly appName: string
+  readonly deploymentId: string
+  readonly mainClass: string
+  readonly sparkSubmitArgs: readonly string[]
+  readonly appArgs: readonly string[]
+  readonly jarUri: string
+  readonly markerUri: string
+}
+
+export function buildSparkStep(input: SparkStepInput): StepSpec {
+  const tags = [appTag(input.appName), deploymentTag(input.appName, input.deploymentId)]
+  const args = [
+    'spark-submit',
+    '--deploy-mode',
+    'cluster',
+    '--master',
+    'yarn',
+    '--class',
+    input.mainClass,
+    ...input.sparkSubmitArgs,
+    '--conf',
+    `${WAIT_CONF}=true`,
+    '--conf',
+    `${MARKER_CONF}=${input.markerUri}`,
+    '--conf',
+    `${MARKER_ENV_CONF}=${input.markerUri}`,
+    '--conf',
+    `${TAGS_CONF}=${tags.join(',')}`,
+    input.jarUri,
+    ...input.appArgs,
+  ]
+  return {
+    name: stepName(input.appName, input.deploymentId),
+    jar: 'command-runner.jar',
+    args,
+    actionOnFailure: 'CONTINUE',
+  }
+}
+
+/**
+ * The previous step's exact configuration, pointed at a fresh marker and deployment (rollback).
+ * Only the contract confs and the step name change; everything else is kept as EMR reports it.
+ */
+export function retargetStep(
+  previous: StepSpec,
+  target: { readonly appName: string; readonly deploymentId: string; readonly markerUri: string },
+): StepSpec {
+  const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(
+    ',',
+  )
+  const replaced = new Map([
+    [MARKER_CONF, target.markerUri],
+    [MARKER_ENV_CONF, target.markerUri],
+    [TAGS_CONF, tags],
+  ])
+  const seen = new Set<string>()
+  const args = previous.args.map((arg, index) => {
+    if (index === 0 || (previous.args[index - 1] !== '--conf' && !arg.startsWith('--conf='))) {
+      return arg
+    }
+    const prefix = arg.startsWith('--conf=') ? '--conf=' : ''
+    const conf = arg.slice(prefix.length)
+    const eq = conf.indexOf('=')
+    const key = eq > 0 ? conf.slice(0, eq) : conf
+    const value = replaced.get(key)
+    if (value === undefined) return arg
+    seen.add(key)
+    return `${prefix}${key}=${value}`
+  })
+  const missing = [...replaced.keys()].filter((key) => !seen.has(key))
+  if (missing.length > 0 && args[0] === 'spark-submit') {
+    // A step not launched by this action: add the contract confs right after 'spark-submit'.
+    args.splice(1, 0, ...missing.flatMap((key) => ['--conf', `${key}=${replaced.get(key)}`]))
+  }
+  return {
+    name: stepName(target.appName, target.deploymentId),
+    jar: previous.jar,
+    args,
+    actionOnFailure: 'CONTINUE',
+  }
+}

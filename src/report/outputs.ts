@@ -1,0 +1,27 @@
+// The action's outputs, from the run report. Pure: main.ts sets them.
+import { downtimeSeconds, seconds, type RunReport } from '../rollover/report.ts'
+
+/** Every output of action.yml; empty strings for what this run did not reach. */
+export function outputsOf(report: RunReport): Record<string, string> {
+  const live = report.rollback?.outcome === 'running' ? report.rollback : report.launch
+  // A failed stop leaves the old step running: name it, with the state it is still in.
+  const previous = report.previous[0] ?? (stopFailed(report) ? report.found?.[0] : undefined)
+  const str = (value: unknown): string => (value === undefined ? '' : String(value))
+  return {
+    result: str(report.result),
+    'deployment-id': report.deploymentId,
+    'cluster-id': str(report.clusterId),
+    'step-id': str(live?.stepId),
+    'previous-step-id': str(previous?.stepId),
+    'previous-step-state': str(previous?.state),
+    'marker-uri': str(live?.markerUri ?? report.plan?.markerUri),
+    'jar-uri': str(report.jarUri),
+    'stop-seconds': str(seconds(report.stopStartedAt, report.oldStoppedAt)),
+    'downtime-seconds': str(downtimeSeconds(report)),
+  }
+}
+
+/** The Stop phase failed: the old step still runs. */
+export function stopFailed(report: RunReport): boolean {
+  return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed')
+}
