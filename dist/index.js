@@ -66544,25 +66544,23 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9422);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2590);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 9422:
+/***/ 2590:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  eF: () => (/* binding */ run)
+  e: () => (/* binding */ run)
 });
-
-// UNUSED EXPORTS: LOCK_STATE, coreLog
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -69510,6 +69508,7 @@ function getIDToken(aud) {
 
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/clock.ts
+// Time, injected: polling, leases and deadlines are tested with a fake clock, never real time.
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve, reject) => {
@@ -69541,8 +69540,44 @@ function formatDuration(ms) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/settings/github-run.ts
+;// CONCATENATED MODULE: ./src/contract/identity.ts
+// What the action names on the cluster: deployment ids, step names and YARN tags. Pure.
 
+const STEP_NAME_PREFIX = 'rollover:';
+/**
+ * Unique per deployment, sortable by time, and safe in S3 keys, step names and YARN tags
+ * (lower-case alphanumerics and '-').
+ */
+function newDeploymentId(now, random = () => (0,external_node_crypto_.randomBytes)(3)) {
+    const stamp = new Date(now)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'z')
+        .toLowerCase();
+    return `${stamp}-${random().toString('hex')}`;
+}
+function stepName(appName, deploymentId) {
+    return `${STEP_NAME_PREFIX}${appName}:${deploymentId}`;
+}
+function parseStepName(name) {
+    if (!name.startsWith(STEP_NAME_PREFIX))
+        return undefined;
+    const rest = name.slice(STEP_NAME_PREFIX.length);
+    const colon = rest.lastIndexOf(':');
+    if (colon <= 0 || colon === rest.length - 1)
+        return undefined;
+    return { appName: rest.slice(0, colon), deploymentId: rest.slice(colon + 1) };
+}
+/** YARN lower-cases application tags, so we do too: the kill step must find them. */
+function appTag(appName) {
+    return `rollover-${appName}`.toLowerCase();
+}
+function deploymentTag(appName, deploymentId) {
+    return `rollover-${appName}-${deploymentId}`.toLowerCase();
+}
+
+;// CONCATENATED MODULE: ./src/settings/github-run.ts
+// The GitHub run this action executes in, read from the runner's environment.
 /** The GitHub run this action executes in, from the runner's environment variables. */
 function runContextFromEnv(env) {
     const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
@@ -69562,18 +69597,6 @@ function runContextFromEnv(env) {
         actor: env.GITHUB_ACTOR || undefined,
         workflow: env.GITHUB_WORKFLOW || undefined,
     };
-}
-/**
- * Unique per deployment, sortable by time, and safe in S3 keys, step names and YARN tags
- * (lower-case alphanumerics and '-').
- */
-function newDeploymentId(now, random = () => (0,external_node_crypto_.randomBytes)(3)) {
-    const stamp = new Date(now)
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'z')
-        .toLowerCase();
-    return `${stamp}-${random().toString('hex')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/aws/endpoints.ts
@@ -69596,43 +69619,9 @@ function nonEmpty(value) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(7563);
-;// CONCATENATED MODULE: ./src/aws/poll.ts
-/**
- * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
- * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
- * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
- */
-async function poll(check, options) {
-    const { clock, deadline, signal } = options;
-    const jitter = options.jitter ?? 0.2;
-    const random = options.random ?? Math.random;
-    let interval = options.intervalMs;
-    if (options.firstCheckAfterMs) {
-        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
-    }
-    for (;;) {
-        signal?.throwIfAborted();
-        try {
-            const value = await check();
-            if (value !== undefined)
-                return { done: true, value };
-            interval = Math.max(options.intervalMs, interval / 2);
-        }
-        catch (error) {
-            if (!isTransient(error))
-                throw error;
-            interval = Math.min(options.maxIntervalMs, interval * 2);
-            options.onTransientError?.(error, interval);
-        }
-        const remaining = deadline - clock.now();
-        if (remaining <= 0)
-            return { done: false };
-        const jittered = interval * (1 + jitter * (2 * random() - 1));
-        // A check just before the deadline and another at it would be one call too many.
-        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
-        await clock.sleep(Math.max(0, wait), signal);
-    }
-}
+;// CONCATENATED MODULE: ./src/aws/transient.ts
+// Which AWS errors are worth retrying: throttling, 5xx and dropped connections. Everything else
+// (a denied permission, a validation error) is final and surfaces at once.
 const TRANSIENT_NAMES = new Set([
     'ThrottlingException',
     'Throttling',
@@ -69657,10 +69646,9 @@ function isTransient(error) {
     return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
 }
 
-;// CONCATENATED MODULE: ./src/types.ts
-// Domain types shared by every module. The two ports (EmrPort, ObjectStore) are the only way
-// the rollover logic touches AWS, so it can be driven by fakes and a fake clock in tests.
-// ---------------------------------------------------------------- EMR port
+;// CONCATENATED MODULE: ./src/aws/emr-port.ts
+// The EMR port: the only way the rollover logic reaches EMR. Types and EMR's own vocabulary
+// (step states); the adapter is aws/emr.ts, the test double test/support/fake-emr.ts.
 const STEP_STATES = [
     'PENDING',
     'CANCEL_PENDING',
@@ -69680,20 +69668,9 @@ const ACTIVE_STEP_STATES = ['PENDING', 'CANCEL_PENDING', 'RUNNING'];
 function isTerminal(state) {
     return TERMINAL_STEP_STATES.has(state);
 }
-/**
- * Thrown by ObjectStore when a conditional write or delete does not apply (HTTP 412), or loses a
- * race with a concurrent write (HTTP 409). Callers re-read and decide.
- */
-class PreconditionFailed extends Error {
-    location;
-    status;
-    constructor(location, status) {
-        super(`condition failed on s3://${location.bucket}/${location.key} (HTTP ${status})`);
-        this.location = location;
-        this.status = status;
-        this.name = 'PreconditionFailed';
-    }
-}
+
+;// CONCATENATED MODULE: ./src/errors.ts
+// Errors meant for the person running the workflow, and one way to print any error.
 /** An error whose message is written for the person running the workflow. */
 class UserError extends Error {
     constructor(message) {
@@ -69701,17 +69678,17 @@ class UserError extends Error {
         this.name = 'UserError';
     }
 }
-function s3Uri(location) {
-    return `s3://${location.bucket}/${location.key}`;
-}
-function child(prefix, ...parts) {
-    const key = [prefix.key, ...parts].filter((p) => p !== '').join('/');
-    return { bucket: prefix.bucket, key };
+/** An error as one line for a person: its name (when it has a real one) and its message. */
+function describeError(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
 }
 
 ;// CONCATENATED MODULE: ./src/aws/emr.ts
 // The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
 // call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
+
 
 
 
@@ -75125,63 +75102,14 @@ function redact(text, token) {
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/contract/spark-submit.ts
-// Builds the EMR step that runs spark-submit. Pure: no I/O, so every argument is testable.
-// Arguments are an array end to end (command-runner.jar execs them); nothing goes through a shell.
+// spark-submit's argument language, as the action reads and checks it: the contract's confs,
+// splitting arguments the way spark-submit does, and what user arguments may not contain. Pure.
 const MARKER_CONF = 'spark.rollover.marker';
 const MARKER_ENV_CONF = 'spark.yarn.appMasterEnv.ROLLOVER_MARKER';
 const TAGS_CONF = 'spark.yarn.tags';
 const WAIT_CONF = 'spark.yarn.submit.waitAppCompletion';
-const STEP_NAME_PREFIX = 'rollover:';
 /** spark-submit options that take no value; every other `--option` consumes the next argument. */
 const FLAG_OPTIONS = new Set(['--verbose', '-v', '--supervise', '--help', '-h', '--version']);
-function stepName(appName, deploymentId) {
-    return `${STEP_NAME_PREFIX}${appName}:${deploymentId}`;
-}
-function parseStepName(name) {
-    if (!name.startsWith(STEP_NAME_PREFIX))
-        return undefined;
-    const rest = name.slice(STEP_NAME_PREFIX.length);
-    const colon = rest.lastIndexOf(':');
-    if (colon <= 0 || colon === rest.length - 1)
-        return undefined;
-    return { appName: rest.slice(0, colon), deploymentId: rest.slice(colon + 1) };
-}
-/** YARN lower-cases application tags, so we do too: the kill step must find them. */
-function appTag(appName) {
-    return `rollover-${appName}`.toLowerCase();
-}
-function deploymentTag(appName, deploymentId) {
-    return `rollover-${appName}-${deploymentId}`.toLowerCase();
-}
-function buildSparkStep(input) {
-    const tags = [appTag(input.appName), deploymentTag(input.appName, input.deploymentId)];
-    const args = [
-        'spark-submit',
-        '--deploy-mode',
-        'cluster',
-        '--master',
-        'yarn',
-        '--class',
-        input.mainClass,
-        ...input.sparkSubmitArgs,
-        '--conf',
-        `${WAIT_CONF}=true`,
-        '--conf',
-        `${MARKER_CONF}=${input.markerUri}`,
-        '--conf',
-        `${MARKER_ENV_CONF}=${input.markerUri}`,
-        '--conf',
-        `${TAGS_CONF}=${tags.join(',')}`,
-        input.jarUri,
-        ...input.appArgs,
-    ];
-    return {
-        name: stepName(input.appName, input.deploymentId),
-        jar: 'command-runner.jar',
-        args,
-        actionOnFailure: 'CONTINUE',
-    };
-}
 /** Splits spark-submit arguments (without the leading 'spark-submit') the way spark-submit does. */
 function parseSparkSubmitArgs(args) {
     const options = [];
@@ -75261,78 +75189,21 @@ function jarOfStep(args) {
     const start = args[0] === 'spark-submit' ? 1 : 0;
     return parseSparkSubmitArgs(args.slice(start)).jar;
 }
-/**
- * The previous step's exact configuration, pointed at a fresh marker and deployment (rollback).
- * Only the contract confs and the step name change; everything else is kept as EMR reports it.
- */
-function retargetStep(previous, target) {
-    const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(',');
-    const replaced = new Map([
-        [MARKER_CONF, target.markerUri],
-        [MARKER_ENV_CONF, target.markerUri],
-        [TAGS_CONF, tags],
-    ]);
-    const seen = new Set();
-    const args = previous.args.map((arg, index) => {
-        if (index === 0 || (previous.args[index - 1] !== '--conf' && !arg.startsWith('--conf='))) {
-            return arg;
-        }
-        const prefix = arg.startsWith('--conf=') ? '--conf=' : '';
-        const conf = arg.slice(prefix.length);
-        const eq = conf.indexOf('=');
-        const key = eq > 0 ? conf.slice(0, eq) : conf;
-        const value = replaced.get(key);
-        if (value === undefined)
-            return arg;
-        seen.add(key);
-        return `${prefix}${key}=${value}`;
-    });
-    const missing = [...replaced.keys()].filter((key) => !seen.has(key));
-    if (missing.length > 0 && args[0] === 'spark-submit') {
-        // A step not launched by this action: add the contract confs right after 'spark-submit'.
-        args.splice(1, 0, ...missing.flatMap((key) => ['--conf', `${key}=${replaced.get(key)}`]));
-    }
-    return {
-        name: stepName(target.appName, target.deploymentId),
-        jar: previous.jar,
-        args,
-        actionOnFailure: 'CONTINUE',
-    };
+
+;// CONCATENATED MODULE: ./src/aws/s3-location.ts
+// An S3 object or prefix as a value: the one shape every module passes around.
+function s3Uri(location) {
+    return `s3://${location.bucket}/${location.key}`;
 }
-/**
- * Kills every YARN application carrying `tag`, then checks none is left. Runs as an EMR step on
- * the primary node; the tag is passed as $1, so no input is ever spliced into the script text.
- * The ResourceManager REST API filters by tag (the CLI's -appTags is not in every Hadoop).
- * A query that fails (RM unreachable, standby RM, authentication required) fails the step: an
- * unanswered query must never read as "no application left", or a live driver would be taken
- * for a dead one and a second driver submitted beside it.
- */
-const YARN_KILL_SCRIPT = [
-    'set -eu',
-    'tag="$1"',
-    'rm="http://$(hostname -f):8088/ws/v1/cluster/apps?applicationTags=${tag}&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING"',
-    'apps() {',
-    '  body=$(curl -sfL --max-time 30 "$rm") || { echo "cannot query the ResourceManager: $rm" >&2; exit 1; }',
-    '  printf "%s\\n" "$body" | grep -o "application_[0-9]*_[0-9]*" | sort -u || true',
-    '}',
-    'ids=$(apps)',
-    'for id in $ids; do yarn application -kill "$id"; done',
-    'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do',
-    '  left=$(apps)',
-    '  [ -z "$left" ] && { echo "killed: ${ids:-none}"; exit 0; }',
-    '  sleep 5',
-    'done',
-    'echo "still running: $left" >&2; exit 1',
-].join('\n');
-const KILL_STEP_MARKER_ARG = 'rollover-kill';
-/** An EMR step that force-stops every driver of the app (tagged `rollover-<app>`). */
-function buildKillStep(appName, deploymentId) {
-    return {
-        name: `rollover-kill:${appName}:${deploymentId}`,
-        jar: 'command-runner.jar',
-        args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, appTag(appName)],
-        actionOnFailure: 'CONTINUE',
-    };
+/** `prefix/part/part…`, skipping empty parts (an empty prefix key is the bucket's root). */
+function child(prefix, ...parts) {
+    const key = [prefix.key, ...parts].filter((p) => p !== '').join('/');
+    return { bucket: prefix.bucket, key };
+}
+/** `s3://bucket/key` or `s3a://bucket/key`; undefined for anything else. */
+function parseS3Location(uri) {
+    const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri);
+    return match ? { bucket: match[1], key: match[2] } : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
@@ -75341,6 +75212,7 @@ function buildKillStep(appName, deploymentId) {
 // environment are passed in) so every rule is unit-tested without a runner. Problems are
 // collected rather than thrown one at a time: a user editing a workflow should fix all of them
 // in one push, not discover them one failed run at a time.
+
 
 
 
@@ -75775,388 +75647,249 @@ function downtimeSeconds(report) {
     return seconds(report.oldStoppedAt, live);
 }
 
-;// CONCATENATED MODULE: ./src/rollover/observe.ts
+;// CONCATENATED MODULE: ./src/aws/rate-budget.ts
+/**
+ * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared
+ * with every other tool, so the action spends well under their 0.5/s refill.
+ */
+class TokenBucket {
+    tokens;
+    updatedAt;
+    taken = 0;
+    clock;
+    capacity;
+    refillPerSecond;
+    constructor(clock, capacity, refillPerSecond) {
+        this.clock = clock;
+        this.capacity = capacity;
+        this.refillPerSecond = refillPerSecond;
+        this.tokens = capacity;
+        this.updatedAt = clock.now();
+    }
+    tryTake(count = 1) {
+        this.refill();
+        if (this.tokens < count)
+            return false;
+        this.tokens -= count;
+        this.taken += count;
+        return true;
+    }
+    /** Waits for `count` tokens, then takes them. */
+    async take(count = 1, signal) {
+        while (!this.tryTake(count)) {
+            const missing = count - this.tokens;
+            await this.clock.sleep(Math.ceil((missing / this.refillPerSecond) * 1000), signal);
+        }
+    }
+    refill() {
+        const now = this.clock.now();
+        const elapsed = Math.max(0, now - this.updatedAt) / 1000;
+        this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.refillPerSecond);
+        this.updatedAt = now;
+    }
+}
 
-function isFirstDeploy(state) {
-    return state.markers.length === 0 && state.steps.length === 0;
+;// CONCATENATED MODULE: ./src/contract/layout.ts
+// Where everything of one app lives in S3, under the marker prefix (DESIGN.md, "The contract").
+
+/** Where everything of one app lives under the marker prefix. */
+class AppLayout {
+    app;
+    markers;
+    lock;
+    current;
+    constructor(markerPrefix, appName) {
+        this.app = child(markerPrefix, appName);
+        this.markers = child(this.app, 'markers');
+        this.lock = child(this.app, 'lock');
+        this.current = child(this.app, 'current.json');
+    }
+    marker(deploymentId) {
+        return child(this.markers, deploymentId);
+    }
+    deploymentRecord(deploymentId) {
+        return child(this.app, 'deployments', `${deploymentId}.json`);
+    }
 }
-/** A step belongs to the app when its name, its marker conf or a marker body says so. */
-function appSteps(steps, appName, layout, markers) {
-    const markerPrefix = `s3://${layout.markers.bucket}/${layout.markers.key}/`;
-    const stepIdsInMarkers = new Set(markers.map((m) => m.body?.stepId).filter(Boolean));
-    return steps.filter((step) => {
-        if (stepIdsInMarkers.has(step.id))
-            return true;
-        const named = parseStepName(step.name);
-        if (named?.appName === appName)
-            return true;
-        return markerUriOfStep(step.args)?.startsWith(markerPrefix) ?? false;
-    });
+
+;// CONCATENATED MODULE: ./src/contract/step.ts
+
+
+function buildSparkStep(input) {
+    const tags = [appTag(input.appName), deploymentTag(input.appName, input.deploymentId)];
+    const args = [
+        'spark-submit',
+        '--deploy-mode',
+        'cluster',
+        '--master',
+        'yarn',
+        '--class',
+        input.mainClass,
+        ...input.sparkSubmitArgs,
+        '--conf',
+        `${WAIT_CONF}=true`,
+        '--conf',
+        `${MARKER_CONF}=${input.markerUri}`,
+        '--conf',
+        `${MARKER_ENV_CONF}=${input.markerUri}`,
+        '--conf',
+        `${TAGS_CONF}=${tags.join(',')}`,
+        input.jarUri,
+        ...input.appArgs,
+    ];
+    return {
+        name: stepName(input.appName, input.deploymentId),
+        jar: 'command-runner.jar',
+        args,
+        actionOnFailure: 'CONTINUE',
+    };
 }
-async function readCurrentState(emr, markerStore, clusterId, appName) {
-    const [scan, steps] = await Promise.all([
-        markerStore.scan(),
-        emr.listActiveSteps(clusterId),
+/**
+ * The previous step's exact configuration, pointed at a fresh marker and deployment (rollback).
+ * Only the contract confs and the step name change; everything else is kept as EMR reports it.
+ */
+function retargetStep(previous, target) {
+    const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(',');
+    const replaced = new Map([
+        [MARKER_CONF, target.markerUri],
+        [MARKER_ENV_CONF, target.markerUri],
+        [TAGS_CONF, tags],
     ]);
-    return {
-        markers: scan.markers,
-        acks: scan.acks,
-        steps: appSteps(steps, appName, markerStore.layout, scan.markers),
-    };
-}
-/** The step whose configuration a rollback restores: the newest running one of the app. */
-function rollbackSource(state) {
-    return state.steps.find((s) => s.state === 'RUNNING') ?? state.steps[0];
-}
-function describeState(state) {
-    if (isFirstDeploy(state))
-        return 'no marker and no active step: first deploy';
-    const steps = state.steps.map((s) => `${s.id} (${s.state}, ${s.name})`).join(', ') || 'none';
-    const markers = state.markers.map((m) => m.uri).join(', ') || 'none';
-    return `active steps: ${steps}; markers: ${markers}`;
-}
-
-;// CONCATENATED MODULE: ./src/errors.ts
-/** An error as one line for a person: its name (when it has a real one) and its message. */
-function describeError(error) {
-    if (!(error instanceof Error))
-        return String(error);
-    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
-}
-
-;// CONCATENATED MODULE: ./src/rollover/submit.ts
-// Phases 6 and 7: write the new marker, submit the step, then verify that it reaches RUNNING and
-// stays up for `stable-for`. Used for the new jar and, unchanged, for a rollback.
-
-
-
-
-/** Marker first (so it exists when the driver first looks), then the step, then the step id. */
-async function submit_submit(ctx, request) {
-    const { log, clock } = ctx;
-    let marker = await ctx.markers.create(request.deploymentId, {
-        version: 1,
-        app: ctx.appName,
-        deploymentId: request.deploymentId,
-        clusterId: ctx.clusterId,
-        jar: request.jarUri,
-        createdAt: new Date(clock.now()).toISOString(),
-        ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
-        ...(ctx.github ? { github: ctx.github } : {}),
-    });
-    log.info(`Wrote marker ${marker.uri}; submitting the step.`);
-    let stepId;
-    try {
-        stepId = await ctx.emr.addStep(ctx.clusterId, request.step, ctx.executionRoleArn);
-    }
-    catch (error) {
-        // A marker without a driver would be taken for a running deployment by the next run.
-        await ctx.markers.remove([marker]).catch((cleanup) => {
-            log.warning(`Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`);
-        });
-        throw error;
-    }
-    const submittedAt = clock.now();
-    log.info(`Submitted step ${stepId} (${request.step.name}) with marker ${marker.uri}.`);
-    try {
-        marker = await ctx.markers.attachStep(marker, stepId);
-    }
-    catch (error) {
-        // Not fatal: the step is still found by its name and its marker conf.
-        log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${describeError(error)}`);
-    }
-    return {
-        deploymentId: request.deploymentId,
-        stepId,
-        markerUri: marker.uri,
-        jarUri: request.jarUri,
-        step: request.step,
-        submittedAt,
-        marker,
-    };
-}
-/** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
-async function verify(ctx, launch) {
-    const { clock, log, emr } = ctx;
-    const stepId = launch.stepId;
-    const describe = async () => {
-        await ctx.emrBudget.take(1, ctx.signal);
-        return emr.describeStep(ctx.clusterId, stepId);
-    };
-    const onTransientError = (error, wait) => log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
-    const started = await poll(async () => {
-        const step = await describe();
-        return step.state === 'PENDING' ? undefined : step;
-    }, {
-        clock,
-        deadline: clock.now() + ctx.startTimeoutMs,
-        intervalMs: 1000,
-        maxIntervalMs: 10_000,
-        // A step is never RUNNING the instant AddJobFlowSteps returns.
-        firstCheckAfterMs: 1000,
-        signal: ctx.signal,
-        onTransientError,
-    });
-    if (!started.done) {
-        launch.outcome = 'failed-to-start';
-        launch.failure = `step ${stepId} was still PENDING after start-timeout (${formatDuration(ctx.startTimeoutMs)}); another step may be occupying the cluster`;
-        return;
-    }
-    if (started.value.state !== 'RUNNING') {
-        launch.outcome = 'failed-to-start';
-        launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`;
-        return;
-    }
-    // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
-    // another machine's clock.
-    const emrStart = started.value.startedAt?.getTime();
-    launch.runningAt =
-        emrStart === undefined
-            ? clock.now()
-            : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
-    log.info(`Step ${stepId} is RUNNING; watching it for ${formatDuration(ctx.stableForMs)} (stable-for).`);
-    if (ctx.stableForMs <= 0) {
-        launch.outcome = 'running';
-        return;
-    }
-    // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
-    const interval = Math.min(15_000, Math.max(2000, ctx.stableForMs / 8));
-    const windowEnd = (launch.runningAt ?? clock.now()) + ctx.stableForMs;
-    // When EMR last answered "still running". The window counts only if EMR said so at its end:
-    // failed calls up to the deadline prove nothing.
-    let aliveAt = -Infinity;
-    const check = async () => {
-        const step = await describe();
-        if (isTerminal(step.state))
-            return step;
-        aliveAt = clock.now();
-        return undefined;
-    };
-    let ended = await poll(check, {
-        clock,
-        deadline: windowEnd,
-        intervalMs: interval,
-        maxIntervalMs: Math.max(interval, 10_000),
-        firstCheckAfterMs: interval,
-        signal: ctx.signal,
-        onTransientError,
-    });
-    if (!ended.done && aliveAt < windowEnd) {
-        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
-        const confirmed = await poll(async () => {
-            const step = await check();
-            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
-        }, {
-            clock,
-            deadline: clock.now() + ctx.startTimeoutMs,
-            intervalMs: 2000,
-            maxIntervalMs: 30_000,
-            signal: ctx.signal,
-            onTransientError,
-        });
-        if (!confirmed.done) {
-            launch.outcome = 'not-verified';
-            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(ctx.startTimeoutMs)} after; the step may still run: check it in the EMR console`;
-            return;
+    const seen = new Set();
+    const args = previous.args.map((arg, index) => {
+        if (index === 0 || (previous.args[index - 1] !== '--conf' && !arg.startsWith('--conf='))) {
+            return arg;
         }
-        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
+        const prefix = arg.startsWith('--conf=') ? '--conf=' : '';
+        const conf = arg.slice(prefix.length);
+        const eq = conf.indexOf('=');
+        const key = eq > 0 ? conf.slice(0, eq) : conf;
+        const value = replaced.get(key);
+        if (value === undefined)
+            return arg;
+        seen.add(key);
+        return `${prefix}${key}=${value}`;
+    });
+    const missing = [...replaced.keys()].filter((key) => !seen.has(key));
+    if (missing.length > 0 && args[0] === 'spark-submit') {
+        // A step not launched by this action: add the contract confs right after 'spark-submit'.
+        args.splice(1, 0, ...missing.flatMap((key) => ['--conf', `${key}=${replaced.get(key)}`]));
     }
-    if (ended.done) {
-        launch.outcome = 'died';
-        // EMR's own start and end times: when we noticed can be a poll interval later.
-        const { startedAt, endedAt } = ended.value;
-        const lived = startedAt && endedAt
-            ? endedAt.getTime() - startedAt.getTime()
-            : clock.now() - (launch.runningAt ?? 0);
-        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`;
-        return;
-    }
-    launch.outcome = 'running';
-    log.info(`Step ${stepId} stayed up for ${formatDuration(ctx.stableForMs)}.`);
+    return {
+        name: stepName(target.appName, target.deploymentId),
+        jar: previous.jar,
+        args,
+        actionOnFailure: 'CONTINUE',
+    };
 }
-/** Takes a launch that failed verification out of the way before anything else is submitted. */
-async function retire(ctx, launch) {
-    const { emr, log } = ctx;
-    // The marker first: if the step starts after all, its driver stops at its first check.
-    await ctx.markers.remove([launch.marker]);
-    const step = await emr.describeStep(ctx.clusterId, launch.stepId);
-    if (step.state === 'PENDING') {
-        await emr.cancelStep(ctx.clusterId, step.id);
-        log.info(`Cancelled step ${step.id}, which had not started.`);
+
+;// CONCATENATED MODULE: ./src/aws/object-store.ts
+/**
+ * Thrown by ObjectStore when a conditional write or delete does not apply (HTTP 412), or loses a
+ * race with a concurrent write (HTTP 409). Callers re-read and decide.
+ */
+class PreconditionFailed extends Error {
+    location;
+    status;
+    constructor(location, status) {
+        super(`condition failed on s3://${location.bucket}/${location.key} (HTTP ${status})`);
+        this.location = location;
+        this.status = status;
+        this.name = 'PreconditionFailed';
     }
-    else if (!isTerminal(step.state)) {
-        // It started after all: without its marker the driver exits at its first check.
-        const ended = await poll(async () => {
-            await ctx.emrBudget.take(1);
-            return isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined;
-        }, {
-            clock: ctx.clock,
-            deadline: ctx.clock.now() + retireTimeoutMs,
-            intervalMs: 2000,
-            maxIntervalMs: 10_000,
-        });
-        if (!ended.done) {
-            throw new UserError(`Step ${step.id} of the failed deployment is still ${step.state} ${formatDuration(retireTimeoutMs)} after its marker was deleted; not submitting anything else beside it. Stop it, then re-run.`);
+}
+
+;// CONCATENATED MODULE: ./src/rollover/timings.ts
+// Every timing the rollover uses, in one typed object with one set of defaults (as lib-storage
+// keeps its configuration). The defaults suit real EMR; tests, the demo and the bench pass a
+// partial override. All values are milliseconds unless the name says otherwise.
+const DEFAULT_TIMINGS = Object.freeze({
+    lockLeaseMs: 60_000,
+    lockRenewEveryMs: 20_000,
+    lockPollMs: 5_000,
+    lockReportEveryMs: 30_000,
+    ackPollMs: 250,
+    emrPollMs: 3_000,
+    cancelGraceMs: 5_000,
+    killTimeoutMs: 5 * 60_000,
+    killConfirmMs: 60_000,
+    stepPollMs: 2_000,
+    retireTimeoutMs: 5 * 60_000,
+    verifyFirstCheckMs: 1_000,
+    verifyPollMs: 1_000,
+    stableCheckMinMs: 2_000,
+    stableCheckMaxMs: 15_000,
+    confirmPollMaxMs: 30_000,
+    maxPollIntervalMs: 10_000,
+    // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
+    emrBurst: 5,
+    emrCallsPerSecond: 0.4,
+});
+function timingsWith(overrides = {}) {
+    return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides });
+}
+
+;// CONCATENATED MODULE: ./src/rollover/lock-body.ts
+// The deploy lock's object in S3: its body, who holds it, and the conditional release the post
+// step uses (post.ts imports this and the S3 adapter only, never EMR).
+
+
+function lockOwner(deploymentId, run) {
+    const { repository, runId, runAttempt, runUrl, actor } = run;
+    return { deploymentId, repository, runId, runAttempt, runUrl, actor };
+}
+/** Deletes the lock only if it is still the version `etag` names (for the post step). */
+async function releaseLockByEtag(store, location, etag, log) {
+    // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
+    for (let i = 0; i < 3; i++) {
+        const current = await store.getText(location);
+        if (!current) {
+            log.info(`The deploy lock ${s3Uri(location)} was already gone.`);
+            return 'not-held';
+        }
+        if (current.etag !== etag) {
+            const holder = describeHolder({
+                body: parseLockBody(current.body),
+                lastModified: current.lastModified,
+            });
+            log.warning(`The deploy lock ${s3Uri(location)} is now held by ${holder}; left it in place.`);
+            return 'not-held';
+        }
+        try {
+            await store.delete(location, { ifMatch: etag });
+            log.info(`Released the deploy lock ${s3Uri(location)}.`);
+            return 'released';
+        }
+        catch (error) {
+            if (!(error instanceof PreconditionFailed))
+                throw error;
         }
     }
+    log.warning(`The deploy lock ${s3Uri(location)} kept changing; left it in place.`);
+    return 'not-held';
 }
-const retireTimeoutMs = 5 * 60_000;
-function failureText(step) {
-    const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ');
-    const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : '';
-    return details || log ? `: ${details}${log}` : '';
-}
-
-;// CONCATENATED MODULE: ./src/report/records.ts
-
-function deploymentRecord(report, github) {
-    const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
-    const launch = (l) => l && {
-        deploymentId: l.deploymentId,
-        stepId: l.stepId,
-        markerUri: l.markerUri,
-        jarUri: l.jarUri,
-        outcome: l.outcome,
-        failure: l.failure,
-        submittedAt: iso(l.submittedAt),
-        runningAt: iso(l.runningAt),
-        args: l.step.args,
-    };
-    return {
-        version: 1,
-        deploymentId: report.deploymentId,
-        app: report.appName,
-        clusterId: report.clusterId,
-        status: report.status,
-        result: report.result,
-        error: report.error,
-        jarUri: report.jarUri,
-        stopped: report.previous,
-        forcedStop: report.forcedStop ?? false,
-        stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
-        downtimeSeconds: downtimeSeconds(report),
-        launch: launch(report.launch),
-        rollback: launch(report.rollback),
-        phases: report.phases.map((p) => ({
-            name: p.name,
-            status: p.status ?? 'in-progress',
-            startedAt: iso(p.startedAt),
-            seconds: seconds(p.startedAt, p.endedAt),
-            detail: p.detail,
-        })),
-        warnings: report.warnings,
-        github,
-        updatedAt: new Date().toISOString(),
-    };
-}
-async function writeDeploymentRecord(store, layout, report, github) {
-    const body = JSON.stringify(deploymentRecord(report, github), null, 2);
-    await store.putText(layout.deploymentRecord(report.deploymentId), body);
-}
-/** current.json: what runs now, after a run that left a verified driver behind. */
-async function writeCurrent(store, layout, report, live, github) {
-    const body = {
-        version: 1,
-        app: report.appName,
-        clusterId: report.clusterId,
-        deploymentId: live.deploymentId,
-        stepId: live.stepId,
-        markerUri: live.markerUri,
-        jarUri: live.jarUri,
-        since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
-        record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
-        github,
-    };
-    await store.putText(layout.current, JSON.stringify(body, null, 2));
-}
-/** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */
-async function readCurrent(store, layout) {
-    const read = await store.getText(layout.current);
-    if (!read)
-        return undefined;
+function parseLockBody(text) {
     try {
-        const value = JSON.parse(read.body);
-        return value && typeof value === 'object' ? value : undefined;
+        const v = JSON.parse(text);
+        if (v?.version !== 1 || typeof v.owner?.deploymentId !== 'string')
+            return undefined;
+        if (typeof v.expiresAt !== 'string' || Number.isNaN(Date.parse(v.expiresAt)))
+            return undefined;
+        return v;
     }
     catch {
         return undefined;
     }
 }
-
-;// CONCATENATED MODULE: ./src/rollover/rollback.ts
-// Phase 8: when the new step fails to start or dies within stable-for, resubmit the previous
-// step's exact configuration with a fresh marker, verify it, and fail the run either way.
-
-
-
-
-
-/** A run that ended without the new version verified; the message says what runs now. */
-class RolloverFailed extends UserError {
-}
-async function rollBack(deps, report, held, launchCtx, failed, previous, firstDeploy) {
-    const { settings, store, log, github } = deps;
-    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
-    await retire(launchCtx, failed);
-    if (!settings.rollback || firstDeploy || !previous) {
-        const why = !settings.rollback
-            ? "'rollback' is false"
-            : firstDeploy
-                ? 'this was a first deploy: there is no previous version to go back to'
-                : 'no step of the app was running before: there is no previous configuration to go back to';
-        throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
-    }
-    const rollbackId = `${deps.deploymentId}-rb`;
-    const markerUri = s3Uri(held.layout.marker(rollbackId));
-    const step = retargetStep(previous, {
-        appName: settings.appName,
-        deploymentId: rollbackId,
-        markerUri,
-    });
-    log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
-    const launched = await held.phases.run('Rollback', async (phase) => {
-        const l = await submit_submit(launchCtx, {
-            deploymentId: rollbackId,
-            markerUri,
-            step,
-            jarUri: jarOfStep(previous.args) ?? 'unknown',
-            rollbackOf: deps.deploymentId,
-        });
-        report.rollback = l;
-        await verifyOrExplain(launchCtx, l, held.signal);
-        phase.detail =
-            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
-        if (l.outcome !== 'running')
-            phase.status = 'failed';
-        return l;
-    });
-    if (launched.outcome !== 'running') {
-        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
-        await retire(launchCtx, launched);
-        throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
-    }
-    report.result = 'rolled-back';
-    await writeCurrent(store, held.layout, report, launched, github);
-    throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
-}
-/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
-async function verifyOrExplain(ctx, launched, signal) {
-    try {
-        await verify(ctx, launched);
-    }
-    catch (error) {
-        if (!signal.aborted)
-            throw error;
-        launched.outcome = 'not-verified';
-        const watched = launched.runningAt === undefined
-            ? 'before it reached RUNNING'
-            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
-        throw new RolloverFailed(`${reasonOf(signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
-    }
-}
-function reasonOf(signal) {
-    const reason = signal.reason;
-    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
+function describeHolder(holder) {
+    if (!holder)
+        return 'an unknown holder';
+    const { body, lastModified } = holder;
+    if (!body)
+        return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`;
+    const o = body.owner;
+    const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run';
+    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`;
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/lock.ts
@@ -76166,13 +75899,13 @@ function reasonOf(signal) {
 
 
 
-const REPORT_EVERY_MS = 30_000;
+
+
+
+
+
 // Bounds the re-read/re-create loop when the lock keeps changing under us.
 const MAX_IMMEDIATE_RETRIES = 5;
-function lockOwner(deploymentId, run) {
-    const { repository, runId, runAttempt, runUrl, actor } = run;
-    return { deploymentId, repository, runId, runAttempt, runUrl, actor };
-}
 class DeployLock {
     lost;
     lostController = new AbortController();
@@ -76185,7 +75918,7 @@ class DeployLock {
     constructor(options) {
         this.options = options;
         this.lost = this.lostController.signal;
-        this.leaseMs = options.leaseMs ?? 60_000;
+        this.leaseMs = options.leaseMs ?? DEFAULT_TIMINGS.lockLeaseMs;
         this.app = options.location.key.split('/').at(-2) ?? options.location.key;
     }
     get etag() {
@@ -76222,14 +75955,15 @@ class DeployLock {
                 holder = attempt.holder;
             const now = clock.now();
             if (now >= deadline) {
-                throw new UserError(`Another rollover of '${this.app}' holds the deploy lock: ${describe(holder)}. ` +
+                throw new UserError(`Another rollover of '${this.app}' holds the deploy lock: ${describeHolder(holder)}. ` +
                     `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`);
             }
-            if (holder && now - lastReport >= REPORT_EVERY_MS) {
+            if (holder &&
+                now - lastReport >= (this.options.reportEveryMs ?? DEFAULT_TIMINGS.lockReportEveryMs)) {
                 lastReport = now;
-                log.info(`Waiting for the deploy lock of '${this.app}', held by ${describe(holder)}.`);
+                log.info(`Waiting for the deploy lock of '${this.app}', held by ${describeHolder(holder)}.`);
             }
-            const pollMs = this.options.pollMs ?? 5_000;
+            const pollMs = this.options.pollMs ?? DEFAULT_TIMINGS.lockPollMs;
             const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)());
             await clock.sleep(Math.min(jittered, deadline - now), signal);
         }
@@ -76299,9 +76033,9 @@ class DeployLock {
             throw error;
         }
         if (ours)
-            log.info(`Took over the deploy lock left by ${describe(holder)}: same workflow run.`);
+            log.info(`Took over the deploy lock left by ${describeHolder(holder)}: same workflow run.`);
         else
-            log.warning(`Took over the expired deploy lock of ${describe(holder)}.`);
+            log.warning(`Took over the expired deploy lock of ${describeHolder(holder)}.`);
         return { kind: 'acquired' };
     }
     // Another attempt of this run can only exist once that attempt has finished (GitHub re-runs
@@ -76333,7 +76067,7 @@ class DeployLock {
     }
     async renewLoop(signal) {
         const { clock, log, store, location } = this.options;
-        const renewEveryMs = this.options.renewEveryMs ?? 20_000;
+        const renewEveryMs = this.options.renewEveryMs ?? DEFAULT_TIMINGS.lockRenewEveryMs;
         while (this.held) {
             const left = this.held.expiresAt - clock.now();
             if (left <= 0)
@@ -76371,101 +76105,12 @@ class DeployLock {
         this.lostController.abort(new UserError(message));
     }
 }
-/** Deletes the lock only if it is still the version `etag` names (for the post step). */
-async function releaseLockByEtag(store, location, etag, log) {
-    // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
-    for (let i = 0; i < 3; i++) {
-        const current = await store.getText(location);
-        if (!current) {
-            log.info(`The deploy lock ${s3Uri(location)} was already gone.`);
-            return 'not-held';
-        }
-        if (current.etag !== etag) {
-            const holder = describe({
-                body: parseLockBody(current.body),
-                lastModified: current.lastModified,
-            });
-            log.warning(`The deploy lock ${s3Uri(location)} is now held by ${holder}; left it in place.`);
-            return 'not-held';
-        }
-        try {
-            await store.delete(location, { ifMatch: etag });
-            log.info(`Released the deploy lock ${s3Uri(location)}.`);
-            return 'released';
-        }
-        catch (error) {
-            if (!(error instanceof PreconditionFailed))
-                throw error;
-        }
-    }
-    log.warning(`The deploy lock ${s3Uri(location)} kept changing; left it in place.`);
-    return 'not-held';
-}
-/** Undefined for '' (core.getState of a step that never held the lock) or anything malformed. */
-function parseLockState(text) {
-    try {
-        const v = JSON.parse(text);
-        const { bucket, key } = v.location ?? {};
-        if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
-            return undefined;
-        return { location: { bucket, key }, etag: v.etag };
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseLockBody(text) {
-    try {
-        const v = JSON.parse(text);
-        if (v?.version !== 1 || typeof v.owner?.deploymentId !== 'string')
-            return undefined;
-        if (typeof v.expiresAt !== 'string' || Number.isNaN(Date.parse(v.expiresAt)))
-            return undefined;
-        return v;
-    }
-    catch {
-        return undefined;
-    }
-}
-function describe(holder) {
-    if (!holder)
-        return 'an unknown holder';
-    const { body, lastModified } = holder;
-    if (!body)
-        return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`;
-    const o = body.owner;
-    const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run';
-    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`;
-}
 function iso(ms) {
     return new Date(ms).toISOString();
 }
 
 ;// CONCATENATED MODULE: ./src/contract/markers.ts
-// The marker contract with the Spark driver (DESIGN.md): one object per deployment under
-// <marker-prefix>/<app>/markers/. The driver runs while its marker exists; deleting it asks the
-// driver to drain and exit. The driver may acknowledge with `<marker key>.stopped`.
-
 const ACK_SUFFIX = '.stopped';
-/** Where everything of one app lives under the marker prefix. */
-class AppLayout {
-    app;
-    markers;
-    lock;
-    current;
-    constructor(markerPrefix, appName) {
-        this.app = child(markerPrefix, appName);
-        this.markers = child(this.app, 'markers');
-        this.lock = child(this.app, 'lock');
-        this.current = child(this.app, 'current.json');
-    }
-    marker(deploymentId) {
-        return child(this.markers, deploymentId);
-    }
-    deploymentRecord(deploymentId) {
-        return child(this.app, 'deployments', `${deploymentId}.json`);
-    }
-}
 function ackLocation(marker) {
     return { bucket: marker.bucket, key: `${marker.key}${ACK_SUFFIX}` };
 }
@@ -76481,6 +76126,10 @@ function parseMarkerBody(text) {
     }
     return undefined;
 }
+
+;// CONCATENATED MODULE: ./src/rollover/marker-store.ts
+
+
 class MarkerStore {
     store;
     layout;
@@ -76560,6 +76209,159 @@ class MarkerStore {
     }
 }
 
+;// CONCATENATED MODULE: ./src/report/records.ts
+
+function deploymentRecord(report, github) {
+    const iso = (t) => t === undefined ? undefined : new Date(t).toISOString();
+    const launch = (l) => l && {
+        deploymentId: l.deploymentId,
+        stepId: l.stepId,
+        markerUri: l.markerUri,
+        jarUri: l.jarUri,
+        outcome: l.outcome,
+        failure: l.failure,
+        submittedAt: iso(l.submittedAt),
+        runningAt: iso(l.runningAt),
+        args: l.step.args,
+    };
+    return {
+        version: 1,
+        deploymentId: report.deploymentId,
+        app: report.appName,
+        clusterId: report.clusterId,
+        status: report.status,
+        result: report.result,
+        error: report.error,
+        jarUri: report.jarUri,
+        stopped: report.previous,
+        forcedStop: report.forcedStop ?? false,
+        stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
+        downtimeSeconds: downtimeSeconds(report),
+        launch: launch(report.launch),
+        rollback: launch(report.rollback),
+        phases: report.phases.map((p) => ({
+            name: p.name,
+            status: p.status ?? 'in-progress',
+            startedAt: iso(p.startedAt),
+            seconds: seconds(p.startedAt, p.endedAt),
+            detail: p.detail,
+        })),
+        warnings: report.warnings,
+        github,
+        updatedAt: new Date().toISOString(),
+    };
+}
+async function writeDeploymentRecord(store, layout, report, github) {
+    const body = JSON.stringify(deploymentRecord(report, github), null, 2);
+    await store.putText(layout.deploymentRecord(report.deploymentId), body);
+}
+/** current.json: what runs now, after a run that left a verified driver behind. */
+async function writeCurrent(store, layout, report, live, github) {
+    const body = {
+        version: 1,
+        app: report.appName,
+        clusterId: report.clusterId,
+        deploymentId: live.deploymentId,
+        stepId: live.stepId,
+        markerUri: live.markerUri,
+        jarUri: live.jarUri,
+        since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
+        record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
+        github,
+    };
+    await store.putText(layout.current, JSON.stringify(body, null, 2));
+}
+/** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */
+async function readCurrent(store, layout) {
+    const read = await store.getText(layout.current);
+    if (!read)
+        return undefined;
+    try {
+        const value = JSON.parse(read.body);
+        return value && typeof value === 'object' ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollover/observe.ts
+
+
+
+function isFirstDeploy(state) {
+    return state.markers.length === 0 && state.steps.length === 0;
+}
+/** A step belongs to the app when its name, its marker conf or a marker body says so. */
+function appSteps(steps, appName, layout, markers) {
+    const markerPrefix = `s3://${layout.markers.bucket}/${layout.markers.key}/`;
+    const stepIdsInMarkers = new Set(markers.map((m) => m.body?.stepId).filter(Boolean));
+    return steps.filter((step) => {
+        if (stepIdsInMarkers.has(step.id))
+            return true;
+        const named = parseStepName(step.name);
+        if (named?.appName === appName)
+            return true;
+        return markerUriOfStep(step.args)?.startsWith(markerPrefix) ?? false;
+    });
+}
+/** What runs now on the run's cluster: its markers in S3 and its active steps. */
+function observe(ctx) {
+    return readCurrentState(ctx.emr, ctx.markers, ctx.clusterId, ctx.settings.appName);
+}
+async function readCurrentState(emr, markerStore, clusterId, appName) {
+    const [scan, steps] = await Promise.all([
+        markerStore.scan(),
+        emr.listActiveSteps(clusterId),
+    ]);
+    return {
+        markers: scan.markers,
+        acks: scan.acks,
+        steps: appSteps(steps, appName, markerStore.layout, scan.markers),
+    };
+}
+/**
+ * The step a rollback would restore, and current.json. Nothing running, but a run recorded what
+ * ran last (e.g. a run that crashed after stopping it): that is still the version to roll back
+ * to, and this is no first deploy.
+ */
+async function rollbackTarget(ctx, state) {
+    const previous = rollbackSource(state);
+    if (previous)
+        return { previous };
+    const recorded = await readCurrent(ctx.store, ctx.layout);
+    if (!recorded?.stepId || recorded.clusterId !== ctx.clusterId)
+        return { recorded };
+    const described = await ctx.emr
+        .describeStep(ctx.clusterId, recorded.stepId)
+        .catch(() => undefined);
+    if (described)
+        ctx.log.info(`Nothing runs now; current.json names ${described.id} as the last deployment.`);
+    return { previous: described, recorded };
+}
+/** The step whose configuration a rollback restores: the newest running one of the app. */
+function rollbackSource(state) {
+    return state.steps.find((s) => s.state === 'RUNNING') ?? state.steps[0];
+}
+function describeState(state) {
+    if (isFirstDeploy(state))
+        return 'no marker and no active step: first deploy';
+    const steps = state.steps.map((s) => `${s.id} (${s.state}, ${s.name})`).join(', ') || 'none';
+    const markers = state.markers.map((m) => m.uri).join(', ') || 'none';
+    return `active steps: ${steps}; markers: ${markers}`;
+}
+
+;// CONCATENATED MODULE: ./src/rollover/record.ts
+// Phase 9, as phases complete: the deployment record in S3, so a rerun and a person can see
+// where a run stopped. A record that cannot be written never fails the run.
+
+
+async function recordProgress(ctx) {
+    await writeDeploymentRecord(ctx.store, ctx.layout, ctx.report, ctx.github).catch((error) => {
+        ctx.log.warning(`Could not write the deployment record: ${describeError(error)}`);
+    });
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -76567,6 +76369,7 @@ var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/rollover/stage.ts
 // Preflight check and staging of the jar. Staging happens before anything is stopped, so the
 // upload never adds downtime; content addressing makes a re-run skip it.
+
 
 
 
@@ -76644,6 +76447,444 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+;// CONCATENATED MODULE: ./src/aws/poll.ts
+
+/**
+ * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
+ * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
+ * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
+ */
+async function poll(check, options) {
+    const { clock, deadline, signal } = options;
+    const jitter = options.jitter ?? 0.2;
+    const random = options.random ?? Math.random;
+    let interval = options.intervalMs;
+    if (options.firstCheckAfterMs) {
+        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
+    }
+    for (;;) {
+        signal?.throwIfAborted();
+        try {
+            const value = await check();
+            if (value !== undefined)
+                return { done: true, value };
+            interval = Math.max(options.intervalMs, interval / 2);
+        }
+        catch (error) {
+            if (!isTransient(error))
+                throw error;
+            interval = Math.min(options.maxIntervalMs, interval * 2);
+            options.onTransientError?.(error, interval);
+        }
+        const remaining = deadline - clock.now();
+        if (remaining <= 0)
+            return { done: false };
+        const jittered = interval * (1 + jitter * (2 * random() - 1));
+        // A check just before the deadline and another at it would be one call too many.
+        const wait = remaining - jittered < interval / 2 ? remaining : jittered;
+        await clock.sleep(Math.max(0, wait), signal);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollover/retire.ts
+// Takes a launch that failed verification out of the way before anything else is submitted.
+
+
+
+
+async function retire(ctx, launch) {
+    const { emr, log } = ctx;
+    const retireTimeoutMs = ctx.timings.retireTimeoutMs;
+    // The marker first: if the step starts after all, its driver stops at its first check.
+    await ctx.markers.remove([launch.marker]);
+    const step = await emr.describeStep(ctx.clusterId, launch.stepId);
+    if (step.state === 'PENDING') {
+        await emr.cancelStep(ctx.clusterId, step.id);
+        log.info(`Cancelled step ${step.id}, which had not started.`);
+    }
+    else if (!isTerminal(step.state)) {
+        // It started after all: without its marker the driver exits at its first check.
+        const ended = await poll(async () => {
+            await ctx.emrBudget.take(1);
+            return isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined;
+        }, {
+            clock: ctx.clock,
+            deadline: ctx.clock.now() + retireTimeoutMs,
+            intervalMs: ctx.timings.stepPollMs,
+            maxIntervalMs: ctx.timings.maxPollIntervalMs,
+        });
+        if (!ended.done) {
+            throw new UserError(`Step ${step.id} of the failed deployment is still ${step.state} ${formatDuration(retireTimeoutMs)} after its marker was deleted; not submitting anything else beside it. Stop it, then re-run.`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollover/rollover-failed.ts
+
+/** A run that ended without the new version verified; the message says what runs now. */
+class RolloverFailed extends UserError {
+}
+
+;// CONCATENATED MODULE: ./src/rollover/submit.ts
+
+
+
+/** The Submit phase of the new deployment, after `stop`. */
+async function submitPhase(ctx, launch, stop) {
+    const { report, settings } = ctx;
+    return ctx.phases.run('Submit', async (phase) => {
+        const l = await submit_submit(ctx, { deploymentId: ctx.deploymentId, ...launch }).catch((error) => {
+            const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing';
+            throw new RolloverFailed(`Submitting the new step failed: ${describeError(error)}. ` +
+                `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`);
+        });
+        report.launch = l;
+        phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`;
+        return l;
+    });
+}
+/** Acknowledgements of drivers that are gone (not only those seen before the stop). */
+async function removeStaleAcks(ctx) {
+    await ctx.markers
+        .scan()
+        .then(({ markers: live, acks }) => {
+        const liveUris = new Set(live.map((m) => m.uri));
+        return ctx.markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
+    })
+        .catch(() => undefined);
+}
+/** Marker first (so it exists when the driver first looks), then the step, then the step id. */
+async function submit_submit(ctx, request) {
+    const { log, clock } = ctx;
+    let marker = await ctx.markers.create(request.deploymentId, {
+        version: 1,
+        app: ctx.settings.appName,
+        deploymentId: request.deploymentId,
+        clusterId: ctx.clusterId,
+        jar: request.jarUri,
+        createdAt: new Date(clock.now()).toISOString(),
+        ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
+        github: ctx.github,
+    });
+    log.info(`Wrote marker ${marker.uri}; submitting the step.`);
+    let stepId;
+    try {
+        stepId = await ctx.emr.addStep(ctx.clusterId, request.step, ctx.settings.executionRoleArn);
+    }
+    catch (error) {
+        // A marker without a driver would be taken for a running deployment by the next run.
+        await ctx.markers.remove([marker]).catch((cleanup) => {
+            log.warning(`Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`);
+        });
+        throw error;
+    }
+    const submittedAt = clock.now();
+    log.info(`Submitted step ${stepId} (${request.step.name}) with marker ${marker.uri}.`);
+    try {
+        marker = await ctx.markers.attachStep(marker, stepId);
+    }
+    catch (error) {
+        // Not fatal: the step is still found by its name and its marker conf.
+        log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${describeError(error)}`);
+    }
+    return {
+        deploymentId: request.deploymentId,
+        stepId,
+        markerUri: marker.uri,
+        jarUri: request.jarUri,
+        step: request.step,
+        submittedAt,
+        marker,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/verify.ts
+// Phase 7: the new step must reach RUNNING within start-timeout and stay up for stable-for.
+// Sets the launch's outcome; never throws for a step that fails, only for I/O or cancellation.
+
+
+
+
+
+/** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
+async function verify(ctx, launch) {
+    const { clock, log, emr, timings } = ctx;
+    const { startTimeoutMs, stableForMs } = ctx.settings;
+    const stepId = launch.stepId;
+    const describe = async () => {
+        await ctx.emrBudget.take(1, ctx.signal);
+        return emr.describeStep(ctx.clusterId, stepId);
+    };
+    const onTransientError = (error, wait) => log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
+    const started = await poll(async () => {
+        const step = await describe();
+        return step.state === 'PENDING' ? undefined : step;
+    }, {
+        clock,
+        deadline: clock.now() + startTimeoutMs,
+        intervalMs: timings.verifyPollMs,
+        maxIntervalMs: timings.maxPollIntervalMs,
+        // A step is never RUNNING the instant AddJobFlowSteps returns.
+        firstCheckAfterMs: timings.verifyFirstCheckMs,
+        signal: ctx.signal,
+        onTransientError,
+    });
+    if (!started.done) {
+        launch.outcome = 'failed-to-start';
+        launch.failure = `step ${stepId} was still PENDING after start-timeout (${formatDuration(startTimeoutMs)}); another step may be occupying the cluster`;
+        return;
+    }
+    if (started.value.state !== 'RUNNING') {
+        launch.outcome = 'failed-to-start';
+        launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`;
+        return;
+    }
+    // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
+    // another machine's clock.
+    const emrStart = started.value.startedAt?.getTime();
+    launch.runningAt =
+        emrStart === undefined
+            ? clock.now()
+            : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
+    log.info(`Step ${stepId} is RUNNING; watching it for ${formatDuration(stableForMs)} (stable-for).`);
+    if (stableForMs <= 0) {
+        launch.outcome = 'running';
+        return;
+    }
+    // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
+    const interval = Math.min(timings.stableCheckMaxMs, Math.max(timings.stableCheckMinMs, stableForMs / 8));
+    const windowEnd = (launch.runningAt ?? clock.now()) + stableForMs;
+    // When EMR last answered "still running". The window counts only if EMR said so at its end:
+    // failed calls up to the deadline prove nothing.
+    let aliveAt = -Infinity;
+    const check = async () => {
+        const step = await describe();
+        if (isTerminal(step.state))
+            return step;
+        aliveAt = clock.now();
+        return undefined;
+    };
+    let ended = await poll(check, {
+        clock,
+        deadline: windowEnd,
+        intervalMs: interval,
+        maxIntervalMs: Math.max(interval, timings.maxPollIntervalMs),
+        firstCheckAfterMs: interval,
+        signal: ctx.signal,
+        onTransientError,
+    });
+    if (!ended.done && aliveAt < windowEnd) {
+        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
+        const confirmed = await poll(async () => {
+            const step = await check();
+            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
+        }, {
+            clock,
+            deadline: clock.now() + startTimeoutMs,
+            intervalMs: timings.stepPollMs,
+            maxIntervalMs: timings.confirmPollMaxMs,
+            signal: ctx.signal,
+            onTransientError,
+        });
+        if (!confirmed.done) {
+            launch.outcome = 'not-verified';
+            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(startTimeoutMs)} after; the step may still run: check it in the EMR console`;
+            return;
+        }
+        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
+    }
+    if (ended.done) {
+        launch.outcome = 'died';
+        // EMR's own start and end times: when we noticed can be a poll interval later.
+        const { startedAt, endedAt } = ended.value;
+        const lived = startedAt && endedAt
+            ? endedAt.getTime() - startedAt.getTime()
+            : clock.now() - (launch.runningAt ?? 0);
+        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`;
+        return;
+    }
+    launch.outcome = 'running';
+    log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`);
+}
+function failureText(step) {
+    const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ');
+    const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : '';
+    return details || log ? `: ${details}${log}` : '';
+}
+/** The Verify phase of the new deployment. */
+async function verifyPhase(ctx, launched) {
+    await ctx.phases.run('Verify', async (phase) => {
+        await verifyOrExplain(ctx, launched);
+        phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure;
+        if (launched.outcome !== 'running')
+            phase.status = 'failed';
+    });
+}
+/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
+async function verifyOrExplain(ctx, launched) {
+    try {
+        await verify(ctx, launched);
+    }
+    catch (error) {
+        if (!ctx.signal.aborted)
+            throw error;
+        launched.outcome = 'not-verified';
+        const watched = launched.runningAt === undefined
+            ? 'before it reached RUNNING'
+            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
+        throw new RolloverFailed(`${reasonOf(ctx.signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
+    }
+}
+function reasonOf(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
+}
+
+;// CONCATENATED MODULE: ./src/rollover/rollback.ts
+
+
+
+
+
+
+
+
+/** Always throws RolloverFailed; the message says what runs now. */
+async function restorePrevious(ctx, request) {
+    const { settings, store, log, github, report } = ctx;
+    const { failed, previous, firstDeploy } = request;
+    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
+    await retire(ctx, failed);
+    if (!settings.rollback || firstDeploy || !previous) {
+        const why = !settings.rollback
+            ? "'rollback' is false"
+            : firstDeploy
+                ? 'this was a first deploy: there is no previous version to go back to'
+                : 'no step of the app was running before: there is no previous configuration to go back to';
+        throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
+    }
+    const rollbackId = `${ctx.deploymentId}-rb`;
+    const markerUri = s3Uri(ctx.layout.marker(rollbackId));
+    const step = retargetStep(previous, {
+        appName: settings.appName,
+        deploymentId: rollbackId,
+        markerUri,
+    });
+    log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
+    const launched = await ctx.phases.run('Rollback', async (phase) => {
+        const l = await submit_submit(ctx, {
+            deploymentId: rollbackId,
+            markerUri,
+            step,
+            jarUri: jarOfStep(previous.args) ?? 'unknown',
+            rollbackOf: ctx.deploymentId,
+        });
+        report.rollback = l;
+        await verifyOrExplain(ctx, l);
+        phase.detail =
+            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
+        if (l.outcome !== 'running')
+            phase.status = 'failed';
+        return l;
+    });
+    if (launched.outcome !== 'running') {
+        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
+        await retire(ctx, launched);
+        throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
+    }
+    report.result = 'rolled-back';
+    await writeCurrent(store, ctx.layout, report, launched, github);
+    throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
+}
+
+;// CONCATENATED MODULE: ./src/contract/kill-step.ts
+
+/**
+ * Kills every YARN application carrying `tag`, then checks none is left. Runs as an EMR step on
+ * the primary node; the tag is passed as $1, so no input is ever spliced into the script text.
+ * The ResourceManager REST API filters by tag (the CLI's -appTags is not in every Hadoop).
+ * A query that fails (RM unreachable, standby RM, authentication required) fails the step: an
+ * unanswered query must never read as "no application left", or a live driver would be taken
+ * for a dead one and a second driver submitted beside it.
+ */
+const YARN_KILL_SCRIPT = [
+    'set -eu',
+    'tag="$1"',
+    'rm="http://$(hostname -f):8088/ws/v1/cluster/apps?applicationTags=${tag}&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING"',
+    'apps() {',
+    '  body=$(curl -sfL --max-time 30 "$rm") || { echo "cannot query the ResourceManager: $rm" >&2; exit 1; }',
+    '  printf "%s\\n" "$body" | grep -o "application_[0-9]*_[0-9]*" | sort -u || true',
+    '}',
+    'ids=$(apps)',
+    'for id in $ids; do yarn application -kill "$id"; done',
+    'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do',
+    '  left=$(apps)',
+    '  [ -z "$left" ] && { echo "killed: ${ids:-none}"; exit 0; }',
+    '  sleep 5',
+    'done',
+    'echo "still running: $left" >&2; exit 1',
+].join('\n');
+const KILL_STEP_MARKER_ARG = 'rollover-kill';
+/** An EMR step that force-stops every driver of the app (tagged `rollover-<app>`). */
+function buildKillStep(appName, deploymentId) {
+    return {
+        name: `rollover-kill:${appName}:${deploymentId}`,
+        jar: 'command-runner.jar',
+        args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, appTag(appName)],
+        actionOnFailure: 'CONTINUE',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/force-stop.ts
+// The forced stop (on-stop-timeout: kill): cancel the stuck spark-submit steps, then kill the
+// app's YARN applications by tag in an EMR step, and confirm. CancelSteps alone never stops a
+// cluster-mode driver.
+
+
+
+
+/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
+async function forceStop(ctx, alive) {
+    const { emr, clock, log } = ctx;
+    for (const step of alive.filter((s) => !isTerminal(s.state))) {
+        // With step concurrency 1 the kill step would queue behind the stuck step forever.
+        await emr.cancelStep(ctx.clusterId, step.id);
+        log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`);
+    }
+    const killStep = buildKillStep(ctx.settings.appName, ctx.deploymentId);
+    const killId = await emr.addStep(ctx.clusterId, killStep);
+    log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`);
+    // Rationed like every other poll: the kill script alone can take a minute or more.
+    const describe = async (stepId) => {
+        await ctx.emrBudget.take(1, ctx.signal);
+        return emr.describeStep(ctx.clusterId, stepId);
+    };
+    const result = await poll(async () => {
+        const step = await describe(killId);
+        return isTerminal(step.state) ? step : undefined;
+    }, {
+        clock,
+        deadline: clock.now() + ctx.timings.killTimeoutMs,
+        intervalMs: ctx.timings.stepPollMs,
+        maxIntervalMs: ctx.timings.maxPollIntervalMs,
+        signal: ctx.signal,
+    });
+    if (!result.done || result.value.state !== 'COMPLETED') {
+        const state = result.done ? result.value.state : 'not finished';
+        throw new UserError(`Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
+            `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`);
+    }
+    for (const step of alive) {
+        await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
+            clock,
+            deadline: clock.now() + ctx.timings.killConfirmMs,
+            intervalMs: ctx.timings.stepPollMs,
+            maxIntervalMs: ctx.timings.maxPollIntervalMs,
+        });
+    }
+    log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`);
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/stop.ts
 // Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
 // confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
@@ -76655,11 +76896,32 @@ function formatBytes(bytes) {
 
 
 
+
 class StopTimeout extends UserError {
 }
 class StopCancelled extends UserError {
 }
-async function stopCurrent(state, ctx) {
+/** The Stop phase: stops what `state` found, timed and recorded in the report. */
+async function stopPhase(ctx, state) {
+    const { report, clock, log } = ctx;
+    return ctx.phases.run('Stop', async (phase) => {
+        report.stopStartedAt = clock.now();
+        const outcome = await stopCurrent(ctx, state);
+        report.previous = outcome.stopped;
+        report.oldStoppedAt = outcome.stoppedAt;
+        report.forcedStop = outcome.forced;
+        phase.detail =
+            outcome.stopped.length === 0
+                ? 'nothing was running'
+                : `stopped ${outcome.stopped.map((s) => `${s.stepId} (${s.state})`).join(', ')}`;
+        if (outcome.stopped.length > 0) {
+            log.info(`Old driver stopped after ${formatDuration(outcome.stoppedAt - (report.stopStartedAt ?? 0))}.`);
+        }
+        return outcome;
+    });
+}
+async function stopCurrent(ctx, state) {
+    const { stopTimeoutMs, onStopTimeout } = ctx.settings;
     const { log, clock } = ctx;
     if (state.markers.length > 0) {
         await ctx.markers.remove(state.markers);
@@ -76669,8 +76931,8 @@ async function stopCurrent(state, ctx) {
         log.info('No active step of the app: nothing to wait for.');
         return { stopped: [], stoppedAt: clock.now(), forced: false };
     }
-    log.info(`Waiting up to ${formatDuration(ctx.stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`);
-    const waited = await waitForSteps(state.steps, ctx, clock.now() + ctx.stopTimeoutMs);
+    log.info(`Waiting up to ${formatDuration(stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`);
+    const waited = await waitForSteps(state.steps, ctx, clock.now() + stopTimeoutMs);
     const unconfirmed = waited.ended.filter((s) => !confirmedGone(s));
     if (waited.pending.length === 0 && unconfirmed.length === 0) {
         return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false };
@@ -76679,17 +76941,17 @@ async function stopCurrent(state, ctx) {
     const acked = waited.pending.filter((s) => waited.acks.has(s.id));
     if (acked.length === waited.pending.length &&
         unconfirmed.length === 0 &&
-        ctx.onStopTimeout === 'fail') {
+        onStopTimeout === 'fail') {
         // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
         // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
         const emrError = waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`;
-        throw new StopTimeout(`The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})${emrError}. ` +
+        throw new StopTimeout(`The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(stopTimeoutMs)})${emrError}. ` +
             `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`);
     }
     const why = waited.pending.length > 0
-        ? `did not stop within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})`
+        ? `did not stop within stop-timeout (${formatDuration(stopTimeoutMs)})`
         : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`;
-    if (ctx.onStopTimeout === 'fail') {
+    if (onStopTimeout === 'fail') {
         const restored = await restoreMarkers(state.markers, alive.filter((s) => !waited.acks.has(s.id)), ctx);
         throw new StopTimeout(`The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
             `Nothing was submitted. ${restored}` +
@@ -76697,7 +76959,7 @@ async function stopCurrent(state, ctx) {
             `or set 'on-stop-timeout: kill' to kill it through YARN.`);
     }
     log.warning(`Step(s) ${alive.map((s) => s.id).join(', ')} ${why}: killing the YARN application.`);
-    await forceStop(alive, ctx);
+    await forceStop(ctx, alive);
     const stopped = [
         ...waited.ended.filter(confirmedGone).map(toStopped),
         ...alive.map((s) => ({ stepId: s.id, state: 'KILLED' })),
@@ -76713,8 +76975,7 @@ function toStopped(ended) {
 }
 async function waitForSteps(steps, ctx, deadline) {
     const { clock, log } = ctx;
-    const ackPollMs = ctx.ackPollMs ?? 250;
-    const emrPollMs = ctx.emrPollMs ?? 3000;
+    const { ackPollMs, emrPollMs, cancelGraceMs } = ctx.timings;
     const pending = new Map(steps.map((s) => [s.id, s]));
     const acks = new Map();
     const ended = [];
@@ -76724,7 +76985,7 @@ async function waitForSteps(steps, ctx, deadline) {
     const check = async () => {
         if (ctx.signal?.aborted) {
             cancelledAt ??= clock.now();
-            if (clock.now() - cancelledAt > (ctx.cancelGraceMs ?? 5000)) {
+            if (clock.now() - cancelledAt > cancelGraceMs) {
                 throw new StopCancelled(`Cancelled while ${[...pending.keys()].join(', ')} ${pending.size > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`);
             }
         }
@@ -76732,7 +76993,7 @@ async function waitForSteps(steps, ctx, deadline) {
             if (acks.has(step.id))
                 continue;
             const markerUri = markerUriOfStep(step.args);
-            const location = markerUri ? parseUri(markerUri) : undefined;
+            const location = markerUri ? parseS3Location(markerUri) : undefined;
             const ack = location ? await ctx.markers.readAck(location) : undefined;
             if (ack) {
                 acks.set(step.id, ack);
@@ -76761,7 +77022,7 @@ async function waitForSteps(steps, ctx, deadline) {
         clock,
         deadline,
         intervalMs: ackPollMs,
-        maxIntervalMs: 10_000,
+        maxIntervalMs: ctx.timings.maxPollIntervalMs,
         onTransientError: (error, wait) => {
             lastError = error;
             log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
@@ -76783,100 +77044,58 @@ async function restoreMarkers(deleted, alive, ctx) {
         return `Writing its marker back failed (${describeError(error)}): the driver may be draining. `;
     }
 }
-/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
-async function forceStop(alive, ctx) {
-    const { emr, clock, log } = ctx;
-    for (const step of alive.filter((s) => !isTerminal(s.state))) {
-        // With step concurrency 1 the kill step would queue behind the stuck step forever.
-        await emr.cancelStep(ctx.clusterId, step.id);
-        log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`);
-    }
-    const killStep = buildKillStep(ctx.appName, ctx.deploymentId);
-    const killId = await emr.addStep(ctx.clusterId, killStep);
-    log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`);
-    // Rationed like every other poll: the kill script alone can take a minute or more.
-    const describe = async (stepId) => {
-        await ctx.emrBudget.take(1, ctx.signal);
-        return emr.describeStep(ctx.clusterId, stepId);
-    };
-    const result = await poll(async () => {
-        const step = await describe(killId);
-        return isTerminal(step.state) ? step : undefined;
-    }, {
-        clock,
-        deadline: clock.now() + (ctx.killTimeoutMs ?? 5 * 60_000),
-        intervalMs: 2000,
-        maxIntervalMs: 10_000,
-        signal: ctx.signal,
-    });
-    if (!result.done || result.value.state !== 'COMPLETED') {
-        const state = result.done ? result.value.state : 'not finished';
-        throw new UserError(`Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
-            `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`);
-    }
-    for (const step of alive) {
-        await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
-            clock,
-            deadline: clock.now() + 60_000,
-            intervalMs: 2000,
-            maxIntervalMs: 10_000,
-        });
-    }
-    log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`);
-}
-function parseUri(uri) {
-    const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri);
-    return match ? { bucket: match[1], key: match[2] } : undefined;
-}
 
-;// CONCATENATED MODULE: ./src/aws/rate-budget.ts
-/**
- * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared
- * with every other tool, so the action spends well under their 0.5/s refill.
- */
-class TokenBucket {
-    tokens;
-    updatedAt;
-    taken = 0;
-    clock;
-    capacity;
-    refillPerSecond;
-    constructor(clock, capacity, refillPerSecond) {
-        this.clock = clock;
-        this.capacity = capacity;
-        this.refillPerSecond = refillPerSecond;
-        this.tokens = capacity;
-        this.updatedAt = clock.now();
+;// CONCATENATED MODULE: ./src/rollover/strategies/stop-start.ts
+// The default strategy: stop the old driver, then submit and verify the new one; roll back when
+// it fails. An ordering of the phase functions, nothing more: each phase reads the world first.
+
+
+
+
+
+
+
+
+
+async function stopStart(ctx, launch) {
+    const { report, log } = ctx;
+    // Reconcile: what runs now may have changed while we waited for the lock.
+    const state = await observe(ctx);
+    report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }));
+    const { previous, recorded } = await rollbackTarget(ctx, state);
+    const firstDeploy = isFirstDeploy(state) && recorded === undefined;
+    await recordProgress(ctx);
+    const stop = await stopPhase(ctx, state);
+    // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
+    const launched = await submitPhase(ctx, launch, stop);
+    await removeStaleAcks(ctx);
+    await recordProgress(ctx);
+    if (ctx.cancelled?.aborted) {
+        launched.outcome = 'not-verified';
+        throw new RolloverFailed(`Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`);
     }
-    tryTake(count = 1) {
-        this.refill();
-        if (this.tokens < count)
-            return false;
-        this.tokens -= count;
-        this.taken += count;
-        return true;
+    await verifyPhase(ctx, launched);
+    if (launched.outcome === 'running') {
+        await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
+            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
+        });
+        report.result = firstDeploy ? 'first-deploy' : 'deployed';
+        report.status = 'succeeded';
+        await recordProgress(ctx);
+        return;
     }
-    /** Waits for `count` tokens, then takes them. */
-    async take(count = 1, signal) {
-        while (!this.tryTake(count)) {
-            const missing = count - this.tokens;
-            await this.clock.sleep(Math.ceil((missing / this.refillPerSecond) * 1000), signal);
-        }
+    if (launched.outcome === 'not-verified') {
+        // It may be running fine: retiring or rolling back on no evidence could make things worse.
+        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
     }
-    refill() {
-        const now = this.clock.now();
-        const elapsed = Math.max(0, now - this.updatedAt) / 1000;
-        this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.refillPerSecond);
-        this.updatedAt = now;
-    }
+    await restorePrevious(ctx, { failed: launched, previous, firstDeploy });
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/run.ts
-// The phases of one rollover (DESIGN.md), as a reconciler over the EMR and S3 ports: every phase
-// that acts reads the real state first and does only what is still missing, so a rerun after a
-// crash converges to "the new jar runs, exactly one driver, one marker".
-
-
+// One rollover from settings to a filled report (DESIGN.md, "Phases of one run"): preflight
+// (read-only), the dry-run plan, staging, the deploy lock, then the strategy's ordering of the
+// phases. A reconciler, not a script: every phase that acts reads the real state first, so a
+// rerun after a crash converges to "the new jar runs, exactly one driver, one marker".
 
 
 
@@ -76892,12 +77111,8 @@ class TokenBucket {
 
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 async function runRollover(deps, report) {
-    const { settings, emr, store, clock, log } = deps;
-    const phases = new PhaseRunner(report, clock, log);
-    const layout = new AppLayout(settings.markerPrefix, settings.appName);
-    const markers = new MarkerStore(store, layout);
-    // Burst 5, refill 0.4/s: below EMR's 0.5/s per-account refill, leaving room for other tools.
-    const emrBudget = new TokenBucket(clock, 5, 0.4);
+    const scope = runScope(deps, report);
+    const { settings, emr, store, log, phases, markers } = scope;
     const preflight = await phases.run('Preflight', async (phase) => {
         const cluster = await emr.resolveCluster(settings.cluster);
         report.clusterId = cluster.id;
@@ -76911,16 +77126,20 @@ async function runRollover(deps, report) {
         log.info(`Current deployment: ${phase.detail}`);
         return { cluster, jar, state };
     });
-    const markerUri = s3Uri(layout.marker(deps.deploymentId));
-    const step = buildSparkStep({
-        appName: settings.appName,
-        deploymentId: deps.deploymentId,
-        mainClass: settings.mainClass,
-        sparkSubmitArgs: settings.sparkSubmitArgs,
-        appArgs: settings.appArgs,
-        jarUri: preflight.jar.uri,
+    const markerUri = s3Uri(scope.layout.marker(deps.deploymentId));
+    const launch = {
         markerUri,
-    });
+        jarUri: preflight.jar.uri,
+        step: buildSparkStep({
+            appName: settings.appName,
+            deploymentId: deps.deploymentId,
+            mainClass: settings.mainClass,
+            sparkSubmitArgs: settings.sparkSubmitArgs,
+            appArgs: settings.appArgs,
+            jarUri: preflight.jar.uri,
+            markerUri,
+        }),
+    };
     if (settings.dryRun) {
         report.plan = {
             stop: [
@@ -76928,53 +77147,48 @@ async function runRollover(deps, report) {
                 ...preflight.state.markers.map((m) => `marker ${m.uri}`),
             ],
             markerUri,
-            step,
+            step: launch.step,
         };
         report.result = 'planned';
         report.status = 'succeeded';
-        log.info(`Dry run: would ${preflight.jar.present ? '' : `upload ${preflight.jar.localPath}, `}stop ${report.plan.stop.join(', ') || 'nothing'}, write ${markerUri} and submit:\n${JSON.stringify(step, null, 2)}`);
+        log.info(`Dry run: would ${preflight.jar.present ? '' : `upload ${preflight.jar.localPath}, `}stop ${report.plan.stop.join(', ') || 'nothing'}, write ${markerUri} and submit:\n${JSON.stringify(launch.step, null, 2)}`);
         return;
     }
     if (preflight.jar.present)
         phases.skip('Stage', 'jar already in S3');
     else {
         await phases.run('Stage', async () => {
-            report.jarUploaded = (await stageJar(preflight.jar, store, log, clock)).uploaded;
+            report.jarUploaded = (await stageJar(preflight.jar, store, log, scope.clock)).uploaded;
         });
     }
     const lock = new DeployLock({
         store,
-        location: layout.lock,
+        location: scope.layout.lock,
         owner: lockOwner(deps.deploymentId, deps.github),
-        clock,
+        clock: scope.clock,
         log,
-        leaseMs: deps.tuning?.lockLeaseMs,
-        pollMs: deps.tuning?.lockPollMs,
+        leaseMs: scope.timings.lockLeaseMs,
+        renewEveryMs: scope.timings.lockRenewEveryMs,
+        pollMs: scope.timings.lockPollMs,
+        reportEveryMs: scope.timings.lockReportEveryMs,
         onStateChange: deps.onLockState,
     });
     try {
         await phases.run('Lock', async () => {
             await lock.acquire(settings.lockTimeoutMs, deps.signal);
             lock.startRenewing();
-            log.info(`Holding the deploy lock ${s3Uri(layout.lock)}.`);
+            log.info(`Holding the deploy lock ${s3Uri(scope.layout.lock)}.`);
         });
-        const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
-        await rollOver(deps, report, {
-            phases,
-            layout,
-            markers,
-            emrBudget,
-            signal,
-            step,
-            markerUri,
+        const ctx = {
+            ...scope,
             clusterId: preflight.cluster.id,
-        }).catch(async (error) => {
+            signal: deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost,
+        };
+        await stopStart(ctx, launch).catch(async (error) => {
             // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
             report.status = 'failed';
             report.error = error instanceof Error ? error.message : String(error);
-            await writeDeploymentRecord(store, layout, report, deps.github).catch((cause) => {
-                log.warning(`Could not write the deployment record: ${describeError(cause)}`);
-            });
+            await recordProgress(ctx);
             throw error;
         });
     }
@@ -76983,119 +77197,25 @@ async function runRollover(deps, report) {
         await lock.release();
     }
 }
-async function rollOver(deps, report, held) {
-    const { settings, emr, store, clock, log, github } = deps;
-    const { phases, layout, markers, emrBudget, signal, clusterId } = held;
-    const record = () => writeDeploymentRecord(store, layout, report, github).catch((error) => {
-        log.warning(`Could not write the deployment record: ${describeError(error)}`);
-    });
-    // Reconcile: what runs now may have changed while we waited for the lock.
-    const state = await readCurrentState(emr, markers, clusterId, settings.appName);
-    report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }));
-    let previous = rollbackSource(state);
-    // Nothing running, but a run recorded what ran last (e.g. a run that crashed after stopping
-    // it): that is still the version to roll back to, and this is no first deploy.
-    const recorded = previous ? undefined : await readCurrent(store, layout);
-    if (!previous && recorded?.stepId && recorded.clusterId === clusterId) {
-        previous = await emr.describeStep(clusterId, recorded.stepId).catch(() => undefined);
-        if (previous)
-            log.info(`Nothing runs now; current.json names ${previous.id} as the last deployment.`);
-    }
-    const firstDeploy = isFirstDeploy(state) && recorded === undefined;
-    await record();
-    const stop = await phases.run('Stop', async (phase) => {
-        report.stopStartedAt = clock.now();
-        const outcome = await stopCurrent(state, {
-            emr,
-            markers,
-            clock,
-            log,
-            clusterId,
-            appName: settings.appName,
-            deploymentId: deps.deploymentId,
-            stopTimeoutMs: settings.stopTimeoutMs,
-            onStopTimeout: settings.onStopTimeout,
-            emrBudget,
-            signal,
-            ackPollMs: deps.tuning?.ackPollMs,
-            emrPollMs: deps.tuning?.emrPollMs,
-        });
-        report.previous = outcome.stopped;
-        report.oldStoppedAt = outcome.stoppedAt;
-        report.forcedStop = outcome.forced;
-        phase.detail =
-            outcome.stopped.length === 0
-                ? 'nothing was running'
-                : `stopped ${outcome.stopped.map((s) => `${s.stepId} (${s.state})`).join(', ')}`;
-        if (outcome.stopped.length > 0) {
-            log.info(`Old driver stopped after ${formatDuration(outcome.stoppedAt - (report.stopStartedAt ?? 0))}.`);
-        }
-        return outcome;
-    });
-    const launchCtx = {
-        emr,
-        markers,
-        clock,
-        log,
-        clusterId,
-        appName: settings.appName,
-        executionRoleArn: settings.executionRoleArn,
-        startTimeoutMs: settings.startTimeoutMs,
-        stableForMs: settings.stableForMs,
-        emrBudget,
-        github,
-        signal,
+function runScope(deps, report) {
+    const timings = timingsWith(deps.timings);
+    const layout = new AppLayout(deps.settings.markerPrefix, deps.settings.appName);
+    return {
+        settings: deps.settings,
+        emr: deps.emr,
+        store: deps.store,
+        clock: deps.clock,
+        log: deps.log,
+        deploymentId: deps.deploymentId,
+        github: deps.github,
+        timings,
+        layout,
+        markers: new MarkerStore(deps.store, layout),
+        emrBudget: new TokenBucket(deps.clock, timings.emrBurst, timings.emrCallsPerSecond),
+        report,
+        phases: new PhaseRunner(report, deps.clock, deps.log),
+        cancelled: deps.signal,
     };
-    // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
-    const launched = await phases.run('Submit', async (phase) => {
-        const l = await submit_submit(launchCtx, {
-            deploymentId: deps.deploymentId,
-            markerUri: held.markerUri,
-            step: held.step,
-            jarUri: report.jarUri,
-        }).catch((error) => {
-            const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing';
-            throw new RolloverFailed(`Submitting the new step failed: ${describeError(error)}. ` +
-                `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`);
-        });
-        report.launch = l;
-        phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`;
-        return l;
-    });
-    // Not only state.acks: the drivers stopped above wrote theirs after that scan.
-    await markers
-        .scan()
-        .then(({ markers: live, acks }) => {
-        const liveUris = new Set(live.map((m) => m.uri));
-        return markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
-    })
-        .catch(() => undefined);
-    await record();
-    if (deps.signal?.aborted) {
-        launched.outcome = 'not-verified';
-        throw new RolloverFailed(`Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`);
-    }
-    await phases.run('Verify', async (phase) => {
-        await verifyOrExplain(launchCtx, launched, signal);
-        phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure;
-        if (launched.outcome !== 'running')
-            phase.status = 'failed';
-    });
-    if (launched.outcome === 'running') {
-        await writeCurrent(store, layout, report, launched, github).catch((error) => {
-            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
-        });
-        report.result = firstDeploy ? 'first-deploy' : 'deployed';
-        report.status = 'succeeded';
-        await record();
-        return;
-    }
-    if (launched.outcome === 'not-verified') {
-        // It may be running fine: retiring or rolling back on no evidence could make things worse.
-        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
-    }
-    await rollBack(deps, report, held, launchCtx, launched, previous, firstDeploy);
-    await record();
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
@@ -77296,19 +77416,9 @@ function requireEtag(etag, location) {
     return etag;
 }
 
-;// CONCATENATED MODULE: ./src/report/summary.ts
-// The job summary and the action outputs, rendered from the run report. Pure: main.ts writes them.
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+// The action's outputs, from the run report. Pure: main.ts sets them.
 
-
-function clusterConsoleUrl(region, clusterId) {
-    return `https://${region}.console.aws.amazon.com/emr/home?region=${region}#/clusterDetails/${clusterId}`;
-}
-function s3ConsoleUrl(region, uri) {
-    const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-    if (!match)
-        return uri;
-    return `https://s3.console.aws.amazon.com/s3/object/${match[1]}?region=${region}&prefix=${encodeURIComponent(match[2] ?? '')}`;
-}
 /** Every output of action.yml; empty strings for what this run did not reach. */
 function outputsOf(report) {
     const live = report.rollback?.outcome === 'running' ? report.rollback : report.launch;
@@ -77327,6 +77437,25 @@ function outputsOf(report) {
         'stop-seconds': str(seconds(report.stopStartedAt, report.oldStoppedAt)),
         'downtime-seconds': str(downtimeSeconds(report)),
     };
+}
+/** The Stop phase failed: the old step still runs. */
+function stopFailed(report) {
+    return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed');
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+// The job summary, rendered from the run report. Pure: main.ts writes it.
+
+
+
+function clusterConsoleUrl(region, clusterId) {
+    return `https://${region}.console.aws.amazon.com/emr/home?region=${region}#/clusterDetails/${clusterId}`;
+}
+function s3ConsoleUrl(region, uri) {
+    const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+    if (!match)
+        return uri;
+    return `https://s3.console.aws.amazon.com/s3/object/${match[1]}?region=${region}&prefix=${encodeURIComponent(match[2] ?? '')}`;
 }
 const RESULT_TITLE = {
     deployed: '✅ Rolled over',
@@ -77407,8 +77536,44 @@ function addLaunch(facts, label, launch, region) {
         `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
     ]);
 }
-function stopFailed(report) {
-    return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed');
+
+;// CONCATENATED MODULE: ./src/log.ts
+// The log every phase writes to: the runner's log (grouped, with warnings as annotations), or a
+// collecting log in tests.
+
+const coreLog = {
+    info: (message) => info(message),
+    warning: (message) => warning(message),
+    debug: (message) => core_debug(message),
+    group: (name, fn) => group(name, fn),
+};
+
+;// CONCATENATED MODULE: ./src/state.ts
+// Every value the main step saves for the post step (core.saveState), in one place, as
+// actions/checkout's state-helper does. The post step runs in another process, after the job's
+// other steps, also when the main step was cancelled or killed.
+
+const LOCK = 'lock';
+/** Saves the held lock (or clears it, with undefined) whenever its etag changes. */
+function saveLockState(state) {
+    saveState(LOCK, state ? JSON.stringify(state) : '');
+}
+/** The lock the main step left held, or undefined when it released it or never held one. */
+function readLockState() {
+    return parseLockState(core.getState(LOCK));
+}
+/** Undefined for '' (core.getState of a step that never held the lock) or anything malformed. */
+function parseLockState(text) {
+    try {
+        const v = JSON.parse(text);
+        const { bucket, key } = v.location ?? {};
+        if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
+            return undefined;
+        return { location: { bucket, key }, etag: v.etag };
+    }
+    catch {
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -77425,13 +77590,10 @@ function stopFailed(report) {
 
 
 
-const LOCK_STATE = 'lock';
-const coreLog = {
-    info: (message) => info(message),
-    warning: (message) => warning(message),
-    debug: (message) => core_debug(message),
-    group: (name, fn) => group(name, fn),
-};
+
+
+
+
 async function run(env = process.env) {
     let settings;
     try {
@@ -77482,7 +77644,7 @@ async function run(env = process.env) {
             deploymentId,
             github,
             signal: cancel.signal,
-            onLockState: (state) => saveState(LOCK_STATE, state ? JSON.stringify(state) : ''),
+            onLockState: saveLockState,
         }, report);
     }
     catch (error) {

@@ -7,6 +7,7 @@ import { PreconditionFailed, type ObjectStore } from '../aws/object-store.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
 import type { Clock } from '../clock.ts'
 import { UserError } from '../errors.ts'
+import { DEFAULT_TIMINGS } from './timings.ts'
 import type { Log } from '../log.ts'
 import {
   describeHolder,
@@ -29,6 +30,8 @@ export interface DeployLockOptions {
   readonly leaseMs?: number
   readonly renewEveryMs?: number
   readonly pollMs?: number
+  /** How often a waiter says who it waits for. */
+  readonly reportEveryMs?: number
   readonly random?: () => number
   /** Called whenever the held etag changes, so the main step can core.saveState it for post. */
   readonly onStateChange?: (state: LockState | undefined) => void
@@ -38,7 +41,6 @@ export interface DeployLockOptions {
 type Attempt =
   { kind: 'acquired' } | { kind: 'retry' } | { kind: 'failed' } | { kind: 'held'; holder: Holder }
 
-const REPORT_EVERY_MS = 30_000
 // Bounds the re-read/re-create loop when the lock keeps changing under us.
 const MAX_IMMEDIATE_RETRIES = 5
 
@@ -56,7 +58,7 @@ export class DeployLock {
   constructor(options: DeployLockOptions) {
     this.options = options
     this.lost = this.lostController.signal
-    this.leaseMs = options.leaseMs ?? 60_000
+    this.leaseMs = options.leaseMs ?? DEFAULT_TIMINGS.lockLeaseMs
     this.app = options.location.key.split('/').at(-2) ?? options.location.key
   }
 
@@ -96,11 +98,14 @@ export class DeployLock {
             `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`,
         )
       }
-      if (holder && now - lastReport >= REPORT_EVERY_MS) {
+      if (
+        holder &&
+        now - lastReport >= (this.options.reportEveryMs ?? DEFAULT_TIMINGS.lockReportEveryMs)
+      ) {
         lastReport = now
         log.info(`Waiting for the deploy lock of '${this.app}', held by ${describeHolder(holder)}.`)
       }
-      const pollMs = this.options.pollMs ?? 5_000
+      const pollMs = this.options.pollMs ?? DEFAULT_TIMINGS.lockPollMs
       const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)())
       await clock.sleep(Math.min(jittered, deadline - now), signal)
     }
@@ -207,7 +212,7 @@ export class DeployLock {
 
   private async renewLoop(signal: AbortSignal): Promise<void> {
     const { clock, log, store, location } = this.options
-    const renewEveryMs = this.options.renewEveryMs ?? 20_000
+    const renewEveryMs = this.options.renewEveryMs ?? DEFAULT_TIMINGS.lockRenewEveryMs
     while (this.held) {
       const left = this.held.expiresAt - clock.now()
       if (left <= 0)

@@ -6,6 +6,8 @@ import type { MarkerStore } from './marker-store.ts'
 import { parseStepName } from '../contract/identity.ts'
 import { markerUriOfStep } from '../contract/spark-submit.ts'
 import type { EmrPort, StepInfo } from '../aws/emr-port.ts'
+import { readCurrent, type CurrentRecord } from '../report/records.ts'
+import type { RolloverContext } from './context.ts'
 
 export interface CurrentState {
   readonly markers: readonly Marker[]
@@ -35,6 +37,11 @@ export function appSteps(
   })
 }
 
+/** What runs now on the run's cluster: its markers in S3 and its active steps. */
+export function observe(ctx: RolloverContext): Promise<CurrentState> {
+  return readCurrentState(ctx.emr, ctx.markers, ctx.clusterId, ctx.settings.appName)
+}
+
 export async function readCurrentState(
   emr: EmrPort,
   markerStore: MarkerStore,
@@ -50,6 +57,27 @@ export async function readCurrentState(
     acks: scan.acks,
     steps: appSteps(steps, appName, markerStore.layout, scan.markers),
   }
+}
+
+/**
+ * The step a rollback would restore, and current.json. Nothing running, but a run recorded what
+ * ran last (e.g. a run that crashed after stopping it): that is still the version to roll back
+ * to, and this is no first deploy.
+ */
+export async function rollbackTarget(
+  ctx: RolloverContext,
+  state: CurrentState,
+): Promise<{ previous?: StepInfo; recorded?: CurrentRecord }> {
+  const previous = rollbackSource(state)
+  if (previous) return { previous }
+  const recorded = await readCurrent(ctx.store, ctx.layout)
+  if (!recorded?.stepId || recorded.clusterId !== ctx.clusterId) return { recorded }
+  const described = await ctx.emr
+    .describeStep(ctx.clusterId, recorded.stepId)
+    .catch(() => undefined)
+  if (described)
+    ctx.log.info(`Nothing runs now; current.json names ${described.id} as the last deployment.`)
+  return { previous: described, recorded }
 }
 
 /** The step whose configuration a rollback restores: the newest running one of the app. */

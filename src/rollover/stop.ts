@@ -2,43 +2,17 @@
 // confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
 // forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
 // without the driver's acknowledgement is not taken as proof that the driver is gone.
-import { formatDuration } from '../clock.ts'
-import { describeError } from '../errors.ts'
-import type { CurrentState } from './observe.ts'
-import type { Marker, StopAck } from '../contract/markers.ts'
-import type { MarkerStore } from './marker-store.ts'
+import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
 import { poll } from '../aws/poll.ts'
-import type { StoppedStep } from './report.ts'
-import { buildKillStep } from '../contract/kill-step.ts'
+import { parseS3Location } from '../aws/s3-location.ts'
+import { formatDuration } from '../clock.ts'
+import type { Marker, StopAck } from '../contract/markers.ts'
 import { markerUriOfStep } from '../contract/spark-submit.ts'
-import { TokenBucket } from '../aws/rate-budget.ts'
-import { isTerminal, type EmrPort, type StepInfo } from '../aws/emr-port.ts'
-import type { Clock } from '../clock.ts'
-import { UserError } from '../errors.ts'
-import type { Log } from '../log.ts'
-import type { OnStopTimeout } from '../settings/settings.ts'
-
-export interface StopContext {
-  readonly emr: EmrPort
-  readonly markers: MarkerStore
-  readonly clock: Clock
-  readonly log: Log
-  readonly clusterId: string
-  readonly appName: string
-  readonly deploymentId: string
-  readonly stopTimeoutMs: number
-  readonly onStopTimeout: OnStopTimeout
-  /** EMR calls are rationed: DescribeStep refills at 0.5/s per account and region. */
-  readonly emrBudget: TokenBucket
-  readonly signal?: AbortSignal
-  /** How often the cheap S3 acknowledgement is checked. */
-  readonly ackPollMs?: number
-  /** How often EMR is asked while no acknowledgement has been seen. */
-  readonly emrPollMs?: number
-  readonly killTimeoutMs?: number
-  /** After cancellation, how long the old driver may still take to exit before we give up. */
-  readonly cancelGraceMs?: number
-}
+import { UserError, describeError } from '../errors.ts'
+import type { RolloverContext } from './context.ts'
+import { forceStop } from './force-stop.ts'
+import type { CurrentState } from './observe.ts'
+import type { StoppedStep } from './report.ts'
 
 export interface StopOutcome {
   readonly stopped: StoppedStep[]
@@ -50,7 +24,30 @@ export interface StopOutcome {
 export class StopTimeout extends UserError {}
 export class StopCancelled extends UserError {}
 
-export async function stopCurrent(state: CurrentState, ctx: StopContext): Promise<StopOutcome> {
+/** The Stop phase: stops what `state` found, timed and recorded in the report. */
+export async function stopPhase(ctx: RolloverContext, state: CurrentState): Promise<StopOutcome> {
+  const { report, clock, log } = ctx
+  return ctx.phases.run('Stop', async (phase) => {
+    report.stopStartedAt = clock.now()
+    const outcome = await stopCurrent(ctx, state)
+    report.previous = outcome.stopped
+    report.oldStoppedAt = outcome.stoppedAt
+    report.forcedStop = outcome.forced
+    phase.detail =
+      outcome.stopped.length === 0
+        ? 'nothing was running'
+        : `stopped ${outcome.stopped.map((s) => `${s.stepId} (${s.state})`).join(', ')}`
+    if (outcome.stopped.length > 0) {
+      log.info(
+        `Old driver stopped after ${formatDuration(outcome.stoppedAt - (report.stopStartedAt ?? 0))}.`,
+      )
+    }
+    return outcome
+  })
+}
+
+export async function stopCurrent(ctx: RolloverContext, state: CurrentState): Promise<StopOutcome> {
+  const { stopTimeoutMs, onStopTimeout } = ctx.settings
   const { log, clock } = ctx
   if (state.markers.length > 0) {
     await ctx.markers.remove(state.markers)
@@ -63,9 +60,9 @@ export async function stopCurrent(state: CurrentState, ctx: StopContext): Promis
     return { stopped: [], stoppedAt: clock.now(), forced: false }
   }
   log.info(
-    `Waiting up to ${formatDuration(ctx.stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`,
+    `Waiting up to ${formatDuration(stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`,
   )
-  const waited = await waitForSteps(state.steps, ctx, clock.now() + ctx.stopTimeoutMs)
+  const waited = await waitForSteps(state.steps, ctx, clock.now() + stopTimeoutMs)
   const unconfirmed = waited.ended.filter((s) => !confirmedGone(s))
   if (waited.pending.length === 0 && unconfirmed.length === 0) {
     return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false }
@@ -76,22 +73,22 @@ export async function stopCurrent(state: CurrentState, ctx: StopContext): Promis
   if (
     acked.length === waited.pending.length &&
     unconfirmed.length === 0 &&
-    ctx.onStopTimeout === 'fail'
+    onStopTimeout === 'fail'
   ) {
     // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
     // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
     const emrError =
       waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`
     throw new StopTimeout(
-      `The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})${emrError}. ` +
+      `The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(stopTimeoutMs)})${emrError}. ` +
         `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`,
     )
   }
   const why =
     waited.pending.length > 0
-      ? `did not stop within stop-timeout (${formatDuration(ctx.stopTimeoutMs)})`
+      ? `did not stop within stop-timeout (${formatDuration(stopTimeoutMs)})`
       : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`
-  if (ctx.onStopTimeout === 'fail') {
+  if (onStopTimeout === 'fail') {
     const restored = await restoreMarkers(
       state.markers,
       alive.filter((s) => !waited.acks.has(s.id)),
@@ -105,7 +102,7 @@ export async function stopCurrent(state: CurrentState, ctx: StopContext): Promis
     )
   }
   log.warning(`Step(s) ${alive.map((s) => s.id).join(', ')} ${why}: killing the YARN application.`)
-  await forceStop(alive, ctx)
+  await forceStop(ctx, alive)
   const stopped = [
     ...waited.ended.filter(confirmedGone).map(toStopped),
     ...alive.map((s) => ({ stepId: s.id, state: 'KILLED' })),
@@ -131,7 +128,7 @@ function toStopped(ended: EndedStep): StoppedStep {
 
 async function waitForSteps(
   steps: readonly StepInfo[],
-  ctx: StopContext,
+  ctx: RolloverContext,
   deadline: number,
 ): Promise<{
   ended: EndedStep[]
@@ -140,8 +137,7 @@ async function waitForSteps(
   lastError?: unknown
 }> {
   const { clock, log } = ctx
-  const ackPollMs = ctx.ackPollMs ?? 250
-  const emrPollMs = ctx.emrPollMs ?? 3000
+  const { ackPollMs, emrPollMs, cancelGraceMs } = ctx.timings
   const pending = new Map(steps.map((s) => [s.id, s]))
   const acks = new Map<string, StopAck>()
   const ended: EndedStep[] = []
@@ -152,7 +148,7 @@ async function waitForSteps(
   const check = async (): Promise<true | undefined> => {
     if (ctx.signal?.aborted) {
       cancelledAt ??= clock.now()
-      if (clock.now() - cancelledAt > (ctx.cancelGraceMs ?? 5000)) {
+      if (clock.now() - cancelledAt > cancelGraceMs) {
         throw new StopCancelled(
           `Cancelled while ${[...pending.keys()].join(', ')} ${pending.size > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`,
         )
@@ -161,7 +157,7 @@ async function waitForSteps(
     for (const step of pending.values()) {
       if (acks.has(step.id)) continue
       const markerUri = markerUriOfStep(step.args)
-      const location = markerUri ? parseUri(markerUri) : undefined
+      const location = markerUri ? parseS3Location(markerUri) : undefined
       const ack = location ? await ctx.markers.readAck(location) : undefined
       if (ack) {
         acks.set(step.id, ack)
@@ -191,7 +187,7 @@ async function waitForSteps(
     clock,
     deadline,
     intervalMs: ackPollMs,
-    maxIntervalMs: 10_000,
+    maxIntervalMs: ctx.timings.maxPollIntervalMs,
     onTransientError: (error, wait) => {
       lastError = error
       log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`)
@@ -203,7 +199,7 @@ async function waitForSteps(
 async function restoreMarkers(
   deleted: readonly Marker[],
   alive: readonly StepInfo[],
-  ctx: StopContext,
+  ctx: RolloverContext,
 ): Promise<string> {
   const aliveMarkerUris = new Set(alive.map((s) => markerUriOfStep(s.args)))
   // Markers not tied to a step (an app's own marker) are restored too: we cannot tell.
@@ -215,56 +211,4 @@ async function restoreMarkers(
   } catch (error) {
     return `Writing its marker back failed (${describeError(error)}): the driver may be draining. `
   }
-}
-
-/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
-async function forceStop(alive: readonly StepInfo[], ctx: StopContext): Promise<void> {
-  const { emr, clock, log } = ctx
-  for (const step of alive.filter((s) => !isTerminal(s.state))) {
-    // With step concurrency 1 the kill step would queue behind the stuck step forever.
-    await emr.cancelStep(ctx.clusterId, step.id)
-    log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`)
-  }
-  const killStep = buildKillStep(ctx.appName, ctx.deploymentId)
-  const killId = await emr.addStep(ctx.clusterId, killStep)
-  log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`)
-  // Rationed like every other poll: the kill script alone can take a minute or more.
-  const describe = async (stepId: string): Promise<StepInfo> => {
-    await ctx.emrBudget.take(1, ctx.signal)
-    return emr.describeStep(ctx.clusterId, stepId)
-  }
-  const result = await poll(
-    async () => {
-      const step = await describe(killId)
-      return isTerminal(step.state) ? step : undefined
-    },
-    {
-      clock,
-      deadline: clock.now() + (ctx.killTimeoutMs ?? 5 * 60_000),
-      intervalMs: 2000,
-      maxIntervalMs: 10_000,
-      signal: ctx.signal,
-    },
-  )
-  if (!result.done || result.value.state !== 'COMPLETED') {
-    const state = result.done ? result.value.state : 'not finished'
-    throw new UserError(
-      `Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
-        `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`,
-    )
-  }
-  for (const step of alive) {
-    await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
-      clock,
-      deadline: clock.now() + 60_000,
-      intervalMs: 2000,
-      maxIntervalMs: 10_000,
-    })
-  }
-  log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`)
-}
-
-function parseUri(uri: string): { bucket: string; key: string } | undefined {
-  const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri)
-  return match ? { bucket: match[1] as string, key: match[2] as string } : undefined
 }

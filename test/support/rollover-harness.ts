@@ -137,7 +137,7 @@ export interface RunOptions {
   readonly settings?: Partial<Settings>
   readonly deploymentId?: string
   readonly signal?: AbortSignal
-  readonly tuning?: RolloverDeps['tuning']
+  readonly timings?: RolloverDeps['timings']
 }
 
 export interface RunOutcome {
@@ -163,7 +163,7 @@ export async function rollover(w: World, options: RunOptions = {}): Promise<RunO
         deploymentId,
         github: GITHUB,
         signal: options.signal,
-        tuning: options.tuning,
+        timings: options.timings,
       },
       report,
     )

@@ -162,12 +162,12 @@ describe('rollover of a running driver', () => {
 
   it('uses the stop acknowledgement: confirms sooner, with no more DescribeStep calls', async () => {
     // EMR polled every 10 s while no acknowledgement is seen, the S3 ack every 250 ms.
-    const tuning = { emrPollMs: 10_000 }
+    const timings = { emrPollMs: 10_000 }
     const runs = await Promise.all(
       [true, false].map(async (ack) => {
         const w = makeWorld()
         seedDeployment(w, 'd-001', { ack, drainMs: 34_000 })
-        const { report, error } = await rollover(w, { tuning })
+        const { report, error } = await rollover(w, { timings })
         expect(error).toBeUndefined()
         const from = report.stopStartedAt ?? 0
         const to = report.oldStoppedAt ?? 0

@@ -1,0 +1,59 @@
+// What every phase of one run is given: the ports, the injected clock and log, the settings, the
+// timings and what the run has learnt so far. One object instead of many arguments, built once
+// by run.ts; a phase reads what it needs from it.
+import type { EmrPort } from '../aws/emr-port.ts'
+import type { ObjectStore } from '../aws/object-store.ts'
+import type { TokenBucket } from '../aws/rate-budget.ts'
+import type { Clock } from '../clock.ts'
+import type { AppLayout } from '../contract/layout.ts'
+import type { Log } from '../log.ts'
+import type { RunContext } from '../settings/github-run.ts'
+import type { Settings } from '../settings/settings.ts'
+import type { LockState } from '../state.ts'
+import type { MarkerStore } from './marker-store.ts'
+import type { PhaseRunner, RunReport } from './report.ts'
+import type { Timings } from './timings.ts'
+
+/** What the caller (main.ts, a test, the bench) provides. */
+export interface RolloverDeps {
+  readonly settings: Settings
+  readonly emr: EmrPort
+  readonly store: ObjectStore
+  readonly clock: Clock
+  readonly log: Log
+  readonly deploymentId: string
+  readonly github: RunContext
+  /** Aborted when the runner cancels the job (SIGINT/SIGTERM). */
+  readonly signal?: AbortSignal
+  /** So the post step can release the lock if this process dies. */
+  readonly onLockState?: (state: LockState | undefined) => void
+  /** Overrides of DEFAULT_TIMINGS, for tests and the benchmark. */
+  readonly timings?: Partial<Timings>
+}
+
+/** One run, before the cluster is known (preflight). */
+export interface RunScope {
+  readonly settings: Settings
+  readonly emr: EmrPort
+  readonly store: ObjectStore
+  readonly clock: Clock
+  readonly log: Log
+  readonly deploymentId: string
+  readonly github: RunContext
+  readonly timings: Timings
+  readonly layout: AppLayout
+  readonly markers: MarkerStore
+  /** This run's ration of EMR calls (EMR's limits are per account and region). */
+  readonly emrBudget: TokenBucket
+  readonly report: RunReport
+  readonly phases: PhaseRunner
+  /** The runner's cancellation only. */
+  readonly cancelled?: AbortSignal
+}
+
+/** One run on its cluster, holding the deploy lock. */
+export interface RolloverContext extends RunScope {
+  readonly clusterId: string
+  /** Aborted when the runner cancels the job or the deploy lock is lost. */
+  readonly signal: AbortSignal
+}

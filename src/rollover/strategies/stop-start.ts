@@ -1,0 +1,54 @@
+// The default strategy: stop the old driver, then submit and verify the new one; roll back when
+// it fails. An ordering of the phase functions, nothing more: each phase reads the world first.
+import { describeError } from '../../errors.ts'
+import { writeCurrent } from '../../report/records.ts'
+import type { RolloverContext } from '../context.ts'
+import { isFirstDeploy, observe, rollbackTarget } from '../observe.ts'
+import { recordProgress } from '../record.ts'
+import { restorePrevious } from '../rollback.ts'
+import { RolloverFailed } from '../rollover-failed.ts'
+import { stopPhase } from '../stop.ts'
+import { removeStaleAcks, submitPhase, type NewLaunch } from '../submit.ts'
+import { verifyPhase } from '../verify.ts'
+
+export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promise<void> {
+  const { report, log } = ctx
+  // Reconcile: what runs now may have changed while we waited for the lock.
+  const state = await observe(ctx)
+  report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }))
+  const { previous, recorded } = await rollbackTarget(ctx, state)
+  const firstDeploy = isFirstDeploy(state) && recorded === undefined
+  await recordProgress(ctx)
+
+  const stop = await stopPhase(ctx, state)
+  // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
+  const launched = await submitPhase(ctx, launch, stop)
+  await removeStaleAcks(ctx)
+  await recordProgress(ctx)
+  if (ctx.cancelled?.aborted) {
+    launched.outcome = 'not-verified'
+    throw new RolloverFailed(
+      `Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`,
+    )
+  }
+
+  await verifyPhase(ctx, launched)
+  if (launched.outcome === 'running') {
+    await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
+      log.warning(
+        `Could not write current.json: ${describeError(error)}. The deployment itself is done.`,
+      )
+    })
+    report.result = firstDeploy ? 'first-deploy' : 'deployed'
+    report.status = 'succeeded'
+    await recordProgress(ctx)
+    return
+  }
+  if (launched.outcome === 'not-verified') {
+    // It may be running fine: retiring or rolling back on no evidence could make things worse.
+    throw new RolloverFailed(
+      `${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`,
+    )
+  }
+  await restorePrevious(ctx, { failed: launched, previous, firstDeploy })
+}

@@ -1,0 +1,74 @@
+// Every timing the rollover uses, in one typed object with one set of defaults (as lib-storage
+// keeps its configuration). The defaults suit real EMR; tests, the demo and the bench pass a
+// partial override. All values are milliseconds unless the name says otherwise.
+
+export interface Timings {
+  /** Deploy lock: how long a lease lasts without renewal. */
+  readonly lockLeaseMs: number
+  /** Deploy lock: how often the holder renews its lease. */
+  readonly lockRenewEveryMs: number
+  /** Deploy lock: how often a waiter looks at the lock again (jittered). */
+  readonly lockPollMs: number
+  /** Deploy lock: how often a waiter says who it waits for. */
+  readonly lockReportEveryMs: number
+
+  /** Stop: how often the driver's `.stopped` acknowledgement is looked for in S3 (cheap). */
+  readonly ackPollMs: number
+  /** Stop: how often EMR is asked while no acknowledgement has been seen. */
+  readonly emrPollMs: number
+  /** Stop: after a cancellation, how long the old driver may still take to exit. */
+  readonly cancelGraceMs: number
+
+  /** Forced stop: how long the kill step may take. */
+  readonly killTimeoutMs: number
+  /** Forced stop: how long the killed steps may take to end after the kill step. */
+  readonly killConfirmMs: number
+  /** Forced stop and retire: how often their steps are described. */
+  readonly stepPollMs: number
+  /** Retire: how long a failed launch may take to end once its marker is gone. */
+  readonly retireTimeoutMs: number
+
+  /** Verify: the first check after AddJobFlowSteps (a step is never RUNNING at once). */
+  readonly verifyFirstCheckMs: number
+  /** Verify: how often the new step is described until it leaves PENDING. */
+  readonly verifyPollMs: number
+  /** Verify: bounds of the check interval during stable-for (about an eighth of the window). */
+  readonly stableCheckMinMs: number
+  readonly stableCheckMaxMs: number
+  /** Verify: how long to keep asking EMR when it did not answer at the end of stable-for. */
+  readonly confirmPollMaxMs: number
+
+  /** Any poll loop: the longest wait between checks after backing off. */
+  readonly maxPollIntervalMs: number
+
+  /** The EMR call budget of this run: burst (calls) and refill (calls per second). */
+  readonly emrBurst: number
+  readonly emrCallsPerSecond: number
+}
+
+export const DEFAULT_TIMINGS: Timings = Object.freeze({
+  lockLeaseMs: 60_000,
+  lockRenewEveryMs: 20_000,
+  lockPollMs: 5_000,
+  lockReportEveryMs: 30_000,
+  ackPollMs: 250,
+  emrPollMs: 3_000,
+  cancelGraceMs: 5_000,
+  killTimeoutMs: 5 * 60_000,
+  killConfirmMs: 60_000,
+  stepPollMs: 2_000,
+  retireTimeoutMs: 5 * 60_000,
+  verifyFirstCheckMs: 1_000,
+  verifyPollMs: 1_000,
+  stableCheckMinMs: 2_000,
+  stableCheckMaxMs: 15_000,
+  confirmPollMaxMs: 30_000,
+  maxPollIntervalMs: 10_000,
+  // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
+  emrBurst: 5,
+  emrCallsPerSecond: 0.4,
+})
+
+export function timingsWith(overrides: Partial<Timings> = {}): Timings {
+  return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides })
+}
