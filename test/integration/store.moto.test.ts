@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { S3ObjectStore, createS3Client } from '../../src/aws/s3.ts'
 import { PreconditionFailed, type UploadProgress } from '../../src/aws/object-store.ts'
 import type { S3Location } from '../../src/aws/s3-location.ts'
-import { MOTO_ACCOUNT_ID, createBucket, describeWithMoto } from '../support/moto.js'
+import { MOTO_ACCOUNT_ID, createBucket, describeWithMoto } from '../support/moto.ts'
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/0000-test'
 

@@ -22,7 +22,7 @@ import {
 } from '../../src/aws/emr-port.ts'
 import type { Clock } from '../../src/clock.ts'
 import { UserError } from '../../src/errors.ts'
-import type { MemoryStore } from './memory-store.js'
+import type { MemoryStore } from './memory-store.ts'
 
 export type EmrOp = 'resolveCluster' | 'listActiveSteps' | 'describeStep' | 'addStep' | 'cancelStep'
 

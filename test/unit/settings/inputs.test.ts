@@ -6,9 +6,9 @@ import {
   parseS3Uri,
   parseSettings,
   type InputReader,
-} from '../../src/settings/inputs.ts'
-import { UserError } from '../../src/errors.ts'
-import type { Settings } from '../../src/settings/settings.ts'
+} from '../../../src/settings/inputs.ts'
+import { UserError } from '../../../src/errors.ts'
+import type { Settings } from '../../../src/settings/settings.ts'
 
 const MINIMAL: Readonly<Record<string, string>> = {
   'app-name': 'clickstream',

@@ -1,18 +1,18 @@
 import { describe, it, expect, vi } from 'vitest'
-import { DeployLock } from '../../src/rollover/lock.ts'
+import { DeployLock } from '../../../src/rollover/lock.ts'
 import {
   lockOwner,
   releaseLockByEtag,
   type LockBody,
   type LockOwner,
   type LockState,
-} from '../../src/rollover/lock-body.ts'
-import { parseLockState } from '../../src/state.ts'
-import { PreconditionFailed } from '../../src/aws/object-store.ts'
-import { UserError } from '../../src/errors.ts'
-import type { Log } from '../../src/log.ts'
-import { MemoryStore } from '../support/memory-store.js'
-import { FakeClock, flush } from '../support/fake-clock.js'
+} from '../../../src/rollover/lock-body.ts'
+import { parseLockState } from '../../../src/state.ts'
+import { PreconditionFailed } from '../../../src/aws/object-store.ts'
+import { UserError } from '../../../src/errors.ts'
+import type { Log } from '../../../src/log.ts'
+import { MemoryStore } from '../../support/memory-store.ts'
+import { FakeClock, flush } from '../../support/fake-clock.ts'
 
 const LOCK = { bucket: 'b', key: 'rollover/orders/lock' }
 const URI = 's3://b/rollover/orders/lock'

@@ -18,9 +18,9 @@ import {
 } from '@aws-sdk/client-s3'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { USER_AGENT } from '../../src/aws/endpoints.ts'
-import { S3ObjectStore, createS3Client } from '../../src/aws/s3.ts'
-import { PreconditionFailed, type UploadProgress } from '../../src/aws/object-store.ts'
+import { USER_AGENT } from '../../../src/aws/endpoints.ts'
+import { S3ObjectStore, createS3Client } from '../../../src/aws/s3.ts'
+import { PreconditionFailed, type UploadProgress } from '../../../src/aws/object-store.ts'
 
 const s3 = mockClient(S3Client)
 const client = new S3Client({

@@ -7,8 +7,8 @@ import {
   rollover,
   seedDeployment,
   type World,
-} from '../support/rollover-harness.js'
-import type { EmrCall } from '../support/fake-emr.js'
+} from '../../support/rollover-harness.ts'
+import type { EmrCall } from '../../support/fake-emr.ts'
 
 afterEach(disposeWorlds)
 

@@ -1,8 +1,8 @@
 // The deploy lock as the rollover uses it, and convergence from what a crashed run left behind.
 import { afterEach, describe, expect, it } from 'vitest'
-import type { LockBody } from '../../src/rollover/lock-body.ts'
-import { buildSparkStep } from '../../src/contract/step.ts'
-import { UserError } from '../../src/errors.ts'
+import type { LockBody } from '../../../src/rollover/lock-body.ts'
+import { buildSparkStep } from '../../../src/contract/step.ts'
+import { UserError } from '../../../src/errors.ts'
 import {
   CLUSTER,
   LOCK_URI,
@@ -16,7 +16,7 @@ import {
   rollover,
   seedDeployment,
   type World,
-} from '../support/rollover-harness.js'
+} from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
 

@@ -15,10 +15,15 @@ import {
 } from '@aws-sdk/client-emr'
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AwsEmr, CancelStepFailed, configuredEndpoint, createEmrClient } from '../../src/aws/emr.ts'
-import { isTransient } from '../../src/aws/transient.ts'
-import type { StepSpec } from '../../src/aws/emr-port.ts'
-import { UserError } from '../../src/errors.ts'
+import {
+  AwsEmr,
+  CancelStepFailed,
+  configuredEndpoint,
+  createEmrClient,
+} from '../../../src/aws/emr.ts'
+import { isTransient } from '../../../src/aws/transient.ts'
+import type { StepSpec } from '../../../src/aws/emr-port.ts'
+import { UserError } from '../../../src/errors.ts'
 
 let client: EMRClient
 let mock: AwsClientStub<EMRClient>

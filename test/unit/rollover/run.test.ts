@@ -1,8 +1,8 @@
 // The rollover's happy paths over the fake EMR and the in-memory S3: a first deploy, a rollover of
 // a running driver (with and without its stop acknowledgement), and a dry run.
 import { afterEach, describe, expect, it } from 'vitest'
-import type { MarkerBody } from '../../src/contract/markers.ts'
-import { buildSparkStep } from '../../src/contract/step.ts'
+import type { MarkerBody } from '../../../src/contract/markers.ts'
+import { buildSparkStep } from '../../../src/contract/step.ts'
 import {
   CLUSTER,
   CURRENT_URI,
@@ -19,7 +19,7 @@ import {
   rollover,
   seedDeployment,
   type World,
-} from '../support/rollover-harness.js'
+} from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
 

@@ -1,10 +1,10 @@
 // When EMR does not answer: the driver's word is not taken as EMR's, a window of failed calls is
 // not taken as "stayed up", and a cancellation while verifying says what runs.
 import { afterEach, describe, expect, it } from 'vitest'
-import { RolloverFailed } from '../../src/rollover/run.ts'
-import { StopTimeout } from '../../src/rollover/stop.ts'
-import { UserError } from '../../src/errors.ts'
-import type { EmrCall } from '../support/fake-emr.js'
+import { RolloverFailed } from '../../../src/rollover/run.ts'
+import { StopTimeout } from '../../../src/rollover/stop.ts'
+import { UserError } from '../../../src/errors.ts'
+import type { EmrCall } from '../../support/fake-emr.ts'
 import {
   LOCK_URI,
   disposeWorlds,
@@ -14,7 +14,7 @@ import {
   rollover,
   seedDeployment,
   type World,
-} from '../support/rollover-harness.js'
+} from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
 

@@ -1,9 +1,9 @@
 // Phases 6-8 when the new step does not come up: a failed submit, a step that stays PENDING, one
 // that crashes on start or dies inside stable-for, with and without rollback.
 import { afterEach, describe, expect, it } from 'vitest'
-import { RolloverFailed } from '../../src/rollover/run.ts'
-import { jarOfStep } from '../../src/contract/spark-submit.ts'
-import { retargetStep } from '../../src/contract/step.ts'
+import { RolloverFailed } from '../../../src/rollover/run.ts'
+import { jarOfStep } from '../../../src/contract/spark-submit.ts'
+import { retargetStep } from '../../../src/contract/step.ts'
 import {
   CURRENT_URI,
   LOCK_URI,
@@ -18,7 +18,7 @@ import {
   rollover,
   seedDeployment,
   type World,
-} from '../support/rollover-harness.js'
+} from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
 

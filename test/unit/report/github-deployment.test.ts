@@ -5,8 +5,8 @@ import {
   truncateDescription,
   type DeploymentReporterOptions,
   type DeploymentsApi,
-} from '../../src/report/github-deployment.ts'
-import type { Log } from '../../src/log.ts'
+} from '../../../src/report/github-deployment.ts'
+import type { Log } from '../../../src/log.ts'
 
 // Compile-time proof that the real Octokit satisfies the minimal interface we inject.
 const _realOctokitFits: ReturnType<typeof getOctokit> extends DeploymentsApi ? true : never = true

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { newReport, type LaunchRecord, type RunReport } from '../../src/rollover/report.ts'
-import { buildSparkStep } from '../../src/contract/step.ts'
-import { outputsOf } from '../../src/report/outputs.ts'
-import { clusterConsoleUrl, renderSummary, s3ConsoleUrl } from '../../src/report/summary.ts'
+import { newReport, type LaunchRecord, type RunReport } from '../../../src/rollover/report.ts'
+import { buildSparkStep } from '../../../src/contract/step.ts'
+import { outputsOf } from '../../../src/report/outputs.ts'
+import { clusterConsoleUrl, renderSummary, s3ConsoleUrl } from '../../../src/report/summary.ts'
 
-const ACTION_YML = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')
+const ACTION_YML = readFileSync(new URL('../../../action.yml', import.meta.url), 'utf8')
 const OUTPUT_KEYS = [
   ...(/^outputs:\n([\s\S]*?)(?=^\S)/m.exec(ACTION_YML)?.[1] ?? '').matchAll(
     /^ {2}([a-z][a-z-]*):\s*$/gm,

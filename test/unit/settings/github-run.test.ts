@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { newDeploymentId } from '../../src/contract/identity.ts'
-import { runContextFromEnv } from '../../src/settings/github-run.ts'
-
-const ID_FORM = /^[0-9]{8}t[0-9]{6}z-[0-9a-f]{6}$/
+import { runContextFromEnv } from '../../../src/settings/github-run.ts'
 
 describe('runContextFromEnv', () => {
   const env: NodeJS.ProcessEnv = {
@@ -62,44 +59,5 @@ describe('runContextFromEnv', () => {
       actor: undefined,
       workflow: undefined,
     })
-  })
-})
-
-describe('newDeploymentId', () => {
-  const fixed = () => Buffer.from([0xa1, 0xb2, 0x0c])
-
-  it('is the UTC time to the second, lower-case, and six hex digits', () => {
-    const now = Date.parse('2025-01-02T03:04:05.678Z')
-    expect(newDeploymentId(now, fixed)).toBe('20250102t030405z-a1b20c')
-  })
-
-  it('matches the documented form with real randomness', () => {
-    for (let i = 0; i < 50; i++) expect(newDeploymentId(Date.now())).toMatch(ID_FORM)
-  })
-
-  it('is safe in S3 keys, step names and YARN tags (lower-case alphanumerics and -)', () => {
-    const id = newDeploymentId(Date.parse('2030-12-31T23:59:59.999Z'))
-    expect(id).toMatch(/^[a-z0-9-]+$/)
-    expect(id).toBe(id.toLowerCase())
-  })
-
-  it('sorts by time, as strings', () => {
-    const times = [
-      '2024-12-31T23:59:59.999Z',
-      '2025-01-01T00:00:00.000Z',
-      '2025-01-01T00:00:01.000Z',
-      '2025-01-01T09:59:59.000Z',
-      '2025-01-01T10:00:00.000Z',
-      '2025-10-01T00:00:00.000Z',
-    ].map((t) => Date.parse(t))
-    const ids = times.map((t, i) => newDeploymentId(t, () => Buffer.from([255 - i, 0, 0])))
-    expect([...ids].sort()).toEqual(ids)
-  })
-
-  it('differs between two ids of the same second', () => {
-    const now = Date.parse('2025-01-02T03:04:05Z')
-    const ids = new Set(Array.from({ length: 20 }, () => newDeploymentId(now)))
-    expect(ids.size).toBeGreaterThan(1)
-    for (const id of ids) expect(id.startsWith('20250102t030405z-')).toBe(true)
   })
 })

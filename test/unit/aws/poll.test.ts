@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { poll } from '../../src/aws/poll.ts'
-import { isTransient } from '../../src/aws/transient.ts'
-import { FakeClock } from '../support/fake-clock.js'
+import { poll } from '../../../src/aws/poll.ts'
+import { isTransient } from '../../../src/aws/transient.ts'
+import { FakeClock } from '../../support/fake-clock.ts'
 
 function counter(answers: Array<string | undefined | Error>) {
   const times: number[] = []

@@ -1,8 +1,8 @@
 // Phase 5 when the old driver does not simply stop: stop-timeout with `fail` and `kill`, a kill
 // step that fails, a step cancelled (not stopped) behind our back, and the run being cancelled.
 import { afterEach, describe, expect, it } from 'vitest'
-import { StopCancelled, StopTimeout } from '../../src/rollover/stop.ts'
-import { UserError } from '../../src/errors.ts'
+import { StopCancelled, StopTimeout } from '../../../src/rollover/stop.ts'
+import { UserError } from '../../../src/errors.ts'
 import {
   LOCK_URI,
   disposeWorlds,
@@ -14,7 +14,7 @@ import {
   seedDeployment,
   whenDeleted,
   type World,
-} from '../support/rollover-harness.js'
+} from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
 

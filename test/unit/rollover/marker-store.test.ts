@@ -1,14 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { AppLayout } from '../../src/contract/layout.ts'
-import {
-  ACK_SUFFIX,
-  ackLocation,
-  parseMarkerBody,
-  type MarkerBody,
-} from '../../src/contract/markers.ts'
-import { MarkerStore } from '../../src/rollover/marker-store.ts'
-import { PreconditionFailed } from '../../src/aws/object-store.ts'
-import { MemoryStore } from '../support/memory-store.js'
+import { AppLayout } from '../../../src/contract/layout.ts'
+import { ACK_SUFFIX, type MarkerBody } from '../../../src/contract/markers.ts'
+import { MarkerStore } from '../../../src/rollover/marker-store.ts'
+import { PreconditionFailed } from '../../../src/aws/object-store.ts'
+import { MemoryStore } from '../../support/memory-store.ts'
 
 const PREFIX = { bucket: 'acme-rollover', key: 'streaming' }
 const MARKERS = 's3://acme-rollover/streaming/clickstream/markers'
@@ -32,49 +27,6 @@ let markers: MarkerStore
 beforeEach(() => {
   store = new MemoryStore(() => Date.parse('2025-01-02T03:04:05Z'))
   markers = new MarkerStore(store, new AppLayout(PREFIX, 'clickstream'))
-})
-
-describe('AppLayout', () => {
-  it('keeps everything of the app under <prefix>/<app>/', () => {
-    const layout = new AppLayout(PREFIX, 'clickstream')
-    expect(layout.markers).toEqual({
-      bucket: 'acme-rollover',
-      key: 'streaming/clickstream/markers',
-    })
-    expect(layout.lock).toEqual({ bucket: 'acme-rollover', key: 'streaming/clickstream/lock' })
-    expect(layout.current.key).toBe('streaming/clickstream/current.json')
-    expect(layout.marker(ID).key).toBe(`streaming/clickstream/markers/${ID}`)
-    expect(layout.deploymentRecord(ID).key).toBe(`streaming/clickstream/deployments/${ID}.json`)
-  })
-
-  it('works with a bucket-root prefix', () => {
-    const layout = new AppLayout({ bucket: 'b', key: '' }, 'app')
-    expect(layout.marker(ID)).toEqual({ bucket: 'b', key: `app/markers/${ID}` })
-  })
-
-  it('puts the acknowledgement next to the marker', () => {
-    expect(ackLocation({ bucket: 'b', key: `m/${ID}` })).toEqual({
-      bucket: 'b',
-      key: `m/${ID}${ACK_SUFFIX}`,
-    })
-  })
-})
-
-describe('parseMarkerBody', () => {
-  it('accepts a body written by the action', () => {
-    expect(parseMarkerBody(JSON.stringify(body(ID)))).toEqual(body(ID))
-  })
-
-  it.each([
-    '',
-    'application_1700000000000_0042',
-    '{"version":2,"deploymentId":"x"}',
-    '{}',
-    'null',
-    '[1]',
-  ])('is undefined for a body the action did not write: %j', (text) => {
-    expect(parseMarkerBody(text)).toBeUndefined()
-  })
 })
 
 describe('MarkerStore.scan', () => {

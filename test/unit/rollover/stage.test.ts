@@ -5,9 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { jarOfStep } from '../../src/contract/spark-submit.ts'
-import { UserError } from '../../src/errors.ts'
-import type { JarSource } from '../../src/settings/settings.ts'
+import { jarOfStep } from '../../../src/contract/spark-submit.ts'
+import { UserError } from '../../../src/errors.ts'
+import type { JarSource } from '../../../src/settings/settings.ts'
 import {
   BUCKET,
   disposeWorlds,
@@ -17,7 +17,7 @@ import {
   markerUri,
   rollover,
   seedDeployment,
-} from '../support/rollover-harness.js'
+} from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
 
