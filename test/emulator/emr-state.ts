@@ -2,8 +2,16 @@
 // StepConcurrencyLevel steps RUNNING, a cluster-mode spark-submit step RUNNING exactly as long as
 // its application, CancelSteps leaving that application alive, and the YARN kill step.
 import { randomBytes } from 'node:crypto'
-import { KILL_STEP_MARKER_ARG } from '../../src/contract/kill-step.ts'
-import { TAGS_CONF, WAIT_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
+import { WAIT_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
+import {
+  ACTIVE_CLUSTER_STATES,
+  CLUSTER_NOT_MODIFIABLE,
+  cancelOutcome,
+  killTagOf,
+  stepKind,
+  stepsToStart,
+  yarnTagsOf,
+} from './emr-rules.ts'
 import type { StepState } from '../../src/aws/emr-port.ts'
 import { ApiError, type ClusterRecord, type FailureDetails, type StepRecord } from './emr-shapes.ts'
 import { Yarn, type AppInfo } from './yarn.ts'
@@ -25,7 +33,6 @@ export interface EmrTimings {
 }
 
 const ACCOUNT = '123456789012'
-const ACTIVE_CLUSTER_STATES = new Set(['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'])
 
 export class EmrState {
   readonly clusters = new Map<string, ClusterRecord>()
@@ -89,10 +96,7 @@ export class EmrState {
   ): StepRecord {
     const cluster = this.cluster(clusterId)
     if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
-      throw new ApiError(
-        'ValidationException',
-        'A job flow that is shutting down, terminated, or finished may not be modified.',
-      )
+      throw new ApiError('ValidationException', CLUSTER_NOT_MODIFIABLE)
     }
     this.stepSeq += 1
     const suffix = randomBytes(8).toString('hex').toUpperCase().slice(0, 9)
@@ -124,27 +128,23 @@ export class EmrState {
   /** CancelSteps: PENDING ends at once; RUNNING goes through CANCEL_PENDING, the app lives on. */
   cancel(clusterId: string, stepId: string): { Status: string; Reason?: string } {
     const step = this.steps.get(stepId)
-    if (!step || step.clusterId !== clusterId) {
-      return { Status: 'FAILED', Reason: `Step id '${stepId}' is not valid.` }
+    const known = step && step.clusterId === clusterId ? step : undefined
+    const outcome = cancelOutcome(stepId, known?.state)
+    if (outcome.kind === 'refused' || !known) {
+      return { Status: 'FAILED', Reason: outcome.kind === 'refused' ? outcome.reason : '' }
     }
-    if (step.state === 'PENDING') {
-      this.finish(step, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
+    if (outcome.kind === 'cancelled') {
+      this.finish(known, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
       return { Status: 'SUBMITTED' }
     }
-    if (step.state !== 'RUNNING') {
-      return {
-        Status: 'FAILED',
-        Reason: `Step ${stepId} is ${step.state} and cannot be cancelled.`,
-      }
-    }
-    setState(step, 'CANCEL_PENDING')
+    setState(known, 'CANCEL_PENDING')
     // Client mode: the driver is spark-submit itself, so the signal reaches it.
-    for (const appId of step.appIds) {
+    for (const appId of known.appIds) {
       if (this.yarn.get(appId)?.deployMode === 'client') this.yarn.signal(appId, 'SIGTERM')
     }
     this.later(this.timings.cancelDelayMs, () => {
-      if (step.state === 'CANCEL_PENDING') {
-        this.finish(step, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
+      if (known.state === 'CANCEL_PENDING') {
+        this.finish(known, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
       }
     })
     return { Status: 'SUBMITTED' }
@@ -153,14 +153,12 @@ export class EmrState {
   private schedule(clusterId: string): void {
     const cluster = this.clusters.get(clusterId)
     if (!cluster) return
-    const steps = this.stepsOf(clusterId).sort((a, b) => a.seq - b.seq)
-    const busy = steps.filter((s) => s.state === 'RUNNING' || s.state === 'CANCEL_PENDING')
-    const starting = steps.filter((s) => this.starting.has(s.id))
-    let free = cluster.stepConcurrencyLevel - busy.length - starting.length
-    for (const step of steps) {
-      if (free <= 0) break
-      if (step.state !== 'PENDING' || this.starting.has(step.id)) continue
-      free -= 1
+    const isStarting = (s: StepRecord) => this.starting.has(s.id)
+    for (const step of stepsToStart(
+      this.stepsOf(clusterId),
+      cluster.stepConcurrencyLevel,
+      isStarting,
+    )) {
       this.starting.add(step.id)
       this.later(this.timings.stepStartDelayMs, () => {
         this.starting.delete(step.id)
@@ -178,11 +176,10 @@ export class EmrState {
     step.startedAt = Date.now()
     const cluster = this.cluster(step.clusterId)
     this.refreshClusterState(cluster)
-    const [first, , , fourth, fifth] = step.args
-    if (step.jar === 'command-runner.jar' && first === 'spark-submit') return this.launch(step)
-    if (step.jar === 'command-runner.jar' && first === 'bash' && fourth === KILL_STEP_MARKER_ARG) {
-      return void this.kill(step, fifth ?? '')
-    }
+    const kind = stepKind(step)
+    if (kind === 'spark') return this.launch(step)
+    if (kind === 'kill') return void this.kill(step, killTagOf(step.args))
+    const first = step.args[0]
     this.finish(step, 'FAILED', {
       Reason: 'Unknown Error.',
       Message: `The EMR emulator cannot run this step (jar ${step.jar}, command ${first ?? ''}).`,
@@ -194,10 +191,7 @@ export class EmrState {
     const parsed = parseSparkSubmitArgs(sparkArgs)
     const option = (name: string) => parsed.options.find(([n]) => n === name)?.[1]
     const deployMode = option('--deploy-mode') ?? 'client'
-    const tags = (parsed.confs.get(TAGS_CONF) ?? '')
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter((t) => t !== '')
+    const tags = yarnTagsOf(sparkArgs)
     const env: Record<string, string> = {}
     for (const [key, value] of parsed.confs) {
       const match = /^spark\.yarn\.appMasterEnv\.(.+)$/.exec(key)

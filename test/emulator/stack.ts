@@ -17,6 +17,7 @@ import {
   type DriverConfig,
   type SourceConfig,
 } from './contract.ts'
+import { ensureFreshDist } from './dist-freshness.ts'
 import { EmrEmulator, type Faults } from './emr-server.ts'
 import type { ClusterSpec, EmrTimings } from './emr-state.ts'
 import { computeInvariants, type Invariants } from './invariants.ts'
@@ -89,6 +90,7 @@ const running = new Set<Stack>()
 let signalHandlerInstalled = false
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  await ensureFreshDist()
   const tmpDir = await mkdtemp(join(tmpdir(), 'rollover-stack-'))
   const activityLog = join(tmpDir, 'activity.jsonl')
   await writeFile(activityLog, '')

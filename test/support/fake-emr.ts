@@ -9,8 +9,17 @@
 // once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
 // Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
 import { CancelStepFailed } from '../../src/aws/emr.ts'
-import { KILL_STEP_MARKER_ARG } from '../../src/contract/kill-step.ts'
-import { MARKER_CONF, TAGS_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
+import {
+  ACTIVE_CLUSTER_STATES,
+  CLUSTER_NOT_MODIFIABLE,
+  cancelOutcome,
+  killTagOf,
+  markerUriOfSpark,
+  stepKind,
+  stepsToStart,
+  yarnTagsOf,
+  type StepKind,
+} from '../emulator/emr-rules.ts'
 import {
   ACTIVE_STEP_STATES,
   type ClusterInfo,
@@ -97,7 +106,7 @@ export interface FakeStep {
   readonly seq: number
   readonly clusterId: string
   readonly spec: StepSpec
-  readonly kind: 'spark' | 'kill' | 'other'
+  readonly kind: StepKind
   readonly script: Required<DriverScript>
   readonly createdAt: number
   state: StepState
@@ -134,8 +143,6 @@ const DEFAULT_SCRIPT: Required<DriverScript> = {
   exitLagMs: 0,
   dieAfterMs: 30_000,
 }
-
-const ACTIVE_CLUSTER_STATES = new Set(['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'])
 
 /** What EMR answers when a rate limit is exceeded. */
 export function throttlingError(op = 'DescribeStep'): Error {
@@ -326,10 +333,7 @@ export class FakeEmr implements EmrPort {
     await this.record(call)
     const cluster = this.cluster(clusterId)
     if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
-      throw emrError(
-        'ValidationException',
-        'A job flow that is shutting down, terminated, or finished may not be modified.',
-      )
+      throw emrError('ValidationException', CLUSTER_NOT_MODIFIABLE)
     }
     const kind = stepKind(spec)
     const script =
@@ -343,13 +347,12 @@ export class FakeEmr implements EmrPort {
   async cancelStep(clusterId: string, stepId: string): Promise<void> {
     await this.record({ op: 'cancelStep', at: this.clock.now(), clusterId, stepId })
     const step = this.steps.get(stepId)
-    if (!step || step.clusterId !== clusterId) {
-      throw new CancelStepFailed(stepId, `Step id '${stepId}' is not valid.`)
+    const known = step && step.clusterId === clusterId ? step : undefined
+    const outcome = cancelOutcome(stepId, known?.state)
+    if (outcome.kind === 'refused' || !known) {
+      throw new CancelStepFailed(stepId, outcome.kind === 'refused' ? outcome.reason : undefined)
     }
-    if (step.state !== 'PENDING' && step.state !== 'RUNNING') {
-      throw new CancelStepFailed(stepId, `Step ${stepId} is ${step.state} and cannot be cancelled.`)
-    }
-    this.doCancel(step)
+    this.doCancel(known)
   }
 
   // ------------------------------------------------------------ the model
@@ -414,16 +417,10 @@ export class FakeEmr implements EmrPort {
   /** FIFO: the oldest PENDING steps get the free slots. A stay-pending step never gets one. */
   private schedule(clusterId: string): void {
     const cluster = this.cluster(clusterId)
-    const steps = this.stepsOf(clusterId).sort((a, b) => a.seq - b.seq)
-    const busy = steps.filter(
-      (s) => s.state === 'RUNNING' || s.state === 'CANCEL_PENDING' || this.starting.has(s.id),
-    ).length
-    let free = cluster.stepConcurrencyLevel - busy
-    for (const step of steps) {
-      if (free <= 0) break
-      if (step.state !== 'PENDING' || this.starting.has(step.id)) continue
-      if (step.kind === 'spark' && step.script.behaviour === 'stay-pending') continue
-      free -= 1
+    const isStarting = (s: FakeStep) => this.starting.has(s.id)
+    const mayStart = (s: FakeStep) => !(s.kind === 'spark' && s.script.behaviour === 'stay-pending')
+    const steps = this.stepsOf(clusterId)
+    for (const step of stepsToStart(steps, cluster.stepConcurrencyLevel, isStarting, mayStart)) {
       this.starting.add(step.id)
       const delay = step.kind === 'kill' ? this.killScript.startDelayMs : step.script.startDelayMs
       this.later(delay, () => {
@@ -448,17 +445,14 @@ export class FakeEmr implements EmrPort {
       })
       return
     }
-    const parsed = parseSparkSubmitArgs(step.spec.args.slice(1))
-    const tags = (parsed.confs.get(TAGS_CONF) ?? '')
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter((t) => t !== '')
+    const sparkArgs = step.spec.args.slice(1)
+    const tags = yarnTagsOf(sparkArgs)
     this.appSeq += 1
     const app: FakeApp = {
       id: `application_1700000000000_${String(this.appSeq).padStart(4, '0')}`,
       stepId: step.id,
       tags,
-      markerUri: parsed.confs.get(MARKER_CONF),
+      markerUri: markerUriOfSpark(sparkArgs),
       startedAt: this.clock.now(),
       alive: true,
     }
@@ -531,7 +525,7 @@ export class FakeEmr implements EmrPort {
 
   private runKill(step: FakeStep): void {
     if (step.state !== 'RUNNING') return
-    const tag = step.spec.args[4] ?? ''
+    const tag = killTagOf(step.spec.args)
     if (this.killScript.outcome === 'FAILED') {
       this.kills.push({ stepId: step.id, tag, killed: [] })
       this.finish(step, 'FAILED', {
@@ -570,11 +564,4 @@ export class FakeEmr implements EmrPort {
     if (this.stopped.signal.aborted) return
     this.clock.sleep(ms, this.stopped.signal).then(fn, () => undefined)
   }
-}
-
-function stepKind(spec: StepSpec): FakeStep['kind'] {
-  if (spec.jar !== 'command-runner.jar') return 'other'
-  if (spec.args[0] === 'spark-submit') return 'spark'
-  if (spec.args[0] === 'bash' && spec.args[3] === KILL_STEP_MARKER_ARG) return 'kill'
-  return 'other'
 }
