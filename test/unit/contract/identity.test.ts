@@ -1,28 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { newDeploymentId, parseStepName, stepName } from '../../../src/contract/identity.ts'
-import { buildSparkStep, type SparkStepInput } from '../../../src/contract/step.ts'
-const DEPLOYMENT = '20250102t030405z-a1b2c3'
-const MARKER = `s3://acme-rollover/streaming/Click-Stream/markers/${DEPLOYMENT}`
-const JAR = 's3://acme-artifacts/jars/Click-Stream/5f2b.jar'
-
-const INPUT: SparkStepInput = {
-  appName: 'Click-Stream',
-  deploymentId: DEPLOYMENT,
-  mainClass: 'com.acme.clickstream.Main',
-  sparkSubmitArgs: [
-    '--conf',
-    'spark.executor.memory=4g',
-    '--conf=spark.sql.shuffle.partitions=64',
-    '--conf',
-    'spark.driver.extraJavaOptions=-Dconfig.file=prod.conf -Xss4m',
-    '--num-executors',
-    '12',
-    '--verbose',
-  ],
-  appArgs: ['--topic', 'click events', '--since', '2024-01-01', 'a "quoted" $HOME'],
-  jarUri: JAR,
-  markerUri: MARKER,
-}
+import { buildSparkStep } from '../../../src/contract/step.ts'
+import { DEPLOYMENT, INPUT } from './step-input.ts'
 
 describe('stepName / parseStepName', () => {
   it.each([

@@ -10,63 +10,10 @@ import {
   markerUriOfStep,
   parseSparkSubmitArgs,
 } from '../../../src/contract/spark-submit.ts'
-import { buildSparkStep, retargetStep, type SparkStepInput } from '../../../src/contract/step.ts'
+import { buildSparkStep, retargetStep } from '../../../src/contract/step.ts'
 import type { StepSpec } from '../../../src/aws/emr-port.ts'
 
-const DEPLOYMENT = '20250102t030405z-a1b2c3'
-const MARKER = `s3://acme-rollover/streaming/Click-Stream/markers/${DEPLOYMENT}`
-const JAR = 's3://acme-artifacts/jars/Click-Stream/5f2b.jar'
-
-const INPUT: SparkStepInput = {
-  appName: 'Click-Stream',
-  deploymentId: DEPLOYMENT,
-  mainClass: 'com.acme.clickstream.Main',
-  sparkSubmitArgs: [
-    '--conf',
-    'spark.executor.memory=4g',
-    '--conf=spark.sql.shuffle.partitions=64',
-    '--conf',
-    'spark.driver.extraJavaOptions=-Dconfig.file=prod.conf -Xss4m',
-    '--num-executors',
-    '12',
-    '--verbose',
-  ],
-  appArgs: ['--topic', 'click events', '--since', '2024-01-01', 'a "quoted" $HOME'],
-  jarUri: JAR,
-  markerUri: MARKER,
-}
-
-const EXPECTED_ARGS = [
-  'spark-submit',
-  '--deploy-mode',
-  'cluster',
-  '--master',
-  'yarn',
-  '--class',
-  'com.acme.clickstream.Main',
-  '--conf',
-  'spark.executor.memory=4g',
-  '--conf=spark.sql.shuffle.partitions=64',
-  '--conf',
-  'spark.driver.extraJavaOptions=-Dconfig.file=prod.conf -Xss4m',
-  '--num-executors',
-  '12',
-  '--verbose',
-  '--conf',
-  'spark.yarn.submit.waitAppCompletion=true',
-  '--conf',
-  `spark.rollover.marker=${MARKER}`,
-  '--conf',
-  `spark.yarn.appMasterEnv.ROLLOVER_MARKER=${MARKER}`,
-  '--conf',
-  `spark.yarn.tags=rollover-click-stream,rollover-click-stream-${DEPLOYMENT}`,
-  JAR,
-  '--topic',
-  'click events',
-  '--since',
-  '2024-01-01',
-  'a "quoted" $HOME',
-]
+import { DEPLOYMENT, MARKER, JAR, INPUT, EXPECTED_ARGS } from './step-input.ts'
 
 describe('buildSparkStep', () => {
   it('builds the exact step for a realistic configuration', () => {
