@@ -14,8 +14,8 @@ import type { MarkerStore } from './marker-store.ts'
 import type { PhaseRunner, RunReport } from './report.ts'
 import type { Timings } from './timings.ts'
 
-/** What the caller (main.ts, a test, the bench) provides. */
-export interface RolloverDeps {
+/** The ports, the injected clock and log, and who this run is. */
+export interface RunPorts {
   readonly settings: Settings
   readonly emr: EmrPort
   readonly store: ObjectStore
@@ -23,6 +23,10 @@ export interface RolloverDeps {
   readonly log: Log
   readonly deploymentId: string
   readonly github: RunContext
+}
+
+/** What the caller (main.ts, a test, the bench) provides. */
+export interface RolloverDeps extends RunPorts {
   /** Aborted when the runner cancels the job (SIGINT/SIGTERM). */
   readonly signal?: AbortSignal
   /** So the post step can release the lock if this process dies. */
@@ -32,14 +36,7 @@ export interface RolloverDeps {
 }
 
 /** One run, before the cluster is known (preflight). */
-export interface RunScope {
-  readonly settings: Settings
-  readonly emr: EmrPort
-  readonly store: ObjectStore
-  readonly clock: Clock
-  readonly log: Log
-  readonly deploymentId: string
-  readonly github: RunContext
+export interface RunScope extends RunPorts {
   readonly timings: Timings
   readonly layout: AppLayout
   readonly markers: MarkerStore
