@@ -76111,6 +76111,10 @@ function iso(ms) {
 
 ;// CONCATENATED MODULE: ./src/contract/markers.ts
 const ACK_SUFFIX = '.stopped';
+/** What a driver reads from any marker text: `standby` only when a version-1 body says so. */
+function markerMode(text) {
+    return parseMarkerBody(text)?.mode === 'standby' ? 'standby' : 'run';
+}
 function ackLocation(marker) {
     return { bucket: marker.bucket, key: `${marker.key}${ACK_SUFFIX}` };
 }

@@ -16,7 +16,16 @@ export interface MarkerBody {
   readonly stepId?: string
   /** Set on a marker written by a rollback, naming the deployment that failed. */
   readonly rollbackOf?: string
+  /** `standby`: Spark may start, the checkpoint may not be read, until the action writes `run`. */
+  readonly mode?: MarkerMode
   readonly github?: RunContext
+}
+
+export type MarkerMode = 'run' | 'standby'
+
+/** What a driver reads from any marker text: `standby` only when a version-1 body says so. */
+export function markerMode(text: string): MarkerMode {
+  return parseMarkerBody(text)?.mode === 'standby' ? 'standby' : 'run'
 }
 
 export interface Marker {
