@@ -69784,6 +69784,7 @@ class AwsEmr {
             state,
             stepConcurrencyLevel: cluster?.StepConcurrencyLevel ?? 1,
             releaseLabel: cluster?.ReleaseLabel,
+            ...(cluster?.LogUri ? { logUri: cluster.LogUri } : {}),
         };
     }
     async listActiveSteps(clusterId) {
@@ -69936,6 +69937,9 @@ function toStepInfo(step) {
             ? 'TERMINATE_CLUSTER'
             : (step.ActionOnFailure ?? 'CONTINUE'),
         state: state,
+        ...('ExecutionRoleArn' in step && step.ExecutionRoleArn
+            ? { executionRoleArn: step.ExecutionRoleArn }
+            : {}),
         createdAt: timeline?.CreationDateTime,
         startedAt: timeline?.StartDateTime,
         endedAt: timeline?.EndDateTime,

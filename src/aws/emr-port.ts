@@ -34,6 +34,8 @@ export interface ClusterInfo {
   readonly state: string
   readonly stepConcurrencyLevel: number
   readonly releaseLabel?: string
+  /** Where EMR uploads step logs (`<LogUri>/<cluster-id>/steps/<step-id>/`), when set. */
+  readonly logUri?: string
 }
 
 /** What AddJobFlowSteps takes, and what DescribeStep/ListSteps give back. */
@@ -47,6 +49,8 @@ export interface StepSpec {
 export interface StepInfo extends StepSpec {
   readonly id: string
   readonly state: StepState
+  /** The runtime role the step runs as (clusters with runtime roles), from DescribeStep. */
+  readonly executionRoleArn?: string
   readonly createdAt?: Date
   readonly startedAt?: Date
   readonly endedAt?: Date

@@ -143,6 +143,7 @@ export class AwsEmr implements EmrPort {
       state,
       stepConcurrencyLevel: cluster?.StepConcurrencyLevel ?? 1,
       releaseLabel: cluster?.ReleaseLabel,
+      ...(cluster?.LogUri ? { logUri: cluster.LogUri } : {}),
     }
   }
 
@@ -330,6 +331,9 @@ function toStepInfo(step: Step | StepSummary): StepInfo {
         ? 'TERMINATE_CLUSTER'
         : (step.ActionOnFailure ?? 'CONTINUE'),
     state: state as StepState,
+    ...('ExecutionRoleArn' in step && step.ExecutionRoleArn
+      ? { executionRoleArn: step.ExecutionRoleArn }
+      : {}),
     createdAt: timeline?.CreationDateTime,
     startedAt: timeline?.StartDateTime,
     endedAt: timeline?.EndDateTime,

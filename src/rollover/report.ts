@@ -4,6 +4,7 @@ import { formatDuration } from '../clock.ts'
 import type { StepSpec } from '../aws/emr-port.ts'
 import type { Clock } from '../clock.ts'
 import type { Log } from '../log.ts'
+import type { Handoff } from '../contract/handoff.ts'
 
 export type RolloverResult = 'deployed' | 'first-deploy' | 'rolled-back' | 'planned'
 export type PhaseStatus = 'ok' | 'skipped' | 'failed'
@@ -22,6 +23,34 @@ export interface StoppedStep {
   readonly ack?: Record<string, unknown>
 }
 
+export type LaunchOutcome = 'running' | 'failed-to-start' | 'died' | 'not-verified'
+
+/** Why a step failed, as EMR says it, and the tail of its stderr when the workflow may read it. */
+export interface StepFailureDetails {
+  readonly reason?: string
+  readonly message?: string
+  /** EMR's FailureDetails.LogFile, or where the step's stderr will be. */
+  readonly logFile?: string
+  /** The last lines of the step's stderr (from the cluster's LogUri). */
+  readonly stderrTail?: readonly string[]
+  /** Why there is no tail: not uploaded yet, not allowed (IAM), no LogUri. */
+  readonly stderrNote?: string
+}
+
+/** How the new driver was judged healthy (DESIGN.md phase 7). */
+export interface Readiness {
+  /** `progress`: from the driver's `.progress`; `emr-state`: the step stayed RUNNING only. */
+  readonly method: 'progress' | 'emr-state'
+  /** Batches of its own the driver committed while it was watched. */
+  readonly batches?: number
+  readonly firstBatchId?: number
+  readonly lastBatchId?: number
+  /** The driver's own times (its clock), epoch ms. */
+  readonly firstCommittedAt?: number
+  readonly lastCommittedAt?: number
+  readonly detail?: string
+}
+
 export interface LaunchRecord {
   readonly deploymentId: string
   readonly stepId?: string
@@ -30,8 +59,44 @@ export interface LaunchRecord {
   readonly step: StepSpec
   submittedAt?: number
   runningAt?: number
-  outcome?: 'running' | 'failed-to-start' | 'died' | 'not-verified'
+  /** standby: when the driver wrote `.ready`, and when its marker was switched to `run`. */
+  readyAt?: number
+  switchedAt?: number
+  outcome?: LaunchOutcome
   failure?: string
+  failureDetails?: StepFailureDetails
+  readiness?: Readiness
+}
+
+/** A version of the app as the summary names it: "from → to". */
+export interface VersionInfo {
+  readonly deploymentId?: string
+  readonly stepId?: string
+  readonly jarUri?: string
+  /** The commit and ref the version was built from (GitHub context of its run). */
+  readonly sha?: string
+  readonly ref?: string
+  readonly runUrl?: string
+  /** When it was verified (ISO), for the version that ran before. */
+  readonly since?: string
+}
+
+/** The moments of the handoff, on this runner's clock unless a field says otherwise. */
+export interface HandoffTimes {
+  /** The action deleted the old driver's marker. */
+  stopRequestedAt?: number
+  /** The old driver's last committed batch (its report, its clock). */
+  oldLastBatchAt?: number
+  /** The old driver's `.stopped` (its clock). */
+  oldStoppedAt?: number
+  /** The new driver's first committed batch (its report, its clock). */
+  newFirstBatchAt?: number
+}
+
+/** The processing gap, measured from the drivers' own times when known, else by the action. */
+export interface Downtime {
+  readonly seconds: number
+  readonly measuredBy: 'drivers' | 'action'
 }
 
 export interface RunReport {
@@ -53,6 +118,15 @@ export interface RunReport {
   forcedStop?: boolean
   launch?: LaunchRecord
   rollback?: LaunchRecord
+  /** What ran before (from current.json or the old marker) and what this run deploys. */
+  before?: VersionInfo
+  after?: VersionInfo
+  /** Old driver's final offsets against the new driver's first batch (DESIGN.md phase 7). */
+  handoff?: Handoff
+  handoffTimes?: HandoffTimes
+  downtime?: Downtime
+  /** stop-start or standby. */
+  strategy?: string
   plan?: { readonly stop: readonly string[]; readonly markerUri: string; readonly step: StepSpec }
   phases: PhaseRecord[]
   warnings: string[]
