@@ -1,7 +1,6 @@
 // The forced stop: an EMR step that kills, through YARN, every application carrying this app's
 // tag, then checks that none is left. Pure: the script is a constant, the tag its argument.
 import type { StepSpec } from '../aws/emr-port.ts'
-import { appTag } from './identity.ts'
 
 /**
  * Kills every YARN application carrying `tag`, then checks none is left. Runs as an EMR step on
@@ -31,12 +30,16 @@ export const YARN_KILL_SCRIPT = [
 
 export const KILL_STEP_MARKER_ARG = 'rollover-kill'
 
-/** An EMR step that force-stops every driver of the app (tagged `rollover-<app>`). */
-export function buildKillStep(appName: string, deploymentId: string): StepSpec {
+/** An EMR step that kills the YARN applications carrying any of `tags`, and confirms it. */
+export function buildKillStep(request: {
+  readonly name: string
+  readonly tags: readonly string[]
+}): StepSpec {
+  if (request.tags.length === 0) throw new Error('buildKillStep: no tag to kill by')
   return {
-    name: `rollover-kill:${appName}:${deploymentId}`,
+    name: request.name,
     jar: 'command-runner.jar',
-    args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, appTag(appName)],
+    args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, ...request.tags],
     actionOnFailure: 'CONTINUE',
   }
 }

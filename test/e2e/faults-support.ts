@@ -2,6 +2,7 @@
 // test a fresh cluster, app name and stream, so that no test sees another's steps, markers, lock
 // or drivers. Every helper reads the real state (emulator, S3, activity log): nothing is mocked.
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import type { DriverBehavior } from '../emulator/contract.ts'
@@ -165,7 +166,7 @@ export async function freshApp(
       }
       await t.putObject(markerKey, JSON.stringify(body))
       const spec = buildSparkStep({
-        appName: app,
+        app: appIdentity({ bucket: stack.bucket, key: 'rollover' }, app),
         deploymentId,
         mainClass: stack.mainClass,
         sparkSubmitArgs: [],

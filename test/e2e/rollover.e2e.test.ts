@@ -4,6 +4,7 @@
 // every record processed, none twice, never two drivers at once, and exactly one driver and one
 // marker left behind, and checks that the outputs and the job summary say what happened.
 import { createHash } from 'node:crypto'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { readFile } from 'node:fs/promises'
 import {
   DeleteObjectCommand,
@@ -99,7 +100,7 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
     const markerKey = `${app.markersKey}${deploymentId}`
     const markerUri = `s3://${stack.bucket}/${markerKey}`
     const spec = buildSparkStep({
-      appName: app.name,
+      app: appIdentity({ bucket: stack.bucket, key: 'rollover' }, app.name),
       deploymentId,
       mainClass: stack.mainClass,
       sparkSubmitArgs: [],

@@ -1,6 +1,7 @@
 // The whole local world for e2e tests, the demo and the bench: moto (S3), the EMR emulator with
 // one cluster, a stream's source in S3, test jars, the action runner and the data-safety verdict.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
@@ -241,7 +242,7 @@ function buildStack(p: Parts): Stack {
         }),
       )
       const spec = buildSparkStep({
-        appName: p.appName,
+        app: appIdentity({ bucket, key: 'rollover' }, p.appName),
         deploymentId,
         mainClass,
         sparkSubmitArgs: [],

@@ -2,6 +2,7 @@
 // emulator keeps EMR's rules the rollover depends on (cancel leaves the driver alive, FIFO queue
 // under StepConcurrencyLevel, kill by tag) before any e2e test trusts it.
 import { appendFile } from 'node:fs/promises'
+import { appIdentity } from '../../src/contract/identity.ts'
 import {
   AddJobFlowStepsCommand,
   CancelStepsCommand,
@@ -85,7 +86,7 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     const markerKey = `rollover/${stack.appName}/markers/${deploymentId}`
     await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: markerKey, Body: '{}' }))
     const spec = buildSparkStep({
-      appName: stack.appName,
+      app: appIdentity({ bucket: stack.bucket, key: 'rollover' }, stack.appName),
       deploymentId,
       mainClass: stack.mainClass,
       sparkSubmitArgs: ['--conf', 'spark.executor.memory=2g'],
@@ -199,7 +200,10 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     expect(stack.emr.liveApps().map((a) => a.stepId)).toEqual([stepId])
 
     // The kill step runs: the cancelled step no longer holds the only slot.
-    const killId = await addStep(clusterId, buildKillStep(stack.appName, 'd-kill'))
+    const killId = await addStep(
+      clusterId,
+      buildKillStep({ name: 'rollover-kill:d-kill', tags: [`rollover-${stack.appName}`] }),
+    )
     const kill = await waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
     expect(kill.Status?.State).toBe('COMPLETED')
     expect(stack.emr.apps().find((a) => a.stepId === stepId)).toMatchObject({
@@ -220,7 +224,10 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     await waitForEvents(state, (events) => batchEnds(events, deletedAt + 300) >= 1)
     expect(stack.emr.step(stepId)?.state).toBe('RUNNING')
 
-    const killId = await addStep(clusterId, buildKillStep(stack.appName, 'd-kill'))
+    const killId = await addStep(
+      clusterId,
+      buildKillStep({ name: 'rollover-kill:d-kill', tags: [`rollover-${stack.appName}`] }),
+    )
     const kill = await waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
     expect(kill.Status?.State).toBe('COMPLETED')
     const streaming = await waitForStep(clusterId, stepId, ['FAILED'])
@@ -236,7 +243,10 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     const jar = await stack.makeJar('v1', 'ok', { upload: true })
     const first = await submit(clusterId, jar, state)
     await waitForStep(clusterId, first.stepId, ['RUNNING'])
-    const killOther = await addStep(clusterId, buildKillStep('someone-else', 'x'))
+    const killOther = await addStep(
+      clusterId,
+      buildKillStep({ name: 'rollover-kill:x', tags: ['rollover-someone-else'] }),
+    )
     await new Promise((resolve) => setTimeout(resolve, 500))
     const listed = await emr.send(new ListStepsCommand({ ClusterId: clusterId }))
     expect(listed.Steps?.map((s) => [s.Id, s.Status?.State])).toEqual([

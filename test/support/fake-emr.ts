@@ -33,7 +33,13 @@ import type { Clock } from '../../src/clock.ts'
 import { UserError } from '../../src/errors.ts'
 import type { MemoryStore } from './memory-store.ts'
 
-export type EmrOp = 'resolveCluster' | 'listActiveSteps' | 'describeStep' | 'addStep' | 'cancelStep'
+export type EmrOp =
+  | 'resolveCluster'
+  | 'listActiveSteps'
+  | 'listRecentSteps'
+  | 'describeStep'
+  | 'addStep'
+  | 'cancelStep'
 
 export const MUTATING_EMR_OPS: ReadonlySet<EmrOp> = new Set<EmrOp>(['addStep', 'cancelStep'])
 
@@ -308,6 +314,15 @@ export class FakeEmr implements EmrPort {
     this.cluster(clusterId)
     return this.activeSteps(clusterId)
       .sort((a, b) => b.seq - a.seq)
+      .map((s) => this.info(s))
+  }
+
+  async listRecentSteps(clusterId: string): Promise<StepInfo[]> {
+    await this.record({ op: 'listRecentSteps', at: this.clock.now(), clusterId })
+    this.cluster(clusterId)
+    return this.stepsOf(clusterId)
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, 50)
       .map((s) => this.info(s))
   }
 

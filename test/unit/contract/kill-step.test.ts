@@ -3,7 +3,6 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appTag } from '../../../src/contract/identity.ts'
 import {
   KILL_STEP_MARKER_ARG,
   YARN_KILL_SCRIPT,
@@ -12,28 +11,27 @@ import {
 const DEPLOYMENT = '20250102t030405z-a1b2c3'
 
 describe('buildKillStep', () => {
-  const APP = 'ZebraFeed'
+  const TAGS = ['rollover-d8b8e80d06-20250102t030405z-a1b2c3', 'rollover-zebrafeed-old']
 
-  it('passes the tag as its own argv element, after the script and $0', () => {
-    const step = buildKillStep(APP, DEPLOYMENT)
+  it('passes each tag as its own argv element, after the script and $0', () => {
+    const step = buildKillStep({ name: `rollover-kill:ZebraFeed:x:${DEPLOYMENT}`, tags: TAGS })
     expect(step).toEqual({
-      name: `rollover-kill:${APP}:${DEPLOYMENT}`,
+      name: `rollover-kill:ZebraFeed:x:${DEPLOYMENT}`,
       jar: 'command-runner.jar',
-      args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, 'rollover-zebrafeed'],
+      args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, ...TAGS],
       actionOnFailure: 'CONTINUE',
     })
   })
 
-  it('never puts the app name or the tag into the script text', () => {
-    const [, , script] = buildKillStep(APP, DEPLOYMENT).args
+  it('never puts a tag into the script text', () => {
+    const [, , script] = buildKillStep({ name: 'k', tags: TAGS }).args
     expect(script).toBe(YARN_KILL_SCRIPT)
     expect(script?.toLowerCase()).not.toContain('zebrafeed')
     expect(script).not.toContain(DEPLOYMENT)
-    expect(script).toContain('tag="$1"')
   })
 
-  it('kills by the app tag, so every driver of the app is found', () => {
-    expect(buildKillStep(APP, DEPLOYMENT).args.at(-1)).toBe(appTag(APP))
+  it('refuses to build a kill step that names nothing', () => {
+    expect(() => buildKillStep({ name: 'k', tags: [] })).toThrow(/no tag/)
   })
 })
 
