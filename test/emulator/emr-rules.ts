@@ -30,9 +30,9 @@ export function stepKind(spec: {
   return 'other'
 }
 
-/** The tag a kill step kills by (its last argument). */
-export function killTagOf(args: readonly string[]): string {
-  return (args[4] ?? '').toLowerCase()
+/** The tags a kill step kills by (its arguments after `rollover-kill`). */
+export function killTagsOf(args: readonly string[]): string[] {
+  return args.slice(4).map((t) => t.toLowerCase())
 }
 
 /** The YARN tags of a spark-submit step's application; YARN lower-cases them. */

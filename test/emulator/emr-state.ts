@@ -7,7 +7,7 @@ import {
   ACTIVE_CLUSTER_STATES,
   CLUSTER_NOT_MODIFIABLE,
   cancelOutcome,
-  killTagOf,
+  killTagsOf,
   stepKind,
   stepsToStart,
   yarnTagsOf,
@@ -178,7 +178,7 @@ export class EmrState {
     this.refreshClusterState(cluster)
     const kind = stepKind(step)
     if (kind === 'spark') return this.launch(step)
-    if (kind === 'kill') return void this.kill(step, killTagOf(step.args))
+    if (kind === 'kill') return void this.kill(step, killTagsOf(step.args)[0] ?? '')
     const first = step.args[0]
     this.finish(step, 'FAILED', {
       Reason: 'Unknown Error.',

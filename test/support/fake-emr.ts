@@ -8,12 +8,12 @@
 // The driver watches its marker in the MemoryStore (directly, without recording store calls) and,
 // once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
 // Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
-import { CancelStepFailed } from '../../src/aws/emr.ts'
+import { CancelStepFailed, ClusterGone } from '../../src/aws/emr-port.ts'
 import {
   ACTIVE_CLUSTER_STATES,
   CLUSTER_NOT_MODIFIABLE,
   cancelOutcome,
-  killTagOf,
+  killTagsOf,
   markerUriOfSpark,
   stepKind,
   stepsToStart,
@@ -66,9 +66,10 @@ export interface EmrCall {
  * - crash-on-start: fails right after the step starts RUNNING.
  * - die-after-ms: fails `dieAfterMs` after RUNNING (and honours its marker until then).
  * - stay-pending: the step never leaves PENDING (it never gets a slot) until cancelled.
+ * - ack-and-stay: writes `.stopped` when its marker is gone, but never returns from main.
  */
 export type DriverBehaviour =
-  'graceful' | 'ignore-marker' | 'crash-on-start' | 'die-after-ms' | 'stay-pending'
+  'graceful' | 'ignore-marker' | 'crash-on-start' | 'die-after-ms' | 'stay-pending' | 'ack-and-stay'
 
 export interface DriverScript {
   readonly behaviour?: DriverBehaviour
@@ -293,7 +294,10 @@ export class FakeEmr implements EmrPort {
     if (ref.kind === 'id') {
       const cluster = this.clusters.get(ref.id)
       if (!cluster) {
-        throw new UserError(`cluster-id '${ref.id}': EMR knows no cluster ${ref.id}.`)
+        throw new ClusterGone(`cluster-id '${ref.id}': EMR knows no cluster ${ref.id}.`)
+      }
+      if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
+        throw new ClusterGone(`cluster-id '${ref.id}': cluster ${ref.id} is ${cluster.state}.`)
       }
       return cluster
     }
@@ -509,6 +513,7 @@ export class FakeEmr implements EmrPort {
               }),
             )
           }
+          if (script.behaviour === 'ack-and-stay') return
           this.appEnds(app, 'succeeded')
         })
       })
@@ -540,7 +545,8 @@ export class FakeEmr implements EmrPort {
 
   private runKill(step: FakeStep): void {
     if (step.state !== 'RUNNING') return
-    const tag = killTagOf(step.spec.args)
+    const tags = killTagsOf(step.spec.args)
+    const tag = tags.join(',')
     if (this.killScript.outcome === 'FAILED') {
       this.kills.push({ stepId: step.id, tag, killed: [] })
       this.finish(step, 'FAILED', {
@@ -549,7 +555,7 @@ export class FakeEmr implements EmrPort {
       })
       return
     }
-    const victims = this.apps.filter((a) => a.alive && a.tags.includes(tag))
+    const victims = this.apps.filter((a) => a.alive && a.tags.some((t) => tags.includes(t)))
     for (const app of victims) this.appEnds(app, 'killed')
     this.kills.push({ stepId: step.id, tag, killed: victims.map((a) => a.id) })
     this.finish(step, 'COMPLETED')
