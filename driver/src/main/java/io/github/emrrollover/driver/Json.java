@@ -69,6 +69,10 @@ final class Json {
     return node == null || !node.isIntegralNumber() ? null : node.asLong();
   }
 
+  static double doubleOrNaN(JsonNode node) {
+    return node == null || !node.isNumber() ? Double.NaN : node.asDouble();
+  }
+
   static String textOrNull(JsonNode node) {
     return node == null || !node.isTextual() ? null : node.asText();
   }

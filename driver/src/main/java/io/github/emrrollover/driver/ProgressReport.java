@@ -3,6 +3,7 @@ package io.github.emrrollover.driver;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * {@code <marker>.progress}: the last committed batch, and the first one this driver ran. See
@@ -57,14 +58,14 @@ record ProgressReport(
             Json.instant(json.get("committedAt")),
             SourceReport.parseAll(json.get("sources")),
             json.path("numInputRows").asLong(),
-            json.path("inputRowsPerSecond").asDouble(Double.NaN),
-            json.path("processedRowsPerSecond").asDouble(Double.NaN),
+            Json.doubleOrNaN(json.get("inputRowsPerSecond")),
+            Json.doubleOrNaN(json.get("processedRowsPerSecond")),
             Json.longOrNull(json.get("batchDurationMs")));
     BatchReport first = BatchReport.parseFirstBatch(json.get("firstBatch"));
     if (first == null) {
       // Older documents carry only firstBatchId (the vectors' DStreams example).
       long firstId = json.path("firstBatchId").asLong(last.batchId());
-      first = new BatchReport(firstId, null, java.util.List.of(), 0, Double.NaN, Double.NaN, null);
+      first = new BatchReport(firstId, null, List.of(), 0, Double.NaN, Double.NaN, null);
     }
     return new ProgressReport(
         Json.textOrNull(json.get("api")),

@@ -63,6 +63,7 @@ public final class Rollover implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final QueryListeners queryListeners;
   private volatile String api;
+  private volatile StructuredStop structuredStop;
 
   private Rollover(
       RolloverSettings settings,
@@ -198,8 +199,8 @@ public final class Rollover implements AutoCloseable {
     }
     long drainDeadline = watcher.goneAtNanos() + TimeUnit.MILLISECONDS.toNanos(settings.drainTimeoutMs);
     CheckpointLog checkpoint = CheckpointLog.of(query, sc.hadoopConfiguration());
-    StructuredStop.Outcome outcome =
-        new StructuredStop(query, tracker, checkpoint).stop(drainDeadline);
+    structuredStop = new StructuredStop(query, tracker, checkpoint);
+    StructuredStop.Outcome outcome = structuredStop.stop(drainDeadline);
     boolean failed = query.exception().isDefined();
     writeStopped(outcome.batchId(), outcome.sources(), outcome.graceful() && !failed);
     close();
@@ -328,6 +329,11 @@ public final class Rollover implements AutoCloseable {
   }
 
   // For tests in this package.
+  Long drainWaitingFor() {
+    StructuredStop stop = structuredStop;
+    return stop == null ? null : stop.waitingFor();
+  }
+
   MarkerWatcher watcher() {
     return watcher;
   }

@@ -30,6 +30,7 @@ final class StructuredStop {
   private final StreamingQuery query;
   private final QueryProgressTracker tracker;
   private final CheckpointLog checkpoint;
+  private volatile Long waitingFor;
 
   StructuredStop(StreamingQuery query, QueryProgressTracker tracker, CheckpointLog checkpoint) {
     this.query = query;
@@ -47,6 +48,11 @@ final class StructuredStop {
     return new Outcome(committed.batchId(), committed.sources(), drained && stopped);
   }
 
+  /** The batch the drain waits for, once it waits (for tests and logs). */
+  Long waitingFor() {
+    return waitingFor;
+  }
+
   /** @return false when the bound was hit with the batch still in flight */
   private boolean drain(long deadlineNanos) throws InterruptedException {
     Long inFlight = batchInFlight();
@@ -55,6 +61,7 @@ final class StructuredStop {
       return true;
     }
     LOG.info("waiting for batch {} to commit before stopping the query", inFlight);
+    waitingFor = inFlight;
     long commitsAtStart = tracker.commits();
     long nextCheckpointRead = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHECKPOINT_POLL_MS);
     while (query.isActive()) {
