@@ -89,7 +89,10 @@ final class Json {
     }
   }
 
+  /** @throws IOException when the body is not one JSON value (empty counts as not JSON) */
   static JsonNode parse(byte[] body) throws IOException {
-    return MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
+    JsonNode json = MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
+    if (json == null || json.isMissingNode()) throw new IOException("empty body");
+    return json;
   }
 }

@@ -319,8 +319,9 @@ public final class Rollover implements AutoCloseable {
             store.writeReport(StoppedReport.SUFFIX, Json.bytes(report.toJson()));
             return null;
           });
-      LOG.info("stopped for a rollover: last committed batch {}, graceful {}; wrote {}", batchId,
-          graceful, store.reportUri(StoppedReport.SUFFIX));
+      if (retired) LOG.info("retired in standby; wrote {}", store.reportUri(StoppedReport.SUFFIX));
+      else LOG.info("stopped for a rollover: last committed batch {}, graceful {}; wrote {}",
+          batchId, graceful, store.reportUri(StoppedReport.SUFFIX));
     } catch (Exception e) {
       if (e instanceof InterruptedException) Thread.currentThread().interrupt();
       // Best effort: EMR's step state stays the authority on "stopped".
