@@ -27,6 +27,7 @@ final class ProgressPublisher implements AutoCloseable {
   private boolean anyWriteStarted;
   private long writes;
   private long failuresInARow;
+  private long failures;
 
   ProgressPublisher(MarkerStore store, long intervalMs) {
     this.store = store;
@@ -73,19 +74,24 @@ final class ProgressPublisher implements AutoCloseable {
         failuresInARow = 0;
       }
     } catch (Exception e) {
-      long failures;
+      long inARow;
       synchronized (this) {
-        failures = ++failuresInARow;
+        inARow = ++failuresInARow;
+        failures++;
       }
-      if (failures == 1 || failures % LOG_EVERY_N_FAILURES == 0) {
+      if (inARow == 1 || inARow % LOG_EVERY_N_FAILURES == 0) {
         LOG.warn("cannot write {} ({} failures in a row); the stream goes on: {}",
-            store.reportUri(ProgressReport.SUFFIX), failures, e.toString());
+            store.reportUri(ProgressReport.SUFFIX), inARow, e.toString());
       }
     }
   }
 
   synchronized long writes() {
     return writes;
+  }
+
+  synchronized long failures() {
+    return failures;
   }
 
   /**
