@@ -66,6 +66,11 @@ final class MarkerWatcher implements AutoCloseable {
     return goneAtNanos;
   }
 
+  /** False once the watcher has seen the marker gone (it stops checking) or was closed. */
+  boolean checking() {
+    return thread.isAlive();
+  }
+
   /** Checks answered so far, either way (for tests and logs). */
   long checks() {
     return checks.get();

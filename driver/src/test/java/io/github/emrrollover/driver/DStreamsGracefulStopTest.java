@@ -46,20 +46,7 @@ class DStreamsGracefulStopTest {
   @Test
   void everyBatchThatStartedCompletesAndItsRecordsAreInTheOutput() throws Exception {
     Path marker = Markers.write(dir.resolve("markers/d"), "deploy-d", "run");
-    SparkConf conf =
-        new SparkConf()
-            .setMaster("local[2]")
-            .setAppName("dstreams-graceful-stop")
-            .set("spark.ui.enabled", "false")
-            .set("spark.driver.host", "127.0.0.1")
-            .set("spark.driver.bindAddress", "127.0.0.1")
-            // Spark's own bound on the graceful stop (default 10 batch intervals = 2s here):
-            // set, as the README says, above the real drain and below drainTimeout.
-            .set("spark.streaming.gracefulStopTimeout", "60s")
-            .set(RolloverSettings.MARKER, Markers.uri(marker))
-            .set(RolloverSettings.POLL_INTERVAL, "100ms")
-            .set(RolloverSettings.PROGRESS_INTERVAL, "100ms");
-    JavaSparkContext sc = new JavaSparkContext(conf);
+    JavaSparkContext sc = new JavaSparkContext(conf(marker).set(RolloverSettings.DRAIN_TIMEOUT, "2min"));
     Rollover rollover = Rollover.start(sc);
     assertFalse(rollover.retired());
 
@@ -114,6 +101,55 @@ class DStreamsGracefulStopTest {
     assertTrue(progress.last().batchId() <= stopped.batchId());
     assertEquals(Json.offset("{\"events\":{\"0\":0}}"),
         progress.first().sources().get(0).startOffset(), "the first batch starts at offset 0");
+  }
+
+  @Test
+  void aDrainPastItsBoundStopsTheSparkContextAndSaysNotGraceful() throws Exception {
+    Path marker = Markers.write(dir.resolve("markers/e"), "deploy-e", "run");
+    JavaSparkContext sc = new JavaSparkContext(conf(marker).set(RolloverSettings.DRAIN_TIMEOUT, "1s"));
+    Rollover rollover = Rollover.start(sc);
+    JavaStreamingContext ssc = new JavaStreamingContext(sc, Durations.milliseconds(BATCH_MS));
+    new org.apache.spark.streaming.api.java.JavaInputDStream<>(
+            new FakeDirectStream(ssc.ssc(), RECORDS_PER_BATCH),
+            scala.reflect.ClassTag$.MODULE$.apply(Integer.class))
+        .map(v -> BatchGate.pass((long) v)) // a task that does not end until the gate opens
+        .foreachRDD(rdd -> {
+          rdd.count();
+        });
+    BatchLog batches = new BatchLog(rollover);
+    ssc.addStreamingListener(batches);
+    Thread deleter =
+        new Thread(() -> {
+          Await.until("three completed batches", () -> batches.completed.size() >= 3);
+          BatchGate.close();
+          Await.until("a held task", () -> BatchGate.heldTasks() > 0);
+          Markers.delete(marker);
+        });
+    deleter.start();
+    try {
+      rollover.awaitStop(ssc); // returns although a batch never ends
+    } finally {
+      BatchGate.open();
+    }
+    deleter.join();
+
+    assertTrue(sc.sc().isStopped());
+    StoppedReport stopped = Markers.stopped(marker);
+    assertFalse(stopped.graceful(), "the drain bound was hit");
+    assertEquals(batches.completed.last(), stopped.batchId(), "the last batch that completed");
+    assertTrue(batches.started.size() > batches.completed.size(), "the held batch never completed");
+  }
+
+  private static SparkConf conf(Path marker) {
+    return new SparkConf()
+        .setMaster("local[2]")
+        .setAppName("dstreams-graceful-stop")
+        .set("spark.ui.enabled", "false")
+        .set("spark.driver.host", "127.0.0.1")
+        .set("spark.driver.bindAddress", "127.0.0.1")
+        .set(RolloverSettings.MARKER, Markers.uri(marker))
+        .set(RolloverSettings.POLL_INTERVAL, "100ms")
+        .set(RolloverSettings.PROGRESS_INTERVAL, "100ms");
   }
 
   /** The test's own view of the batches, independent of the library's listener. */
