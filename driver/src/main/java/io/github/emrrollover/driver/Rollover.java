@@ -48,8 +48,6 @@ import scala.Tuple2;
  */
 public final class Rollover implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Rollover.class);
-  /** How long a stop waits for a {@code .progress} write under way before {@code .stopped}. */
-  private static final long PROGRESS_FLUSH_MS = 10_000;
 
   private final RolloverSettings settings;
   private final SparkContext sc;
@@ -62,6 +60,7 @@ public final class Rollover implements AutoCloseable {
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final QueryListeners queryListeners;
+  private final StopReporter stopReporter;
   private volatile String api;
   private volatile StructuredStop structuredStop;
 
@@ -85,6 +84,7 @@ public final class Rollover implements AutoCloseable {
     this.watcher = new MarkerWatcher(store, settings.pollIntervalMs, settings.ioTimeoutMs);
     this.publisher = new ProgressPublisher(store, settings.progressIntervalMs);
     this.queryListeners = new QueryListeners(new QueryProgressTracker(context, publisher));
+    this.stopReporter = new StopReporter(store, io, publisher, context);
     if (retired) {
       watcher.markGone();
     } else {
@@ -142,8 +142,12 @@ public final class Rollover implements AutoCloseable {
       throw e;
     }
     Rollover rollover = new Rollover(settings, sc, spark, store, io, cleared);
-    if (rollover.retired) rollover.retire();
-    else LOG.info("rollover marker {} present: this driver may run", settings.markerUri);
+    if (rollover.retired) {
+      rollover.stopReporter.retired(rollover.api);
+      rollover.close();
+    } else {
+      LOG.info("rollover marker {} present: this driver may run", settings.markerUri);
+    }
     return rollover;
   }
 
@@ -219,12 +223,12 @@ public final class Rollover implements AutoCloseable {
     api = "dstreams";
     DStreamProgressTracker tracker =
         new DStreamProgressTracker(context, publisher, batchInterval(ssc));
-    ssc.addStreamingListener(tracker);
-    if (ssc.getState() == StreamingContextState.INITIALIZED) ssc.start();
     if (retired) {
       ssc.stop(true, false);
       throw retiredMisuse();
     }
+    ssc.addStreamingListener(tracker);
+    if (ssc.getState() == StreamingContextState.INITIALIZED) ssc.start();
     try {
       while (!watcher.awaitGone(500, TimeUnit.MILLISECONDS)) {
         if (ssc.awaitTerminationOrTimeout(1)) {
@@ -292,41 +296,10 @@ public final class Rollover implements AutoCloseable {
     }
   }
 
-  private void retire() {
-    writeStopped(null, List.of(), true, true, null);
-    close();
-  }
-
   private void writeStopped(Long batchId, List<SourceReport> sources, boolean graceful)
       throws InterruptedException {
-    // No .progress may land after .stopped: the action would read it as "still alive".
-    if (!publisher.close(PROGRESS_FLUSH_MS)) {
-      LOG.warn("a {} write was still under way when the driver stopped", ProgressReport.SUFFIX);
-    }
     long drainMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - watcher.goneAtNanos());
-    writeStopped(batchId, sources, graceful, false, drainMs);
-  }
-
-  private void writeStopped(
-      Long batchId, List<SourceReport> sources, boolean graceful, boolean retired, Long drainMs) {
-    StoppedReport report =
-        new StoppedReport(
-            api, context.deploymentId(), context.applicationId(), Instant.now(), batchId, sources,
-            drainMs, graceful, retired);
-    try {
-      io.call(
-          () -> {
-            store.writeReport(StoppedReport.SUFFIX, Json.bytes(report.toJson()));
-            return null;
-          });
-      if (retired) LOG.info("retired in standby; wrote {}", store.reportUri(StoppedReport.SUFFIX));
-      else LOG.info("stopped for a rollover: last committed batch {}, graceful {}; wrote {}",
-          batchId, graceful, store.reportUri(StoppedReport.SUFFIX));
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) Thread.currentThread().interrupt();
-      // Best effort: EMR's step state stays the authority on "stopped".
-      LOG.warn("cannot write {}: {}", store.reportUri(StoppedReport.SUFFIX), e.toString());
-    }
+    stopReporter.stopped(api, batchId, sources, graceful, drainMs);
   }
 
   // For tests in this package.
@@ -335,11 +308,4 @@ public final class Rollover implements AutoCloseable {
     return stop == null ? null : stop.waitingFor();
   }
 
-  MarkerWatcher watcher() {
-    return watcher;
-  }
-
-  ProgressPublisher publisher() {
-    return publisher;
-  }
 }
