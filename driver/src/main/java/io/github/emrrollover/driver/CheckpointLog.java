@@ -27,14 +27,19 @@ import org.apache.spark.sql.streaming.StreamingQuery;
 final class CheckpointLog {
   private final Path root;
   private final FileSystem fs;
+  private final BoundedIo io;
 
-  private CheckpointLog(Path root, FileSystem fs) {
+  private CheckpointLog(Path root, FileSystem fs, BoundedIo io) {
     this.root = root;
     this.fs = fs;
+    this.io = io;
   }
 
-  /** The query's checkpoint, or null when this Spark does not let us find it. */
-  static CheckpointLog of(StreamingQuery query, Configuration hadoopConf) {
+  /**
+   * The query's checkpoint, or null when this Spark does not let us find it. Reads go through
+   * {@code io}: the caller is the application's main thread, which must get to return.
+   */
+  static CheckpointLog of(StreamingQuery query, Configuration hadoopConf, BoundedIo io) {
     String location;
     try {
       StreamExecution execution =
@@ -48,7 +53,7 @@ final class CheckpointLog {
     }
     try {
       Path root = new Path(location);
-      return new CheckpointLog(root, root.getFileSystem(hadoopConf));
+      return new CheckpointLog(root, root.getFileSystem(hadoopConf), io);
     } catch (IOException | IllegalArgumentException e) {
       return null;
     }
@@ -59,11 +64,11 @@ final class CheckpointLog {
   }
 
   OptionalLong latestCommitted() throws IOException {
-    return latest("commits");
+    return bounded(() -> latest("commits"));
   }
 
   OptionalLong latestPlanned() throws IOException {
-    return latest("offsets");
+    return bounded(() -> latest("offsets"));
   }
 
   /**
@@ -71,6 +76,10 @@ final class CheckpointLog {
    * serialized it (null for a source without an offset); null when the batch is not in the log.
    */
   List<String> offsets(long batchId) throws IOException {
+    return bounded(() -> readOffsets(batchId));
+  }
+
+  private List<String> readOffsets(long batchId) throws IOException {
     Path file = new Path(new Path(root, "offsets"), Long.toString(batchId));
     try (FSDataInputStream in = fs.open(file);
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
@@ -86,6 +95,19 @@ final class CheckpointLog {
       return offsets;
     } catch (FileNotFoundException missing) {
       return null;
+    }
+  }
+
+  private <T> T bounded(java.util.concurrent.Callable<T> read) throws IOException {
+    try {
+      return io.call(read);
+    } catch (IOException e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted reading checkpoint " + root);
+    } catch (Exception e) { // a timeout, or a runtime failure of the file system
+      throw new IOException("reading checkpoint " + root + ": " + e, e);
     }
   }
 

@@ -202,7 +202,7 @@ public final class Rollover implements AutoCloseable {
       throw e;
     }
     long drainDeadline = watcher.goneAtNanos() + TimeUnit.MILLISECONDS.toNanos(settings.drainTimeoutMs);
-    CheckpointLog checkpoint = CheckpointLog.of(query, sc.hadoopConfiguration());
+    CheckpointLog checkpoint = CheckpointLog.of(query, sc.hadoopConfiguration(), io);
     structuredStop = new StructuredStop(query, tracker, checkpoint);
     StructuredStop.Outcome outcome = structuredStop.stop(drainDeadline);
     boolean failed = query.exception().isDefined();
