@@ -144,7 +144,7 @@ describeWithStack('fault e2e: rollback, stuck drivers, cancellation', (ctx) => {
     expect(run.stdout).not.toMatch(/Submitted step/)
     expect(errorOf(run)).toMatch(
       new RegExp(
-        `Cancelled while ${seed.stepId} was stopping: the marker is deleted and nothing new was submitted\\. Re-run`,
+        `Cancelled while ${seed.stepId} \\(RUNNING\\) was stopping: the marker is deleted and nothing new was submitted\\. Re-run`,
       ),
     )
     expect(await t.lockBody()).toBeUndefined()

@@ -102,7 +102,7 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
     const next = await t.run(inputs, { extraEnv })
     expect(next.exitCode, transcript(next)).toBe(0)
     expect(next.stdout).toMatch(
-      /Took over the deploy lock of .*runs\/\d+.*unchanged for [67]\.\ds, a whole lease/,
+      /Took over the deploy lock of .*runs\/\d+.*unchanged for \d+\.\ds, a whole lease/,
     )
     await expectConverged(t, 'v2')
   }, 60_000)

@@ -2,7 +2,7 @@
 // emulator keeps EMR's rules the rollover depends on (cancel leaves the driver alive, FIFO queue
 // under StepConcurrencyLevel, kill by tag) before any e2e test trusts it.
 import { appendFile } from 'node:fs/promises'
-import { appIdentity } from '../../src/contract/identity.ts'
+import { appIdentity, appTag } from '../../src/contract/identity.ts'
 import {
   AddJobFlowStepsCommand,
   CancelStepsCommand,
@@ -175,7 +175,9 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     expect(app).toMatchObject({
       alive: false,
       exitCode: 0,
-      tags: expect.arrayContaining(['rollover-clickstream']),
+      tags: expect.arrayContaining([
+        appTag(appIdentity({ bucket: stack.bucket, key: 'rollover' }, stack.appName)),
+      ]),
     })
   })
 
@@ -202,7 +204,10 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
     // The kill step runs: the cancelled step no longer holds the only slot.
     const killId = await addStep(
       clusterId,
-      buildKillStep({ name: 'rollover-kill:d-kill', tags: [`rollover-${stack.appName}`] }),
+      buildKillStep({
+        name: 'rollover-kill:d-kill',
+        tags: [appTag(appIdentity({ bucket: stack.bucket, key: 'rollover' }, stack.appName))],
+      }),
     )
     const kill = await waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
     expect(kill.Status?.State).toBe('COMPLETED')
@@ -226,7 +231,10 @@ describe.skipIf(skip)(`EMR emulator${skip ? ` [skipped: ${MOTO_MISSING}]` : ''}`
 
     const killId = await addStep(
       clusterId,
-      buildKillStep({ name: 'rollover-kill:d-kill', tags: [`rollover-${stack.appName}`] }),
+      buildKillStep({
+        name: 'rollover-kill:d-kill',
+        tags: [appTag(appIdentity({ bucket: stack.bucket, key: 'rollover' }, stack.appName))],
+      }),
     )
     const kill = await waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
     expect(kill.Status?.State).toBe('COMPLETED')
