@@ -76703,6 +76703,20 @@ class MarkerStore {
     async readAck(marker) {
         return this.readAckAt(ackLocation(marker).key);
     }
+    /**
+     * The reports (`.stopped`, `.progress`, `.ready`) of markers that no longer exist: their
+     * deployment is retired. Returns how many were removed.
+     */
+    async removeStaleReports() {
+        const listed = await this.store.list(this.layout.markers);
+        const markers = new Set(listed.map((o) => o.key).filter((k) => markerKeyOfReport(k) === undefined));
+        const stale = listed.filter((o) => {
+            const marker = markerKeyOfReport(o.key);
+            return marker !== undefined && !markers.has(marker);
+        });
+        await Promise.all(stale.map((o) => this.store.delete({ bucket: this.layout.markers.bucket, key: o.key })));
+        return stale.length;
+    }
     async removeAcks(acks) {
         await Promise.all(acks.map((a) => this.store.delete(a.location)));
     }
@@ -77677,15 +77691,11 @@ async function submitPhase(ctx, launch, stop) {
         return l;
     });
 }
-/** Acknowledgements of drivers that are gone (not only those seen before the stop). */
-async function removeStaleAcks(ctx) {
-    await ctx.markers
-        .scan()
-        .then(({ markers: live, acks }) => {
-        const liveUris = new Set(live.map((m) => m.uri));
-        return ctx.markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
-    })
-        .catch(() => undefined);
+/** Reports of drivers that are gone (not only those seen before the stop): retired. */
+async function removeStaleReports(ctx) {
+    await ctx.markers.removeStaleReports().catch((error) => {
+        ctx.log.debug(`Could not remove the reports of retired deployments: ${describeError(error)}`);
+    });
 }
 /**
  * Marker first (so it exists when the driver first looks), then the ledger entry (so a later run
@@ -78032,7 +78042,7 @@ async function stopStart(ctx, launch) {
     const stop = await stopPhase(ctx, world);
     // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
     const launched = await submitPhase(ctx, launch, stop);
-    await removeStaleAcks(ctx);
+    await removeStaleReports(ctx);
     await recordProgress(ctx);
     if (ctx.cancelled?.aborted) {
         launched.outcome = 'not-verified';

@@ -31,6 +31,7 @@ import {
 } from '../../src/aws/emr-port.ts'
 import type { Clock } from '../../src/clock.ts'
 import { UserError } from '../../src/errors.ts'
+import { runFakeDriver, type DriverLog } from './fake-driver.ts'
 import type { MemoryStore } from './memory-store.ts'
 
 export type EmrOp =
@@ -67,9 +68,23 @@ export interface EmrCall {
  * - die-after-ms: fails `dieAfterMs` after RUNNING (and honours its marker until then).
  * - stay-pending: the step never leaves PENDING (it never gets a slot) until cancelled.
  * - ack-and-stay: writes `.stopped` when its marker is gone, but never returns from main.
+ * - stuck-after-start: RUNNING, but never commits a batch (nor reports progress).
+ * - gap / overlap: starts 50 offsets after / before its checkpoint.
+ * - silent: processes correctly, but publishes no `.progress` and no `.stopped`.
+ * Every driver but crash-on-start and stay-pending processes the stream of test/support/
+ * fake-driver.ts, which records its batches in `FakeApp.log`.
  */
 export type DriverBehaviour =
-  'graceful' | 'ignore-marker' | 'crash-on-start' | 'die-after-ms' | 'stay-pending' | 'ack-and-stay'
+  | 'graceful'
+  | 'ignore-marker'
+  | 'crash-on-start'
+  | 'die-after-ms'
+  | 'stay-pending'
+  | 'ack-and-stay'
+  | 'stuck-after-start'
+  | 'gap'
+  | 'overlap'
+  | 'silent'
 
 export interface DriverScript {
   readonly behaviour?: DriverBehaviour
@@ -85,6 +100,10 @@ export interface DriverScript {
   readonly exitLagMs?: number
   /** For die-after-ms. Default 30s. */
   readonly dieAfterMs?: number
+  /** From RUNNING (or from `run`, for a standby) to its first batch. Default 0. */
+  readonly initMs?: number
+  /** Time between committed batches. Default 1s. */
+  readonly batchMs?: number
 }
 
 export interface KillScript {
@@ -106,6 +125,8 @@ export interface FakeApp {
   markerGoneAt?: number
   exit?: 'succeeded' | 'failed' | 'killed'
   endedAt?: number
+  /** What its driver did: committed batches, standby. */
+  log?: DriverLog
 }
 
 export interface FakeStep {
@@ -149,6 +170,8 @@ const DEFAULT_SCRIPT: Required<DriverScript> = {
   ack: true,
   exitLagMs: 0,
   dieAfterMs: 30_000,
+  initMs: 0,
+  batchMs: 1000,
 }
 
 /** What EMR answers when a rate limit is exceeded. */
@@ -486,38 +509,32 @@ export class FakeEmr implements EmrPort {
         this.later(script.dieAfterMs, () => {
           if (app.alive) this.appEnds(app, 'failed', 'java.lang.OutOfMemoryError: Java heap space')
         })
-        this.watchMarker(app, script)
-        return
-      case 'ignore-marker':
-        return
-      default:
-        this.watchMarker(app, script)
+        break
     }
-  }
-
-  private watchMarker(app: FakeApp, script: Required<DriverScript>): void {
-    const tick = (): void =>
-      this.later(script.markerPollMs, () => {
-        if (!app.alive) return
-        if (app.markerUri !== undefined && this.store.objects.has(app.markerUri)) return tick()
-        app.markerGoneAt = this.clock.now()
-        this.later(script.drainMs, () => {
-          if (!app.alive) return
-          if (script.ack && app.markerUri !== undefined) {
-            this.store.seed(
-              `${app.markerUri}.stopped`,
-              JSON.stringify({
-                applicationId: app.id,
-                finalBatchTime: new Date(this.clock.now()).toISOString(),
-                offsets: { orders: { 0: 1234 } },
-              }),
-            )
-          }
-          if (script.behaviour === 'ack-and-stay') return
-          this.appEnds(app, 'succeeded')
-        })
-      })
-    tick()
+    app.log = runFakeDriver(
+      {
+        clock: this.clock,
+        store: this.store,
+        appId: app.id,
+        markerUri: app.markerUri,
+        later: (ms, fn) => this.later(ms, fn),
+        isAlive: () => app.alive,
+        exit: () => this.appEnds(app, 'succeeded'),
+        markerGone: () => (app.markerGoneAt = this.clock.now()),
+      },
+      {
+        initMs: script.initMs,
+        batchMs: script.batchMs,
+        markerPollMs: script.markerPollMs,
+        drainMs: script.drainMs,
+        ack: script.ack && script.behaviour !== 'silent',
+        reports: script.behaviour !== 'silent',
+        stuck: script.behaviour === 'stuck-after-start',
+        offsetShift: script.behaviour === 'gap' ? 50 : script.behaviour === 'overlap' ? -50 : 0,
+        stayAfterAck: script.behaviour === 'ack-and-stay',
+        ignoreMarker: script.behaviour === 'ignore-marker',
+      },
+    )
   }
 
   /** The application ends; a RUNNING step (spark-submit waiting on it) ends with it. */

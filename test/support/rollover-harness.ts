@@ -239,8 +239,9 @@ export async function rollover(w: World, options: RunOptions = {}): Promise<RunO
 }
 
 /** Keys under markers/: marker objects and `.stopped` acknowledgements. */
+/** Markers and `.stopped` acknowledgements (the drivers' `.progress` and `.ready` left out). */
 export function markerKeys(w: World): string[] {
-  return w.store.keysUnder(MARKERS)
+  return w.store.keysUnder(MARKERS).filter((k) => !k.endsWith('.progress') && !k.endsWith('.ready'))
 }
 
 export function onlyMarkers(w: World): string[] {
