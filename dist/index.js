@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(385);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2947);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 385:
+/***/ 2947:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75521,6 +75521,17 @@ function checkSparkArgs(args) {
         throw new UserError(`Input 'spark-submit-args': ${message}.`);
     return args;
 }
+function oneOf(input, value, accepted) {
+    if (accepted.includes(value))
+        return value;
+    throw problem(input, value, `is not accepted. Use ${accepted.join(' or ')}.`);
+}
+function parseCount(input, value, min, max) {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw problem(input, value, `is not a whole number from ${min} to ${max}.`);
+    }
+    return Number(value);
+}
 function parseBoolean(input, value, fallback) {
     const lower = value.toLowerCase();
     if (lower === '')
@@ -75616,6 +75627,15 @@ function parseSettings(read, env = {}) {
         startTimeoutMs: duration('start-timeout', '10m'),
         stableForMs: duration('stable-for', '2m', true),
         rollback: take(true, () => parseBoolean('rollback', get('rollback'), true)),
+        strategy: take('stop-start', () => oneOf('strategy', get('strategy') || 'stop-start', ['stop-start', 'standby'])),
+        verifyBy: take('auto', () => oneOf('verify-by', get('verify-by') || 'auto', ['auto', 'progress', 'emr-state'])),
+        readyBatches: take(2, () => parseCount('ready-batches', get('ready-batches') || '2', 1, 100)),
+        heartbeatTimeoutMs: take(undefined, () => {
+            const value = get('heartbeat-timeout') || 'auto';
+            if (value === 'auto')
+                return undefined;
+            return parseDuration('heartbeat-timeout', value, { minMs: 10 * SECOND, maxMs: MAX_WAIT });
+        }),
         lockTimeoutMs: duration('lock-timeout', '10m', true),
         dryRun: take(false, () => parseBoolean('dry-run', get('dry-run'), false)),
         executionRoleArn: optionalInput('execution-role-arn'),
@@ -75695,7 +75715,10 @@ function seconds(from, to) {
     return Math.round((to - from) / 100) / 10;
 }
 /** Downtime: from the old driver's confirmed exit to the new one running. */
+/** Downtime: `report.downtime` when the run measured it, else old step gone → new RUNNING. */
 function downtimeSeconds(report) {
+    if (report.downtime)
+        return report.downtime.seconds;
     const live = report.rollback?.runningAt ?? report.launch?.runningAt;
     return seconds(report.oldStoppedAt, live);
 }
@@ -76008,6 +76031,11 @@ function liveness(c) {
     }
     const endedAt = step.endedAt?.getTime();
     const progressAt = c.progressAt?.getTime();
+    // A driver that acknowledged its stop and reported nothing after it has returned from main.
+    const writtenAt = c.ack?.writtenAt?.getTime() ?? Infinity;
+    if (c.ack && (progressAt === undefined || writtenAt >= progressAt)) {
+        return { status: 'gone', why: `it acknowledged its stop; its step ended ${step.state}` };
+    }
     if (endedAt !== undefined &&
         progressAt !== undefined &&
         progressAt > endedAt + PROGRESS_AFTER_END_MS) {
@@ -76023,8 +76051,6 @@ function liveness(c) {
     if (step.startedAt === undefined) {
         return { status: 'gone', why: `its step was ${step.state} before it started` };
     }
-    if (c.ack)
-        return { status: 'gone', why: `it acknowledged its stop; its step ended ${step.state}` };
     return {
         status: 'possibly-alive',
         why: `its step ended ${step.state}${step.endedAt ? ` at ${step.endedAt.toISOString()}` : ''} without an acknowledgement: in cluster mode its YARN application lives on`,
@@ -76703,6 +76729,34 @@ class MarkerStore {
     async readAck(marker) {
         return this.readAckAt(ackLocation(marker).key);
     }
+    /** `<marker>.progress`, parsed; undefined when absent, unreadable or not a report. */
+    async readProgress(markerUri) {
+        const read = await this.readReport(markerUri, PROGRESS_SUFFIX);
+        const report = read && parseProgress(read.body);
+        return read && report ? { etag: read.etag, report } : undefined;
+    }
+    /** Whether `<marker>.ready` exists (a standby driver is up and waits for `run`). */
+    async readReady(markerUri) {
+        const read = await this.readReport(markerUri, READY_SUFFIX);
+        return read ? (parseReady(read.body) ?? {}) : undefined;
+    }
+    async readReport(markerUri, suffix) {
+        const location = parseS3Location(`${markerUri}${suffix}`);
+        if (!location)
+            return undefined;
+        const read = await this.readOrWarn(location, `report ${suffix}`);
+        return read === 'gone' || read === 'unreadable' ? undefined : read;
+    }
+    /**
+     * Rewrites the marker's mode to `run` with IfMatch (compare-and-swap): the standby driver may
+     * now read its checkpoint. Throws PreconditionFailed when the marker changed or is gone.
+     */
+    async switchToRun(marker) {
+        const body = { ...marker.body, mode: 'run' };
+        const text = JSON.stringify(body, null, 2);
+        const etag = await this.store.putText(marker.location, text, { ifMatch: marker.etag });
+        return { ...marker, etag, text, body };
+    }
     /**
      * The reports (`.stopped`, `.progress`, `.ready`) of markers that no longer exist: their
      * deployment is retired. Returns how many were removed.
@@ -76751,7 +76805,12 @@ class MarkerStore {
             body = { raw: read.body.slice(0, 500) };
         }
         const markerKey = key.slice(0, -ACK_SUFFIX.length);
-        return { markerUri: `s3://${location.bucket}/${markerKey}`, location, body };
+        return {
+            markerUri: `s3://${location.bucket}/${markerKey}`,
+            location,
+            body,
+            ...(read.lastModified ? { writtenAt: read.lastModified } : {}),
+        };
     }
 }
 
@@ -76814,6 +76873,7 @@ async function writeCurrent(store, layout, report, live, github) {
         // The exact step, so a rollback never depends on EMR's step history (about 1,000 steps).
         step: live.step,
         ...(live.executionRoleArn ? { executionRoleArn: live.executionRoleArn } : {}),
+        ...(live.readiness ? { verifiedBy: live.readiness.method } : {}),
         since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
         record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
         github,
@@ -77212,6 +77272,79 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+;// CONCATENATED MODULE: ./src/rollover/handoff.ts
+// What the old driver left for judging the new one: whether it published progress (then the new
+// one must too, under verify-by auto), its final offsets (the handoff verdict) and its last
+// commit (the downtime, measured from the drivers' own times).
+
+function oldDriverOf(stop) {
+    const withReports = (stop?.stopped ?? []).map((s) => ({ s, report: reportOf(s) }));
+    const best = withReports.find((x) => x.report && x.report.sources.length > 0) ??
+        withReports.find((x) => x.report);
+    const lastBatchAt = time(best?.s.lastProgress?.batchId === best?.report?.batchId
+        ? best?.s.lastProgress?.committedAt
+        : undefined) ?? time(best?.report?.stoppedAt);
+    return {
+        ...(best?.report ? { stopped: best.report } : {}),
+        ...(lastBatchAt === undefined ? {} : { lastBatchAt }),
+        publishesProgress: withReports.some((x) => x.report || x.s.lastProgress),
+    };
+}
+/** How the new driver is judged, from `verify-by` and what the old one published. */
+function verifyRequestFor(ctx, old, recordedByProgress) {
+    const base = old.stopped ? { oldStopped: old.stopped } : {};
+    switch (ctx.settings.verifyBy) {
+        case 'progress':
+            return { ...base, progress: 'required' };
+        case 'emr-state':
+            return { ...base, progress: 'off' };
+        default:
+            // An app whose driver published progress is held to it: a new driver that publishes
+            // nothing within start-timeout is stuck, not merely quiet.
+            return {
+                ...base,
+                progress: old.publishesProgress || recordedByProgress ? 'required' : 'optional',
+            };
+    }
+}
+/**
+ * The processing gap: the old driver's last committed batch → the new driver's first, by their
+ * own times when both are known; otherwise the old step's end → the new step RUNNING, as the
+ * action saw them.
+ */
+function recordDowntime(ctx, old, live) {
+    const { report } = ctx;
+    const newFirst = live.readiness?.firstCommittedAt;
+    report.handoffTimes = {
+        ...report.handoffTimes,
+        ...(old.lastBatchAt === undefined ? {} : { oldLastBatchAt: old.lastBatchAt }),
+        ...(old.stopped?.stoppedAt ? { oldStoppedAt: Date.parse(old.stopped.stoppedAt) } : {}),
+        ...(newFirst === undefined ? {} : { newFirstBatchAt: newFirst }),
+    };
+    if (old.lastBatchAt !== undefined && newFirst !== undefined && newFirst >= old.lastBatchAt) {
+        report.downtime = {
+            seconds: Math.round((newFirst - old.lastBatchAt) / 100) / 10,
+            measuredBy: 'drivers',
+        };
+        return;
+    }
+    const from = report.oldStoppedAt;
+    const to = live.runningAt;
+    if (from !== undefined && to !== undefined) {
+        report.downtime = {
+            seconds: Math.round(Math.max(0, to - from) / 100) / 10,
+            measuredBy: 'action',
+        };
+    }
+}
+function reportOf(s) {
+    return s.ack ? parseStopped(JSON.stringify(s.ack)) : undefined;
+}
+function time(iso) {
+    const t = iso === undefined ? NaN : Date.parse(iso);
+    return Number.isNaN(t) ? undefined : t;
+}
+
 ;// CONCATENATED MODULE: ./src/aws/poll.ts
 
 /**
@@ -77496,7 +77629,8 @@ async function stopDrivers(ctx, request) {
     const confirmed = waited.candidates.filter((c) => liveness(c).status === 'gone');
     if (survivors.length === 0) {
         await forget(ctx, [...alreadyGone, ...confirmed]);
-        return { stopped: confirmed.map(toStopped), stoppedAt: clock.now(), forced: false };
+        const stopped = await Promise.all(confirmed.map((c) => stoppedWithProgress(ctx, c)));
+        return { stopped, stoppedAt: clock.now(), forced: false };
     }
     const why = survivors.map((c) => `- ${describeCandidate(c)}: ${liveness(c).why}.`).join('\n');
     if (onStopTimeout === 'fail' || survivors.some((c) => !killableBy(c))) {
@@ -77515,6 +77649,23 @@ async function stopDrivers(ctx, request) {
         ],
         stoppedAt: clock.now(),
         forced: true,
+    };
+}
+/** The stopped driver, with its last `.progress` (when it published one) for the handoff. */
+async function stoppedWithProgress(ctx, c) {
+    const base = toStopped(c);
+    if (!c.markerUri)
+        return base;
+    const progress = await ctx.markers.readProgress(c.markerUri).catch(() => undefined);
+    if (!progress)
+        return base;
+    const { batchId, committedAt } = progress.report;
+    return {
+        ...base,
+        lastProgress: {
+            ...(batchId === undefined ? {} : { batchId }),
+            ...(committedAt === undefined ? {} : { committedAt }),
+        },
     };
 }
 function toStopped(c) {
@@ -77637,10 +77788,21 @@ function capitalised(text) {
 ;// CONCATENATED MODULE: ./src/rollover/retire.ts
 
 
+
 async function retire(ctx, launch, what) {
     const stepId = launch.stepId;
-    await ctx.emrBudget.take(1, ctx.signal);
-    const step = await ctx.emr.describeStep(ctx.clusterId, stepId);
+    // Throttled or failing EMR calls are retried: giving up here would leave the driver unjudged.
+    const described = await poll(async () => {
+        await ctx.emrBudget.take(1, ctx.signal);
+        return ctx.emr.describeStep(ctx.clusterId, stepId);
+    }, {
+        clock: ctx.clock,
+        deadline: ctx.clock.monotonic() + ctx.settings.stopTimeoutMs,
+        intervalMs: ctx.timings.stepPollMs,
+        maxIntervalMs: ctx.timings.maxPollIntervalMs,
+        signal: ctx.signal,
+    });
+    const step = described.done ? described.value : undefined;
     await stopDrivers(ctx, {
         markers: [launch.marker],
         candidates: [launchCandidate(ctx, launch, step)],
@@ -77765,36 +77927,337 @@ async function submit_submit(ctx, request) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/rollover/verify.ts
-// Phase 7: the new step must reach RUNNING within start-timeout and stay up for stable-for.
-// Sets the launch's outcome; never throws for a step that fails, only for I/O or cancellation.
+;// CONCATENATED MODULE: ./src/rollover/verify-step.ts
+
+
+function stepWatch(ctx, stepId) {
+    return {
+        describe: async () => {
+            await ctx.emrBudget.take(1, ctx.signal);
+            return ctx.emr.describeStep(ctx.clusterId, stepId);
+        },
+        onTransientError: (error, wait) => ctx.log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`),
+    };
+}
+/** "step s-1 ended FAILED 4.0s after it started: <EMR's reason> (log: …)" */
+function endedText(ctx, launch, step) {
+    // EMR's own start and end times: when we noticed can be a poll interval later.
+    const lived = step.startedAt && step.endedAt
+        ? step.endedAt.getTime() - step.startedAt.getTime()
+        : ctx.clock.now() - (launch.runningAt ?? 0);
+    return `step ${step.id} ended ${step.state} ${formatDuration(lived)} after it started${failureText(step)}`;
+}
+function failureText(step) {
+    const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ');
+    const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : '';
+    return details || log ? `: ${details}${log}` : '';
+}
+
+;// CONCATENATED MODULE: ./src/rollover/verify-emr-state.ts
+// Verification by EMR state alone, for a driver that publishes no progress: the step must stay
+// RUNNING for stable-for, and EMR must say so at the end of the window (failed calls up to the
+// deadline prove nothing).
 
 
 
 
 
-/** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
-async function verify(ctx, launch) {
-    const { clock, log, emr, timings } = ctx;
+/** `alongside` runs on every check (reading the driver's progress reports, when it has any). */
+async function verifyByEmrState(ctx, launch, watch, alongside) {
+    const { clock, log, timings } = ctx;
     const { startTimeoutMs, stableForMs } = ctx.settings;
     const stepId = launch.stepId;
-    const describe = async () => {
-        await ctx.emrBudget.take(1, ctx.signal);
-        return emr.describeStep(ctx.clusterId, stepId);
+    launch.readiness = { method: 'emr-state', detail: 'the driver publishes no progress' };
+    if (stableForMs <= 0) {
+        launch.outcome = 'running';
+        return;
+    }
+    // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
+    const interval = Math.min(timings.stableCheckMaxMs, Math.max(timings.stableCheckMinMs, stableForMs / 8));
+    // The window is counted from EMR's start time, on this machine's monotonic clock.
+    const windowEnd = clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now());
+    // When EMR last answered "still running". The window counts only if EMR said so at its end.
+    let aliveAt = -Infinity;
+    let last;
+    const ticker = statusTicker(ctx, windowEnd, () => `step ${stepId} ${last?.state ?? 'RUNNING'}`, `Watching ${stepId} (stable-for)`);
+    const check = async () => {
+        await alongside?.();
+        const step = await watch.describe();
+        last = step;
+        ticker.tick();
+        if (isTerminal(step.state))
+            return step;
+        aliveAt = clock.monotonic();
+        return undefined;
     };
-    const onTransientError = (error, wait) => log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
+    let ended = await poll(check, {
+        clock,
+        deadline: windowEnd,
+        intervalMs: interval,
+        maxIntervalMs: Math.max(interval, timings.maxPollIntervalMs),
+        firstCheckAfterMs: interval,
+        signal: ctx.signal,
+        onTransientError: watch.onTransientError,
+    });
+    if (!ended.done && aliveAt < windowEnd) {
+        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
+        const confirmed = await poll(async () => {
+            const step = await check();
+            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
+        }, {
+            clock,
+            deadline: clock.monotonic() + startTimeoutMs,
+            intervalMs: timings.stepPollMs,
+            maxIntervalMs: timings.confirmPollMaxMs,
+            signal: ctx.signal,
+            onTransientError: watch.onTransientError,
+        });
+        if (!confirmed.done) {
+            launch.outcome = 'not-verified';
+            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(startTimeoutMs)} after; the step may still run: check it in the EMR console`;
+            return;
+        }
+        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
+    }
+    if (ended.done) {
+        launch.outcome = 'died';
+        launch.failure = endedText(ctx, launch, ended.value);
+        return;
+    }
+    launch.outcome = 'running';
+    log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`);
+}
+
+;// CONCATENATED MODULE: ./src/contract/handoff.ts
+/** Placeholder until the comparison lands: every handoff is unknown. */
+function compareHandoff(oldEnd, newStart) {
+    void oldEnd;
+    void newStart;
+    return { verdict: 'unknown', sources: [], reason: 'not compared' };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/verify-progress.ts
+// Verification by the driver's own reports (DESIGN.md phase 7): the new driver must commit
+// `ready-batches` batches of its own within start-timeout, then keep committing through
+// stable-for, with no gap between two commits longer than the heartbeat bound; its first batch
+// must start where the old driver's last committed batch ended (the handoff verdict).
+// S3 answers most of it: EMR is asked only about as often as in the EMR-state check.
+
+
+
+
+
+
+/** The heartbeat bound when the driver's interval is unknown, and its floor. */
+const MIN_HEARTBEAT_MS = 60_000;
+/** Own batches: a driver resumes a checkpoint, so batch ids do not start at 0. */
+function ownBatches(p) {
+    if (p.batchId === undefined || p.firstBatchId === undefined)
+        return 0;
+    return p.batchId - p.firstBatchId + 1;
+}
+function verify_progress_time(iso) {
+    const t = iso === undefined ? NaN : Date.parse(iso);
+    return Number.isNaN(t) ? undefined : t;
+}
+/** Sets `launch.outcome`; a driver that publishes no progress fails here. */
+async function verifyByProgress(ctx, launch, watch, check) {
+    const { clock, log, timings, settings } = ctx;
+    const stepId = launch.stepId;
+    const progress = new ProgressWatcher(ctx, launch.markerUri);
+    const emrEvery = Math.max(timings.stableCheckMinMs, Math.min(timings.stableCheckMaxMs, settings.stableForMs / 8));
+    let step;
+    let lastEmrCheck = -Infinity;
+    /** One look: the report in S3 always, EMR when due. A terminal step ends the watch. */
+    const look = async () => {
+        await progress.look();
+        if (clock.monotonic() - lastEmrCheck < emrEvery)
+            return undefined;
+        lastEmrCheck = clock.monotonic();
+        try {
+            step = await watch.describe();
+        }
+        catch (error) {
+            watch.onTransientError(error, emrEvery);
+        }
+        return step && isTerminal(step.state) ? step : undefined;
+    };
+    const died = (ended) => {
+        launch.outcome = 'died';
+        launch.failure = endedText(ctx, launch, ended);
+    };
+    // 1. The first batches of its own.
+    const waiting = statusTicker(ctx, check.readyBy, () => describeProgress(progress.latest), `Waiting for ${stepId}'s first batches`);
+    while (!progress.ready) {
+        const ended = await look();
+        if (ended)
+            return died(ended);
+        if (progress.ready)
+            break;
+        if (clock.monotonic() >= check.readyBy) {
+            const latest = progress.latest;
+            launch.outcome = 'failed-to-start';
+            launch.failure = `step ${stepId} is RUNNING but committed ${latest ? ownBatches(latest) : 'no'} batch(es) of its own within start-timeout (${formatDuration(settings.startTimeoutMs)}), ${settings.readyBatches} needed${latest ? '' : ': it may be stuck in its initialisation'}`;
+            return;
+        }
+        waiting.tick();
+        await clock.sleep(timings.verifyPollMs, ctx.signal);
+    }
+    const first = progress.latest;
+    launch.readiness = readinessOf(first);
+    log.info(`${stepId} committed ${ownBatches(first)} batch(es) of its own (batch ${first.firstBatchId}..${first.batchId}).`);
+    // 2. Where it started: the handoff verdict.
+    if (judgeHandoff(ctx, launch, first, check.oldStopped))
+        return;
+    // 3. It keeps committing through stable-for.
+    const windowEnd = clock.monotonic() + settings.stableForMs;
+    const bound = () => heartbeatBound(ctx, progress);
+    const watching = statusTicker(ctx, windowEnd, () => `${describeProgress(progress.latest)}, step ${step?.state ?? 'RUNNING'}`, `Watching ${stepId} (stable-for)`);
+    while (clock.monotonic() < windowEnd) {
+        await clock.sleep(Math.min(timings.verifyPollMs * 2, Math.max(0, windowEnd - clock.monotonic())), ctx.signal);
+        const ended = await look();
+        if (ended)
+            return died(ended);
+        const silentFor = clock.monotonic() - progress.lastCommitSeen;
+        if (silentFor > bound()) {
+            launch.outcome = 'died';
+            launch.failure = `step ${stepId} stopped committing: no batch for ${formatDuration(silentFor)} (heartbeat-timeout ${formatDuration(bound())}); last ${describeProgress(progress.latest)}`;
+            return;
+        }
+        watching.tick();
+    }
+    const last = progress.latest ?? first;
+    launch.readiness = readinessOf(last);
+    launch.outcome = 'running';
+    log.info(`${stepId} kept committing through stable-for (${formatDuration(settings.stableForMs)}): ${ownBatches(last)} batch(es) of its own.`);
+}
+/** The input, or three of the driver's own batch intervals (its trigger, else as seen), ≥ 1m. */
+function heartbeatBound(ctx, progress) {
+    if (ctx.settings.heartbeatTimeoutMs !== undefined)
+        return ctx.settings.heartbeatTimeoutMs;
+    const latest = progress.latest;
+    const interval = latest?.triggerIntervalMs ?? median(progress.gaps) ?? latest?.batchDurationMs;
+    return Math.max(MIN_HEARTBEAT_MS, 3 * (interval ?? 0));
+}
+/**
+ * Reads `<marker>.progress` whenever asked and keeps what it saw: the latest report, when a new
+ * batch was last seen (this machine's monotonic clock), and the driver's own intervals.
+ */
+class ProgressWatcher {
+    latest;
+    lastCommitSeen;
+    gaps = [];
+    etag;
+    ctx;
+    markerUri;
+    constructor(ctx, markerUri) {
+        this.ctx = ctx;
+        this.markerUri = markerUri;
+        this.lastCommitSeen = ctx.clock.monotonic();
+    }
+    /** The driver committed enough batches of its own to count as ready. */
+    get ready() {
+        return this.latest !== undefined && ownBatches(this.latest) >= this.ctx.settings.readyBatches;
+    }
+    async look() {
+        let read;
+        try {
+            read = await this.ctx.markers.readProgress(this.markerUri);
+        }
+        catch (error) {
+            this.ctx.log.debug(`Could not read ${this.markerUri}.progress: ${describeError(error)}`);
+            return;
+        }
+        if (!read || read.etag === this.etag)
+            return;
+        this.etag = read.etag;
+        const before = this.latest;
+        const now = read.report;
+        if (before?.batchId !== undefined &&
+            now.batchId !== undefined &&
+            now.batchId > before.batchId) {
+            const a = verify_progress_time(before.committedAt);
+            const b = verify_progress_time(now.committedAt);
+            if (a !== undefined && b !== undefined && b > a)
+                this.gaps.push((b - a) / (now.batchId - before.batchId));
+        }
+        if (now.batchId !== before?.batchId)
+            this.lastCommitSeen = this.ctx.clock.monotonic();
+        this.latest = now;
+    }
+}
+function readinessOf(p) {
+    const first = verify_progress_time(p.firstBatch?.committedAt);
+    const last = verify_progress_time(p.committedAt);
+    return {
+        method: 'progress',
+        batches: ownBatches(p),
+        ...(p.firstBatchId === undefined ? {} : { firstBatchId: p.firstBatchId }),
+        ...(p.batchId === undefined ? {} : { lastBatchId: p.batchId }),
+        ...(first === undefined ? {} : { firstCommittedAt: first }),
+        ...(last === undefined ? {} : { lastCommittedAt: last }),
+    };
+}
+/**
+ * The handoff verdict into the report; true (and the launch failed) when the new driver started
+ * after the old one's end (a gap: records skipped) or before it (an overlap: records redone).
+ */
+function judgeHandoff(ctx, launch, first, oldStopped) {
+    if (!oldStopped || !first.firstBatch)
+        return false;
+    const handoff = compareHandoff(oldStopped.sources, first.firstBatch.sources);
+    ctx.report.handoff = handoff;
+    ctx.log.info(`Handoff: ${handoff.verdict}${handoff.reason ? ` (${handoff.reason})` : ''}.`);
+    if (handoff.verdict !== 'gap' && handoff.verdict !== 'overlap')
+        return false;
+    launch.outcome = 'bad-handoff';
+    const detail = handoff.sources
+        .filter((s) => s.verdict === handoff.verdict)
+        .map((s) => `${s.description}: ${s.detail ?? 'offsets differ'}`);
+    launch.failure = `the new driver's first batch does not start where the old driver stopped: ${handoff.verdict}${detail.length ? ` (${detail.join('; ')})` : ''}`;
+    return true;
+}
+function describeProgress(p) {
+    if (!p || p.batchId === undefined)
+        return 'no batch committed yet';
+    return `batch ${p.batchId} committed at ${p.committedAt ?? 'an unknown time'} (${ownBatches(p)} of its own)`;
+}
+function median(values) {
+    if (values.length === 0)
+        return undefined;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+}
+
+;// CONCATENATED MODULE: ./src/rollover/verify.ts
+// Phase 7: the new step must reach RUNNING within start-timeout and be healthy: by the driver's
+// own progress reports when it publishes them (verify-progress.ts), else by EMR state alone
+// (verify-emr-state.ts). Sets the launch's outcome; never throws for a step that fails, only for
+// I/O or cancellation.
+
+
+
+
+
+
+async function verify(ctx, launch, request = { progress: 'optional' }) {
+    const { clock, log, timings } = ctx;
+    const { startTimeoutMs, stableForMs } = ctx.settings;
+    const stepId = launch.stepId;
+    const watch = stepWatch(ctx, stepId);
+    const since = clock.monotonic();
     const started = await poll(async () => {
-        const step = await describe();
+        const step = await watch.describe();
         return step.state === 'PENDING' ? undefined : step;
     }, {
         clock,
-        deadline: clock.monotonic() + startTimeoutMs,
+        deadline: since + startTimeoutMs,
         intervalMs: timings.verifyPollMs,
         maxIntervalMs: timings.maxPollIntervalMs,
         // A step is never RUNNING the instant AddJobFlowSteps returns.
-        firstCheckAfterMs: timings.verifyFirstCheckMs,
+        ...(request.switched ? {} : { firstCheckAfterMs: timings.verifyFirstCheckMs }),
         signal: ctx.signal,
-        onTransientError,
+        onTransientError: watch.onTransientError,
     });
     if (!started.done) {
         launch.outcome = 'failed-to-start';
@@ -77809,89 +78272,39 @@ async function verify(ctx, launch) {
     // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
     // another machine's clock.
     const emrStart = started.value.startedAt?.getTime();
-    launch.runningAt =
+    launch.runningAt ??=
         emrStart === undefined
             ? clock.now()
             : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
-    log.info(`Step ${stepId} is RUNNING; watching it for ${formatDuration(stableForMs)} (stable-for).`);
-    if (stableForMs <= 0) {
-        launch.outcome = 'running';
-        return;
-    }
-    // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
-    const interval = Math.min(timings.stableCheckMaxMs, Math.max(timings.stableCheckMinMs, stableForMs / 8));
-    // The window is counted from EMR's start time, on this machine's monotonic clock.
-    const windowEnd = clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now());
-    // When EMR last answered "still running". The window counts only if EMR said so at its end:
-    // failed calls up to the deadline prove nothing.
-    let aliveAt = -Infinity;
-    const check = async () => {
-        const step = await describe();
-        if (isTerminal(step.state))
-            return step;
-        aliveAt = clock.monotonic();
-        return undefined;
-    };
-    let ended = await poll(check, {
-        clock,
-        deadline: windowEnd,
-        intervalMs: interval,
-        maxIntervalMs: Math.max(interval, timings.maxPollIntervalMs),
-        firstCheckAfterMs: interval,
-        signal: ctx.signal,
-        onTransientError,
-    });
-    if (!ended.done && aliveAt < windowEnd) {
-        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
-        const confirmed = await poll(async () => {
-            const step = await check();
-            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
-        }, {
-            clock,
-            deadline: clock.monotonic() + startTimeoutMs,
-            intervalMs: timings.stepPollMs,
-            maxIntervalMs: timings.confirmPollMaxMs,
-            signal: ctx.signal,
-            onTransientError,
+    log.info(`Step ${stepId} is RUNNING; ${request.progress === 'off' ? `watching it for ${formatDuration(stableForMs)} (stable-for)` : `waiting for ${ctx.settings.readyBatches} batch(es) of its own, then watching it for ${formatDuration(stableForMs)} (stable-for)`}.`);
+    if (request.progress === 'required') {
+        return verifyByProgress(ctx, launch, watch, {
+            readyBy: since + startTimeoutMs,
+            ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
         });
-        if (!confirmed.done) {
-            launch.outcome = 'not-verified';
-            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(startTimeoutMs)} after; the step may still run: check it in the EMR console`;
-            return;
-        }
-        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
     }
-    if (ended.done) {
-        launch.outcome = 'died';
-        // EMR's own start and end times: when we noticed can be a poll interval later.
-        const { startedAt, endedAt } = ended.value;
-        const lived = startedAt && endedAt
-            ? endedAt.getTime() - startedAt.getTime()
-            : clock.now() - (launch.runningAt ?? 0);
-        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`;
-        return;
+    // By EMR state; a driver that turns out to publish progress is judged by it too, at no cost
+    // in time: its reports are read while EMR is watched.
+    const progress = request.progress === 'optional' ? new ProgressWatcher(ctx, launch.markerUri) : undefined;
+    await verifyByEmrState(ctx, launch, watch, progress && (() => progress.look()));
+    if (launch.outcome === 'running' && progress?.ready && progress.latest) {
+        launch.readiness = readinessOf(progress.latest);
+        judgeHandoff(ctx, launch, progress.latest, request.oldStopped);
     }
-    launch.outcome = 'running';
-    log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`);
-}
-function failureText(step) {
-    const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ');
-    const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : '';
-    return details || log ? `: ${details}${log}` : '';
 }
 /** The Verify phase of the new deployment. */
-async function verifyPhase(ctx, launched) {
+async function verifyPhase(ctx, launched, request) {
     await ctx.phases.run('Verify', async (phase) => {
-        await verifyOrExplain(ctx, launched);
+        await verifyOrExplain(ctx, launched, request);
         phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure;
         if (launched.outcome !== 'running')
             phase.status = 'failed';
     });
 }
 /** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
-async function verifyOrExplain(ctx, launched) {
+async function verifyOrExplain(ctx, launched, request) {
     try {
-        await verify(ctx, launched);
+        await verify(ctx, launched, request);
     }
     catch (error) {
         if (!ctx.signal.aborted)
@@ -77965,11 +78378,20 @@ async function rollbackTarget(ctx, world) {
         source: 'running step',
     });
 }
+const FAILED_HOW = {
+    died: 'died',
+    'failed-to-start': 'did not start',
+    'bad-handoff': 'started from the wrong offsets',
+};
 /** Always throws RolloverFailed; the message says what runs now. */
 async function restorePrevious(ctx, request) {
     const { settings, store, log, github, report } = ctx;
     const { failed, previous, firstDeploy } = request;
-    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
+    const what = `The new step ${failed.stepId} ${FAILED_HOW[failed.outcome ?? 'died'] ?? 'failed'}: ${failed.failure}.`;
+    if (failed.outcome === 'bad-handoff' && !settings.rollback) {
+        // It processes, from the wrong place; with rollback off the action leaves it to the user.
+        throw new RolloverFailed(`${what} It keeps running ('rollback' is false): check its offsets, or re-run with rollback.`);
+    }
     await retire(ctx, failed, 'the failed new step');
     if (!settings.rollback || firstDeploy || !previous) {
         const why = !settings.rollback
@@ -78025,6 +78447,7 @@ async function restorePrevious(ctx, request) {
 
 
 
+
 async function stopStart(ctx, launch) {
     const { report, log } = ctx;
     // Reconcile: what runs now may have changed while we waited for the lock.
@@ -78040,6 +78463,7 @@ async function stopStart(ctx, launch) {
     const firstDeploy = isFirstDeploy(world);
     await recordProgress(ctx);
     const stop = await stopPhase(ctx, world);
+    const old = oldDriverOf(stop);
     // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
     const launched = await submitPhase(ctx, launch, stop);
     await removeStaleReports(ctx);
@@ -78048,8 +78472,9 @@ async function stopStart(ctx, launch) {
         launched.outcome = 'not-verified';
         throw new RolloverFailed(`Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`);
     }
-    await verifyPhase(ctx, launched);
+    await verifyPhase(ctx, launched, verifyRequestFor(ctx, old, world.current?.verifiedBy === 'progress'));
     if (launched.outcome === 'running') {
+        recordDowntime(ctx, old, launched);
         await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
             log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
         });

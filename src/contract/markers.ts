@@ -48,6 +48,8 @@ export interface StopAck {
   readonly markerUri: string
   readonly location: S3Location
   readonly body: Record<string, unknown>
+  /** S3's LastModified: when the driver wrote it, on AWS's clock. */
+  readonly writtenAt?: Date
 }
 
 export function ackLocation(marker: S3Location): S3Location {

@@ -78,6 +78,7 @@ export async function writeCurrent(
     // The exact step, so a rollback never depends on EMR's step history (about 1,000 steps).
     step: live.step,
     ...(live.executionRoleArn ? { executionRoleArn: live.executionRoleArn } : {}),
+    ...(live.readiness ? { verifiedBy: live.readiness.method } : {}),
     since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
     record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
     github,
@@ -94,6 +95,8 @@ export interface CurrentRecord {
   /** The verified step as submitted (absent in records of earlier versions). */
   readonly step?: StepSpec
   readonly executionRoleArn?: string
+  /** How it was verified: a later `verify-by: auto` holds its successor to the same. */
+  readonly verifiedBy?: 'progress' | 'emr-state'
   readonly since?: string
   readonly github?: RunContext
 }

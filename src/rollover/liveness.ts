@@ -92,6 +92,11 @@ export function liveness(c: DriverCandidate): Liveness {
   }
   const endedAt = step.endedAt?.getTime()
   const progressAt = c.progressAt?.getTime()
+  // A driver that acknowledged its stop and reported nothing after it has returned from main.
+  const writtenAt = c.ack?.writtenAt?.getTime() ?? Infinity
+  if (c.ack && (progressAt === undefined || writtenAt >= progressAt)) {
+    return { status: 'gone', why: `it acknowledged its stop; its step ended ${step.state}` }
+  }
   if (
     endedAt !== undefined &&
     progressAt !== undefined &&
@@ -109,8 +114,6 @@ export function liveness(c: DriverCandidate): Liveness {
   if (step.startedAt === undefined) {
     return { status: 'gone', why: `its step was ${step.state} before it started` }
   }
-  if (c.ack)
-    return { status: 'gone', why: `it acknowledged its stop; its step ended ${step.state}` }
   return {
     status: 'possibly-alive',
     why: `its step ended ${step.state}${step.endedAt ? ` at ${step.endedAt.toISOString()}` : ''} without an acknowledgement: in cluster mode its YARN application lives on`,

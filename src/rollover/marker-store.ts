@@ -1,9 +1,17 @@
 // Reads and writes the app's markers and the driver's reports through the ObjectStore port.
 import type { ObjectStore, ObjectText, WriteCondition } from '../aws/object-store.ts'
 import { isTransient } from '../aws/transient.ts'
-import { markerKeyOfReport, PROGRESS_SUFFIX } from '../contract/reports.ts'
+import {
+  markerKeyOfReport,
+  parseProgress,
+  parseReady,
+  PROGRESS_SUFFIX,
+  READY_SUFFIX,
+  type ProgressReport,
+  type ReadyReport,
+} from '../contract/reports.ts'
 import { describeError } from '../errors.ts'
-import { s3Uri, type S3Location } from '../aws/s3-location.ts'
+import { parseS3Location, s3Uri, type S3Location } from '../aws/s3-location.ts'
 import type { AppLayout } from '../contract/layout.ts'
 import {
   ACK_SUFFIX,
@@ -98,6 +106,39 @@ export class MarkerStore {
     return this.readAckAt(ackLocation(marker).key)
   }
 
+  /** `<marker>.progress`, parsed; undefined when absent, unreadable or not a report. */
+  async readProgress(
+    markerUri: string,
+  ): Promise<{ etag: string; report: ProgressReport } | undefined> {
+    const read = await this.readReport(markerUri, PROGRESS_SUFFIX)
+    const report = read && parseProgress(read.body)
+    return read && report ? { etag: read.etag, report } : undefined
+  }
+
+  /** Whether `<marker>.ready` exists (a standby driver is up and waits for `run`). */
+  async readReady(markerUri: string): Promise<ReadyReport | undefined> {
+    const read = await this.readReport(markerUri, READY_SUFFIX)
+    return read ? (parseReady(read.body) ?? {}) : undefined
+  }
+
+  private async readReport(markerUri: string, suffix: string): Promise<ObjectText | undefined> {
+    const location = parseS3Location(`${markerUri}${suffix}`)
+    if (!location) return undefined
+    const read = await this.readOrWarn(location, `report ${suffix}`)
+    return read === 'gone' || read === 'unreadable' ? undefined : read
+  }
+
+  /**
+   * Rewrites the marker's mode to `run` with IfMatch (compare-and-swap): the standby driver may
+   * now read its checkpoint. Throws PreconditionFailed when the marker changed or is gone.
+   */
+  async switchToRun(marker: Marker): Promise<Marker> {
+    const body = { ...(marker.body as MarkerBody), mode: 'run' as const }
+    const text = JSON.stringify(body, null, 2)
+    const etag = await this.store.putText(marker.location, text, { ifMatch: marker.etag })
+    return { ...marker, etag, text, body }
+  }
+
   /**
    * The reports (`.stopped`, `.progress`, `.ready`) of markers that no longer exist: their
    * deployment is retired. Returns how many were removed.
@@ -154,6 +195,11 @@ export class MarkerStore {
       body = { raw: read.body.slice(0, 500) }
     }
     const markerKey = key.slice(0, -ACK_SUFFIX.length)
-    return { markerUri: `s3://${location.bucket}/${markerKey}`, location, body }
+    return {
+      markerUri: `s3://${location.bucket}/${markerKey}`,
+      location,
+      body,
+      ...(read.lastModified ? { writtenAt: read.lastModified } : {}),
+    }
   }
 }

@@ -20,10 +20,19 @@ export interface PhaseRecord {
 export interface StoppedStep {
   readonly stepId: string
   readonly state: string
+  /** Its `.stopped` body, as it wrote it. */
   readonly ack?: Record<string, unknown>
+  /** Its last `.progress` before it stopped: it publishes progress, and when it last committed. */
+  readonly lastProgress?: { readonly batchId?: number; readonly committedAt?: string }
 }
 
-export type LaunchOutcome = 'running' | 'failed-to-start' | 'died' | 'not-verified'
+export type LaunchOutcome =
+  | 'running'
+  | 'failed-to-start'
+  | 'died'
+  | 'not-verified'
+  /** Processing, but from the wrong place: a gap or an overlap with the old driver's offsets. */
+  | 'bad-handoff'
 
 /** Why a step failed, as EMR says it, and the tail of its stderr when the workflow may read it. */
 export interface StepFailureDetails {
@@ -193,7 +202,9 @@ export function seconds(from?: number, to?: number): number | undefined {
 }
 
 /** Downtime: from the old driver's confirmed exit to the new one running. */
+/** Downtime: `report.downtime` when the run measured it, else old step gone → new RUNNING. */
 export function downtimeSeconds(report: RunReport): number | undefined {
+  if (report.downtime) return report.downtime.seconds
   const live = report.rollback?.runningAt ?? report.launch?.runningAt
   return seconds(report.oldStoppedAt, live)
 }

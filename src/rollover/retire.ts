@@ -2,6 +2,7 @@
 // marker is deleted and its driver confirmed gone by the same rule as any other (a new step
 // cancelled in the console during verify still has a live driver in cluster mode).
 import type { StepInfo } from '../aws/emr-port.ts'
+import { poll } from '../aws/poll.ts'
 import { deploymentTag } from '../contract/identity.ts'
 import type { RolloverContext } from './context.ts'
 import type { DriverCandidate } from './liveness.ts'
@@ -10,8 +11,21 @@ import type { Launched } from './submit.ts'
 
 export async function retire(ctx: RolloverContext, launch: Launched, what: string): Promise<void> {
   const stepId = launch.stepId as string
-  await ctx.emrBudget.take(1, ctx.signal)
-  const step = await ctx.emr.describeStep(ctx.clusterId, stepId)
+  // Throttled or failing EMR calls are retried: giving up here would leave the driver unjudged.
+  const described = await poll(
+    async () => {
+      await ctx.emrBudget.take(1, ctx.signal)
+      return ctx.emr.describeStep(ctx.clusterId, stepId)
+    },
+    {
+      clock: ctx.clock,
+      deadline: ctx.clock.monotonic() + ctx.settings.stopTimeoutMs,
+      intervalMs: ctx.timings.stepPollMs,
+      maxIntervalMs: ctx.timings.maxPollIntervalMs,
+      signal: ctx.signal,
+    },
+  )
+  const step = described.done ? described.value : undefined
   await stopDrivers(ctx, {
     markers: [launch.marker],
     candidates: [launchCandidate(ctx, launch, step)],

@@ -89,6 +89,12 @@ export interface RollbackRequest {
   readonly firstDeploy: boolean
 }
 
+const FAILED_HOW: Partial<Record<string, string>> = {
+  died: 'died',
+  'failed-to-start': 'did not start',
+  'bad-handoff': 'started from the wrong offsets',
+}
+
 /** Always throws RolloverFailed; the message says what runs now. */
 export async function restorePrevious(
   ctx: RolloverContext,
@@ -96,7 +102,13 @@ export async function restorePrevious(
 ): Promise<never> {
   const { settings, store, log, github, report } = ctx
   const { failed, previous, firstDeploy } = request
-  const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`
+  const what = `The new step ${failed.stepId} ${FAILED_HOW[failed.outcome ?? 'died'] ?? 'failed'}: ${failed.failure}.`
+  if (failed.outcome === 'bad-handoff' && !settings.rollback) {
+    // It processes, from the wrong place; with rollback off the action leaves it to the user.
+    throw new RolloverFailed(
+      `${what} It keeps running ('rollback' is false): check its offsets, or re-run with rollback.`,
+    )
+  }
   await retire(ctx, failed, 'the failed new step')
   if (!settings.rollback || firstDeploy || !previous) {
     const why = !settings.rollback

@@ -89,7 +89,8 @@ export async function stopDrivers(
   const confirmed = waited.candidates.filter((c) => liveness(c).status === 'gone')
   if (survivors.length === 0) {
     await forget(ctx, [...alreadyGone, ...confirmed])
-    return { stopped: confirmed.map(toStopped), stoppedAt: clock.now(), forced: false }
+    const stopped = await Promise.all(confirmed.map((c) => stoppedWithProgress(ctx, c)))
+    return { stopped, stoppedAt: clock.now(), forced: false }
   }
   const why = survivors.map((c) => `- ${describeCandidate(c)}: ${liveness(c).why}.`).join('\n')
   if (onStopTimeout === 'fail' || survivors.some((c) => !killableBy(c))) {
@@ -111,6 +112,22 @@ export async function stopDrivers(
     ],
     stoppedAt: clock.now(),
     forced: true,
+  }
+}
+
+/** The stopped driver, with its last `.progress` (when it published one) for the handoff. */
+async function stoppedWithProgress(ctx: RolloverContext, c: DriverCandidate): Promise<StoppedStep> {
+  const base = toStopped(c)
+  if (!c.markerUri) return base
+  const progress = await ctx.markers.readProgress(c.markerUri).catch(() => undefined)
+  if (!progress) return base
+  const { batchId, committedAt } = progress.report
+  return {
+    ...base,
+    lastProgress: {
+      ...(batchId === undefined ? {} : { batchId }),
+      ...(committedAt === undefined ? {} : { committedAt }),
+    },
   }
 }
 

@@ -1,39 +1,51 @@
-// Phase 7: the new step must reach RUNNING within start-timeout and stay up for stable-for.
-// Sets the launch's outcome; never throws for a step that fails, only for I/O or cancellation.
-import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
+// Phase 7: the new step must reach RUNNING within start-timeout and be healthy: by the driver's
+// own progress reports when it publishes them (verify-progress.ts), else by EMR state alone
+// (verify-emr-state.ts). Sets the launch's outcome; never throws for a step that fails, only for
+// I/O or cancellation.
 import { poll } from '../aws/poll.ts'
 import { formatDuration } from '../clock.ts'
-import { describeError } from '../errors.ts'
+import type { StoppedReport } from '../contract/reports.ts'
 import type { RolloverContext } from './context.ts'
 import type { LaunchRecord } from './report.ts'
 import { RolloverFailed } from './rollover-failed.ts'
+import { verifyByEmrState } from './verify-emr-state.ts'
+import { ProgressWatcher, judgeHandoff, readinessOf, verifyByProgress } from './verify-progress.ts'
+import { failureText, stepWatch } from './verify-step.ts'
 
-/** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
-export async function verify(ctx: RolloverContext, launch: LaunchRecord): Promise<void> {
-  const { clock, log, emr, timings } = ctx
+export interface VerifyRequest {
+  /** `required`: judged by progress; `optional`: by progress if any; `off`: by EMR state. */
+  readonly progress: 'required' | 'optional' | 'off'
+  /** The old driver's final offsets, for the handoff verdict. */
+  readonly oldStopped?: StoppedReport
+  /** Standby: the step has been RUNNING for a while; its first batches count from the switch. */
+  readonly switched?: boolean
+}
+
+export async function verify(
+  ctx: RolloverContext,
+  launch: LaunchRecord,
+  request: VerifyRequest = { progress: 'optional' },
+): Promise<void> {
+  const { clock, log, timings } = ctx
   const { startTimeoutMs, stableForMs } = ctx.settings
   const stepId = launch.stepId as string
-  const describe = async (): Promise<StepInfo> => {
-    await ctx.emrBudget.take(1, ctx.signal)
-    return emr.describeStep(ctx.clusterId, stepId)
-  }
-  const onTransientError = (error: unknown, wait: number): void =>
-    log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`)
+  const watch = stepWatch(ctx, stepId)
+  const since = clock.monotonic()
 
   const started = await poll(
     async () => {
-      const step = await describe()
+      const step = await watch.describe()
       return step.state === 'PENDING' ? undefined : step
     },
     {
       clock,
-      deadline: clock.monotonic() + startTimeoutMs,
+      deadline: since + startTimeoutMs,
       intervalMs: timings.verifyPollMs,
       maxIntervalMs: timings.maxPollIntervalMs,
       // A step is never RUNNING the instant AddJobFlowSteps returns.
-      firstCheckAfterMs: timings.verifyFirstCheckMs,
+      ...(request.switched ? {} : { firstCheckAfterMs: timings.verifyFirstCheckMs }),
       signal: ctx.signal,
-      onTransientError,
+      onTransientError: watch.onTransientError,
     },
   )
   if (!started.done) {
@@ -49,100 +61,51 @@ export async function verify(ctx: RolloverContext, launch: LaunchRecord): Promis
   // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
   // another machine's clock.
   const emrStart = started.value.startedAt?.getTime()
-  launch.runningAt =
+  launch.runningAt ??=
     emrStart === undefined
       ? clock.now()
       : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart))
   log.info(
-    `Step ${stepId} is RUNNING; watching it for ${formatDuration(stableForMs)} (stable-for).`,
+    `Step ${stepId} is RUNNING; ${request.progress === 'off' ? `watching it for ${formatDuration(stableForMs)} (stable-for)` : `waiting for ${ctx.settings.readyBatches} batch(es) of its own, then watching it for ${formatDuration(stableForMs)} (stable-for)`}.`,
   )
-  if (stableForMs <= 0) {
-    launch.outcome = 'running'
-    return
+  if (request.progress === 'required') {
+    return verifyByProgress(ctx, launch, watch, {
+      readyBy: since + startTimeoutMs,
+      ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+    })
   }
-  // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
-  const interval = Math.min(
-    timings.stableCheckMaxMs,
-    Math.max(timings.stableCheckMinMs, stableForMs / 8),
-  )
-  // The window is counted from EMR's start time, on this machine's monotonic clock.
-  const windowEnd =
-    clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now())
-  // When EMR last answered "still running". The window counts only if EMR said so at its end:
-  // failed calls up to the deadline prove nothing.
-  let aliveAt = -Infinity
-  const check = async (): Promise<StepInfo | undefined> => {
-    const step = await describe()
-    if (isTerminal(step.state)) return step
-    aliveAt = clock.monotonic()
-    return undefined
+  // By EMR state; a driver that turns out to publish progress is judged by it too, at no cost
+  // in time: its reports are read while EMR is watched.
+  const progress =
+    request.progress === 'optional' ? new ProgressWatcher(ctx, launch.markerUri) : undefined
+  await verifyByEmrState(ctx, launch, watch, progress && (() => progress.look()))
+  if (launch.outcome === 'running' && progress?.ready && progress.latest) {
+    launch.readiness = readinessOf(progress.latest)
+    judgeHandoff(ctx, launch, progress.latest, request.oldStopped)
   }
-  let ended = await poll(check, {
-    clock,
-    deadline: windowEnd,
-    intervalMs: interval,
-    maxIntervalMs: Math.max(interval, timings.maxPollIntervalMs),
-    firstCheckAfterMs: interval,
-    signal: ctx.signal,
-    onTransientError,
-  })
-  if (!ended.done && aliveAt < windowEnd) {
-    log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`)
-    const confirmed = await poll(
-      async () => {
-        const step = await check()
-        return step ?? (aliveAt >= windowEnd ? ('alive' as const) : undefined)
-      },
-      {
-        clock,
-        deadline: clock.monotonic() + startTimeoutMs,
-        intervalMs: timings.stepPollMs,
-        maxIntervalMs: timings.confirmPollMaxMs,
-        signal: ctx.signal,
-        onTransientError,
-      },
-    )
-    if (!confirmed.done) {
-      launch.outcome = 'not-verified'
-      launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(startTimeoutMs)} after; the step may still run: check it in the EMR console`
-      return
-    }
-    ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value }
-  }
-  if (ended.done) {
-    launch.outcome = 'died'
-    // EMR's own start and end times: when we noticed can be a poll interval later.
-    const { startedAt, endedAt } = ended.value
-    const lived =
-      startedAt && endedAt
-        ? endedAt.getTime() - startedAt.getTime()
-        : clock.now() - (launch.runningAt ?? 0)
-    launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`
-    return
-  }
-  launch.outcome = 'running'
-  log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`)
-}
-
-export function failureText(step: StepInfo): string {
-  const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ')
-  const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : ''
-  return details || log ? `: ${details}${log}` : ''
 }
 
 /** The Verify phase of the new deployment. */
-export async function verifyPhase(ctx: RolloverContext, launched: LaunchRecord): Promise<void> {
+export async function verifyPhase(
+  ctx: RolloverContext,
+  launched: LaunchRecord,
+  request?: VerifyRequest,
+): Promise<void> {
   await ctx.phases.run('Verify', async (phase) => {
-    await verifyOrExplain(ctx, launched)
+    await verifyOrExplain(ctx, launched, request)
     phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure
     if (launched.outcome !== 'running') phase.status = 'failed'
   })
 }
 
 /** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
-export async function verifyOrExplain(ctx: RolloverContext, launched: LaunchRecord): Promise<void> {
+export async function verifyOrExplain(
+  ctx: RolloverContext,
+  launched: LaunchRecord,
+  request?: VerifyRequest,
+): Promise<void> {
   try {
-    await verify(ctx, launched)
+    await verify(ctx, launched, request)
   } catch (error) {
     if (!ctx.signal.aborted) throw error
     launched.outcome = 'not-verified'

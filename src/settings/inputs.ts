@@ -9,7 +9,7 @@ import { checkUserSparkArgs, parseSparkSubmitArgs } from '../contract/spark-subm
 import type { ClusterRef } from '../aws/emr-port.ts'
 import { child, type S3Location } from '../aws/s3-location.ts'
 import { UserError } from '../errors.ts'
-import type { JarSource, OnStopTimeout, Settings } from './settings.ts'
+import type { JarSource, OnStopTimeout, Settings, Strategy, VerifyBy } from './settings.ts'
 
 /** Returns '' when the input is unset, like `core.getInput`. */
 export type InputReader = (name: string) => string
@@ -270,6 +270,18 @@ function checkSparkArgs(args: readonly string[]): readonly string[] {
   return args
 }
 
+function oneOf<T extends string>(input: string, value: string, accepted: readonly T[]): T {
+  if ((accepted as readonly string[]).includes(value)) return value as T
+  throw problem(input, value, `is not accepted. Use ${accepted.join(' or ')}.`)
+}
+
+function parseCount(input: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw problem(input, value, `is not a whole number from ${min} to ${max}.`)
+  }
+  return Number(value)
+}
+
 function parseBoolean(input: string, value: string, fallback: boolean): boolean {
   const lower = value.toLowerCase()
   if (lower === '') return fallback
@@ -375,6 +387,18 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv = {}): S
     startTimeoutMs: duration('start-timeout', '10m'),
     stableForMs: duration('stable-for', '2m', true),
     rollback: take(true, () => parseBoolean('rollback', get('rollback'), true)),
+    strategy: take<Strategy>('stop-start', () =>
+      oneOf('strategy', get('strategy') || 'stop-start', ['stop-start', 'standby']),
+    ),
+    verifyBy: take<VerifyBy>('auto', () =>
+      oneOf('verify-by', get('verify-by') || 'auto', ['auto', 'progress', 'emr-state']),
+    ),
+    readyBatches: take(2, () => parseCount('ready-batches', get('ready-batches') || '2', 1, 100)),
+    heartbeatTimeoutMs: take(undefined, () => {
+      const value = get('heartbeat-timeout') || 'auto'
+      if (value === 'auto') return undefined
+      return parseDuration('heartbeat-timeout', value, { minMs: 10 * SECOND, maxMs: MAX_WAIT })
+    }),
     lockTimeoutMs: duration('lock-timeout', '10m', true),
     dryRun: take(false, () => parseBoolean('dry-run', get('dry-run'), false)),
     executionRoleArn: optionalInput('execution-role-arn'),

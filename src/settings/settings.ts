@@ -13,6 +13,12 @@ export type JarSource =
 /** Input `on-stop-timeout`. */
 export type OnStopTimeout = 'fail' | 'kill'
 
+/** Input `strategy`: the order of the phases (DESIGN.md, "The strategies"). */
+export type Strategy = 'stop-start' | 'standby'
+
+/** Input `verify-by`: how the new driver is judged healthy. */
+export type VerifyBy = 'auto' | 'progress' | 'emr-state'
+
 export interface Settings {
   /** `app-name`: keys the app's markers, lock and records, its step names and YARN tags. */
   readonly appName: string
@@ -40,6 +46,20 @@ export interface Settings {
   readonly stableForMs: number
   /** `rollback`: resubmit the last verified deployment when the new one fails. */
   readonly rollback: boolean
+  /** `strategy`: `stop-start`, or `standby` (the new driver starts before the old one stops). */
+  readonly strategy: Strategy
+  /**
+   * `verify-by`: `progress` (the driver's `.progress` reports), `emr-state` (the step stays
+   * RUNNING), or `auto` (progress when the driver publishes it).
+   */
+  readonly verifyBy: VerifyBy
+  /** `ready-batches`: batches of its own the new driver must commit within start-timeout. */
+  readonly readyBatches: number
+  /**
+   * `heartbeat-timeout`, milliseconds: the longest a driver may go without committing a batch;
+   * undefined for `auto` (three batch intervals, at least a minute).
+   */
+  readonly heartbeatTimeoutMs?: number
   /** `lock-timeout`, milliseconds: how long to wait for another rollover of the app. */
   readonly lockTimeoutMs: number
   /** `dry-run`: read-only checks and the plan, nothing changed. */

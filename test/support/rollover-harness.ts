@@ -52,6 +52,9 @@ export function makeSettings(overrides: Partial<Settings> = {}): Settings {
     startTimeoutMs: 10 * 60_000,
     stableForMs: 2 * 60_000,
     rollback: true,
+    strategy: 'stop-start',
+    verifyBy: 'auto',
+    readyBatches: 2,
     lockTimeoutMs: 10 * 60_000,
     dryRun: false,
     ...overrides,
@@ -66,6 +69,8 @@ export interface World {
   readonly log: Log
   /** Store and EMR calls in one order: 's3:<op> <uri>' and 'emr:<op> <step id or name>'. */
   readonly events: string[]
+  /** Set once the first rollover let the seeded drivers run for a while. */
+  warm?: boolean
 }
 
 const worlds: World[] = []
@@ -203,6 +208,8 @@ export interface RunOptions {
   readonly deploymentId?: string
   readonly signal?: AbortSignal
   readonly timings?: RolloverDeps['timings']
+  /** Fake time the seeded drivers run before the first rollover of the world (default 5s). */
+  readonly warmUpMs?: number
 }
 
 export interface RunOutcome {
@@ -215,6 +222,11 @@ export interface RunOutcome {
 export async function rollover(w: World, options: RunOptions = {}): Promise<RunOutcome> {
   const deploymentId = options.deploymentId ?? 'd-002'
   const report = newReport(deploymentId, APP, 'eu-west-1')
+  // Seeded drivers have been processing for a while when a workflow starts.
+  if (!w.warm) {
+    w.warm = true
+    await w.clock.advance(options.warmUpMs ?? 5_000)
+  }
   const startedAt = w.clock.now()
   let error: Error | undefined
   try {

@@ -39,7 +39,7 @@ describe('action.yml, inputs.ts and README agree', () => {
   const outputs = block('outputs')
 
   it('declares the inputs and outputs of the design', () => {
-    expect(inputs.size).toBe(22)
+    expect(inputs.size).toBe(26)
     expect([...outputs.keys()].sort()).toEqual(
       [
         'result',

@@ -3,6 +3,7 @@
 import { describeError } from '../../errors.ts'
 import { writeCurrent } from '../../report/records.ts'
 import type { RolloverContext } from '../context.ts'
+import { oldDriverOf, recordDowntime, verifyRequestFor } from '../handoff.ts'
 import { describeCandidate } from '../liveness.ts'
 import { isFirstDeploy, observe, possiblyAlive } from '../observe.ts'
 import { recordProgress } from '../record.ts'
@@ -27,6 +28,7 @@ export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promis
   await recordProgress(ctx)
 
   const stop = await stopPhase(ctx, world)
+  const old = oldDriverOf(stop)
   // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
   const launched = await submitPhase(ctx, launch, stop)
   await removeStaleReports(ctx)
@@ -38,8 +40,13 @@ export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promis
     )
   }
 
-  await verifyPhase(ctx, launched)
+  await verifyPhase(
+    ctx,
+    launched,
+    verifyRequestFor(ctx, old, world.current?.verifiedBy === 'progress'),
+  )
   if (launched.outcome === 'running') {
+    recordDowntime(ctx, old, launched)
     await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
       log.warning(
         `Could not write current.json: ${describeError(error)}. The deployment itself is done.`,

@@ -61,6 +61,7 @@ describe('MarkerStore.scan', () => {
           key: `streaming/clickstream/markers/${other}${ACK_SUFFIX}`,
         },
         body: { finalBatchTime: 1735787045000, offsets: { clicks: { 0: 42 } } },
+        writtenAt: new Date('2025-01-02T03:04:05Z'),
       },
     ])
     expect(store.mutations).toEqual([])
@@ -190,6 +191,7 @@ describe('MarkerStore acknowledgements', () => {
       markerUri: `${MARKERS}/${ID}`,
       location: { ...location, key: `${location.key}${ACK_SUFFIX}` },
       body: { finalBatchTime: 1 },
+      writtenAt: new Date('2025-01-02T03:04:05Z'),
     })
     await markers.removeAcks(ack ? [ack] : [])
     expect(store.text(`${MARKERS}/${ID}${ACK_SUFFIX}`)).toBeUndefined()

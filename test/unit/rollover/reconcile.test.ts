@@ -142,7 +142,7 @@ describe('reconciling what a crashed run left', () => {
     const w = makeWorld()
     const old = seedDeployment(w, 'd-001', { drainMs: 60_000 }, { marker: false })
 
-    const { report, error } = await rollover(w)
+    const { report, error } = await rollover(w, { warmUpMs: 0 })
 
     expect(error).toBeUndefined()
     expect(report.previous).toMatchObject([{ stepId: old.step.id, state: 'COMPLETED' }])

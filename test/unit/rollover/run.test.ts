@@ -139,14 +139,19 @@ describe('rollover of a running driver', () => {
         stepId: old.step.id,
         state: 'COMPLETED',
         ack: expect.objectContaining({ applicationId: old.step.app?.id }),
+        lastProgress: { batchId: expect.any(Number), committedAt: expect.any(String) },
       },
     ])
     const stopSeconds = ((report.oldStoppedAt ?? 0) - (report.stopStartedAt ?? 0)) / 1000
     expect(stopSeconds).toBeGreaterThanOrEqual(20)
     expect(stopSeconds).toBeLessThan(25)
-    const downtime = ((report.launch?.runningAt ?? 0) - (report.oldStoppedAt ?? 0)) / 1000
-    expect(downtime).toBeGreaterThanOrEqual(1.9) // the fake's PENDING -> RUNNING delay
-    expect(downtime).toBeLessThan(6)
+    // Measured from the drivers' own times: the old one's last commit to the new one's first.
+    expect(report.downtime?.measuredBy).toBe('drivers')
+    const { oldLastBatchAt = 0, newFirstBatchAt = 0 } = report.handoffTimes ?? {}
+    const downtime = (newFirstBatchAt - oldLastBatchAt) / 1000
+    expect(report.downtime?.seconds).toBeCloseTo(downtime, 1)
+    expect(downtime).toBeGreaterThanOrEqual(2) // the drain, PENDING -> RUNNING, the first batch
+    expect(downtime).toBeLessThan(30)
     expect(w.store.json(recordUri('d-002'))).toMatchObject({
       result: 'deployed',
       stopped: [{ stepId: old.step.id, state: 'COMPLETED' }],

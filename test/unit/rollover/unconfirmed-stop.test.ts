@@ -56,7 +56,8 @@ describe('EMR does not confirm', () => {
       (c) => c.op === 'describeStep' && c.stepId !== old.step.id && seenRunning(w, c),
     )
 
-    const { report, error } = await rollover(w)
+    // By EMR state: the driver's progress would prove it alive, or dead, without EMR.
+    const { report, error } = await rollover(w, { settings: { verifyBy: 'emr-state' } })
 
     expect(error).toBeInstanceOf(RolloverFailed)
     expect(error?.message).toContain('EMR did not answer DescribeStep')
