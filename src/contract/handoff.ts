@@ -43,7 +43,7 @@ export function compareHandoff(
   const sources = pairByDescription(oldEnd, newStart).map(([o, n]): SourceHandoff => {
     if (!n) return { description: o!.description, verdict: 'removed', oldEnd: o!.endOffset }
     if (!o) return { description: n.description, verdict: 'added', newStart: n.startOffset }
-    const { verdict, detail } = compareSource(o.endOffset, n.startOffset)
+    const { verdict, detail } = compareSafely(o.endOffset, n.startOffset)
     return {
       description: o.description,
       verdict,
@@ -91,6 +91,21 @@ function pairByDescription(
     return [o, i === -1 ? undefined : unmatched.splice(i, 1)[0]]
   })
   return [...pairs, ...unmatched.map((n): [undefined, SourceOffsets] => [undefined, n])]
+}
+
+/** The verdict is a report, never a reason to fail a run: odd input (say, JSON nested 100,000 deep) is unknown. */
+function compareSafely(
+  oldEnd: unknown,
+  newStart: unknown,
+): { verdict: HandoffVerdict; detail: string } {
+  try {
+    return compareSource(oldEnd, newStart)
+  } catch (error) {
+    return {
+      verdict: 'unknown',
+      detail: `offsets could not be compared (${error instanceof Error ? error.name : 'error'})`,
+    }
+  }
 }
 
 // --- One source -----------------------------------------------------------------------------

@@ -35,7 +35,8 @@ export function handoffChart(report: RunReport): string[] {
     ...sections.flatMap((s) => [
       `  section ${label(s.title)}`,
       ...s.bars.map(
-        (b) => `    ${label(b.label)} :${tags(b)}${b.start}, ${Math.max(b.end, b.start + 1)}`,
+        (b) =>
+          `    ${label(b.label)} :${tags(b)}${Math.round(b.start)}, ${Math.max(Math.round(b.end), Math.round(b.start) + 1)}`,
       ),
     ]),
     '```',

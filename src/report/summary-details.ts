@@ -204,6 +204,9 @@ export function planLines(report: RunReport): string[] {
   ]
 }
 
+/** GitHub refuses a step summary over 1 MiB: warnings are many only when something loops. */
+const MAX_WARNINGS = 20
+
 /** Warnings, once each, leaving out any the error or the handoff verdict above already says. */
 export function warningLines(report: RunReport): string[] {
   const seen = new Set<string>()
@@ -219,5 +222,10 @@ export function warningLines(report: RunReport): string[] {
     return true
   })
   if (warnings.length === 0) return []
-  return ['### Warnings', '', ...warnings.map((w) => `- ${text(clip(w, 1000))}`), '']
+  const shown = warnings.slice(0, MAX_WARNINGS).map((w) => `- ${text(clip(w, 1000))}`)
+  const more =
+    warnings.length > MAX_WARNINGS
+      ? [`- and ${warnings.length - MAX_WARNINGS} more in the log`]
+      : []
+  return ['### Warnings', '', ...shown, ...more, '']
 }

@@ -59,6 +59,10 @@ export function runsNow(report: RunReport): string {
   if (unverified) {
     return `possibly step ${code(unverified.stepId as string)}: it was submitted but not verified. Check it in the EMR console, or re-run to verify it.`
   }
+  if (launch?.outcome === 'running') {
+    // Running, and yet the run failed (a handoff gap, a record it could not write, …).
+    return `the new version, step ${code(launch.stepId ?? '?')}: it runs, but the run failed (the error above says why).`
+  }
   const tried = [launch, rollback]
     .filter((l): l is LaunchRecord => l !== undefined)
     .map(

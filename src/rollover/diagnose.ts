@@ -80,7 +80,7 @@ export async function diagnoseStepFailure(
     if (read.kind === 'denied') {
       return {
         ...withLog,
-        stderrNote: `The workflow's role may not read the step's logs. To see them here, add the optional statement ${STEP_LOGS_STATEMENT_SID} of examples/iam-policy.json: s3:GetObject on arn:aws:s3:::${where.location.bucket}/${logPrefix(where.location)}*.`,
+        stderrNote: `S3 refused to read the step's logs (403): the workflow's role lacks s3:GetObject there (or the logs' KMS key, or the bucket's owner is not expected-bucket-owner). To see them here, add the optional statement ${STEP_LOGS_STATEMENT_SID} of examples/iam-policy.json: s3:GetObject on arn:aws:s3:::${where.location.bucket}/${logPrefix(where.location)}*.`,
       }
     }
     if (read.kind === 'timeout') {

@@ -366,6 +366,14 @@ describe('compareHandoff: files, rate, DStreams', () => {
     expect(one('x', { t: { '0': 5 } }, { t: { '0': 5, x: 1 } }).verdict).toBe('unknown')
   })
 
+  it('never throws, even on JSON nested too deep to walk', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 200_000; i++) deep = [deep]
+    const h = one('x', deep, deep)
+    expect(h.verdict).toBe('unknown')
+    expect(h.sources[0]?.detail).toMatch(/^offsets could not be compared/)
+  })
+
   it('clips very long offsets in the detail', () => {
     const long = 'z'.repeat(5000)
     const h = one('x', long, `${long}!`)

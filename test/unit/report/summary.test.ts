@@ -213,6 +213,16 @@ describe('renderSummary: what runs now', () => {
     )
   })
 
+  it('the new version when it runs but the run failed anyway (say, a handoff gap)', () => {
+    const report = deployedContiguous()
+    report.status = 'failed'
+    report.result = undefined
+    report.error = 'Handoff gap'
+    expect(runsNow(report)).toBe(
+      'the new version, step `s-NEWSTEP0001`: it runs, but the run failed (the error above says why).',
+    )
+  })
+
   it('not known when the run ended while stopping', () => {
     const report = deployedContiguous()
     Object.assign(report, { status: 'failed', result: undefined, launch: undefined })
@@ -355,6 +365,15 @@ describe('renderSummary: the details', () => {
     )
     expect(renderSummary(rolledBackGap())).not.toContain('### Warnings')
     expect(renderSummary(deployedContiguous())).not.toContain('### Warnings')
+  })
+
+  it('at most 20 warnings: a summary over 1 MiB is refused', () => {
+    const report = deployedContiguous()
+    report.warnings = Array.from({ length: 500 }, (_, i) => `warning ${i} ${'w'.repeat(2000)}`)
+    const text = renderSummary(report)
+    expect(text.match(/^- warning /gm)).toHaveLength(20)
+    expect(text).toContain('- and 480 more in the log')
+    expect(text.length).toBeLessThan(40_000)
   })
 
   it('a dry run shows the plan with the exact step, and claims no stop', () => {

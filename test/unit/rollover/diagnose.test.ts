@@ -130,7 +130,7 @@ describe('diagnoseStepFailure', () => {
     const d = await diagnoseStepFailure(ctx, FAILED, CLUSTER)
     expect(d.stderrTail).toBeUndefined()
     expect(d.stderrNote).toBe(
-      `The workflow's role may not read the step's logs. To see them here, add the optional statement ${STEP_LOGS_STATEMENT_SID} of examples/iam-policy.json: s3:GetObject on arn:aws:s3:::aws-logs-123/elasticmapreduce/*.`,
+      `S3 refused to read the step's logs (403): the workflow's role lacks s3:GetObject there (or the logs' KMS key, or the bucket's owner is not expected-bucket-owner). To see them here, add the optional statement ${STEP_LOGS_STATEMENT_SID} of examples/iam-policy.json: s3:GetObject on arn:aws:s3:::aws-logs-123/elasticmapreduce/*.`,
     )
   })
 
