@@ -54,8 +54,9 @@ export function comparePart(
       text: `${label}${o.kind === 'bad' ? o.why : (n as { why: string }).why}`,
     }
   }
-  if (o.kind === 'int' && n.kind === 'int')
+  if (o.kind === 'int' && n.kind === 'int') {
     return compareInts(label, unitOf(family), o.value, n.value)
+  }
   if (o.kind === 'kinesis' && n.kind === 'kinesis') {
     const r = compareKinesis(o.cut, n.cut)
     return { verdict: r.verdict, text: `${label}${r.text}` }
@@ -125,6 +126,13 @@ function compareKinesis(o: KinesisCut, n: KinesisCut): PartResult {
     return {
       verdict: 'overlap',
       text: `restarts at TRIM_HORIZON (the oldest record kept), old end ${describeCut(o)}: records re-read`,
+    }
+  }
+  if (o.type === 'TRIM_HORIZON' && n.type === 'AFTER_SEQUENCE_NUMBER') {
+    // Nothing of the shard was read; the new driver starts past record n.seq.
+    return {
+      verdict: 'gap',
+      text: `old end TRIM_HORIZON, new start ${describeCut(n)}: records skipped`,
     }
   }
   if (n.type === 'LATEST') {

@@ -257,6 +257,14 @@ describe('compareHandoff: Kinesis', () => {
     expect(latest.sources[0]?.detail).toMatch(/starts at LATEST/)
   })
 
+  it('a shard not read yet (TRIM_HORIZON) that the new driver starts after a record: a gap', () => {
+    const before = kinesis({ [SHARD0]: { type: 'TRIM_HORIZON' } })
+    const after = kinesis({ [SHARD0]: { type: 'AFTER_SEQUENCE_NUMBER', seq: SEQ_A } })
+    expect(one(KINESIS, before, after).verdict).toBe('gap')
+    const at = kinesis({ [SHARD0]: { type: 'AT_SEQUENCE_NUMBER', seq: SEQ_A } })
+    expect(one(KINESIS, before, at).verdict).toBe('unknown') // SEQ_A may be the first record
+  })
+
   it('AT_TIMESTAMP cannot be ordered against a sequence number', () => {
     const h = one(
       KINESIS,
