@@ -77628,7 +77628,7 @@ function handoffChart(report) {
         '  todayMarker off',
         ...sections.flatMap((s) => [
             `  section ${label(s.title)}`,
-            ...s.bars.map((b) => `    ${label(b.label)} :${tags(b)}${b.start}, ${Math.max(b.end, b.start + 1)}`),
+            ...s.bars.map((b) => `    ${label(b.label)} :${tags(b)}${Math.round(b.start)}, ${Math.max(Math.round(b.end), Math.round(b.start) + 1)}`),
         ]),
         '```',
         '',
@@ -77997,6 +77997,8 @@ function planLines(report) {
         '',
     ];
 }
+/** GitHub refuses a step summary over 1 MiB: warnings are many only when something loops. */
+const MAX_WARNINGS = 20;
 /** Warnings, once each, leaving out any the error or the handoff verdict above already says. */
 function warningLines(report) {
     const seen = new Set();
@@ -78015,7 +78017,11 @@ function warningLines(report) {
     });
     if (warnings.length === 0)
         return [];
-    return ['### Warnings', '', ...warnings.map((w) => `- ${markdown_text(clip(w, 1000))}`), ''];
+    const shown = warnings.slice(0, MAX_WARNINGS).map((w) => `- ${markdown_text(clip(w, 1000))}`);
+    const more = warnings.length > MAX_WARNINGS
+        ? [`- and ${warnings.length - MAX_WARNINGS} more in the log`]
+        : [];
+    return ['### Warnings', '', ...shown, ...more, ''];
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary-verdict.ts
@@ -78147,6 +78153,10 @@ function runsNow(report) {
     const unverified = [rollback, launch].find((l) => l?.stepId !== undefined && (l.outcome === 'not-verified' || l.outcome === undefined));
     if (unverified) {
         return `possibly step ${code(unverified.stepId)}: it was submitted but not verified. Check it in the EMR console, or re-run to verify it.`;
+    }
+    if (launch?.outcome === 'running') {
+        // Running, and yet the run failed (a handoff gap, a record it could not write, …).
+        return `the new version, step ${code(launch.stepId ?? '?')}: it runs, but the run failed (the error above says why).`;
     }
     const tried = [launch, rollback]
         .filter((l) => l !== undefined)
