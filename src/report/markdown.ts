@@ -2,13 +2,18 @@
 // EMR's FailureDetails, a step's stderr, source descriptions, S3 keys. Such text must not become
 // markup (a link, a heading, an HTML tag, a closed code fence) nor break a table.
 
-/** Inline text: every character Markdown or HTML could read as markup is escaped; one line. */
+/**
+ * Inline text on one line: what could open markup anywhere is escaped (emphasis, code, links
+ * and images, HTML, entities, table pipes, strikethrough), and a block marker at its start (a
+ * heading, list or quote). Other punctuation stays as it is, so the source stays readable.
+ */
 export function text(value: string): string {
   return oneLine(value)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/[\\`*_{}[\]()#+\-.!|~@:]/g, (c) => `\\${c}`)
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+    .replace(/^([#+=-]|\d+(?=[.)]))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`))
 }
 
 /**

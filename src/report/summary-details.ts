@@ -4,6 +4,7 @@
 // a scroll bar): they go in a list, where the page wraps them.
 import { formatDuration } from '../clock.ts'
 import {
+  downtimeSeconds,
   seconds,
   type LaunchRecord,
   type PhaseRecord,
@@ -12,7 +13,8 @@ import {
 } from '../rollover/report.ts'
 import { clip, code, fenced, html, link, table, text } from './markdown.ts'
 import { stopFailed } from './outputs.ts'
-import { OUTCOME, PHASE_STATUS, STRATEGY, stepState } from './words.ts'
+import { jarName } from './summary-versions.ts'
+import { OUTCOME, PHASE_STATUS, STRATEGY } from './words.ts'
 
 export function clusterConsoleUrl(region: string, clusterId: string): string {
   return `https://${region}.console.aws.amazon.com/emr/home?region=${region}#/clusterDetails/${clusterId}`
@@ -48,22 +50,34 @@ export function factLines(report: RunReport): string[] {
       `${code(launch.stepId ?? 'not submitted')} — ${launch.outcome ? OUTCOME[launch.outcome] : 'not verified'}`,
     ])
   }
-  if (report.jarUploaded !== undefined) {
-    rows.push(['Jar upload', report.jarUploaded ? 'uploaded by this run' : 'already in S3'])
+  // The name only: the whole URI is in the list below, where it can wrap.
+  if (report.jarUri) {
+    rows.push(['Jar', `${code(jarName(report.jarUri))}${report.jarUploaded ? ' (uploaded)' : ''}`])
+  }
+  const downtime = report.previous.length > 0 ? downtimeSeconds(report) : undefined
+  if (downtime !== undefined) {
+    // The `downtime-seconds` output; the verdict above may give the drivers' own measure.
+    rows.push(['Downtime', `${downtime} s (old driver stopped → new one running)`])
   }
   if (report.emrCalls !== undefined) rows.push(['EMR API calls', String(report.emrCalls)])
   return ['### Details', '', ...table(['Fact', 'Value'], rows), '', ...whereLines(report, region)]
 }
 
+/** The stopped steps with EMR's state (as the console shows it) and what it means. */
 function stoppedText(report: RunReport): string {
   if (stopFailed(report)) {
-    const found = report.found?.map((f) => `${code(f.stepId)} ${stepState(f.state)}`).join(', ')
+    const found = report.found?.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ')
     return `not stopped: ${found || 'see the error above'}`
   }
   if (report.previous.length === 0) return 'nothing was running'
+  const how = report.forcedStop ? ' (forced: YARN kill)' : ''
   return (
-    report.previous.map((p) => `${code(p.stepId)} ${stepState(p.state)}`).join(', ') +
-    (report.forcedStop ? ' (forced: YARN kill)' : '')
+    report.previous
+      .map(
+        (p) =>
+          `${code(p.stepId)} ${p.state}${p.state === 'COMPLETED' && !how ? ' (stopped cleanly)' : ''}`,
+      )
+      .join(', ') + how
   )
 }
 
@@ -189,13 +203,10 @@ function stripControl(line: string): string {
 export function planLines(report: RunReport): string[] {
   const plan = report.plan
   if (!plan) return []
-  const stop = plan.stop.length > 0 ? plan.stop.map((s) => `- ${text(s)}`) : ['- nothing']
   return [
     '### Plan',
     '',
-    'Would stop:',
-    '',
-    ...stop,
+    `Would stop: ${plan.stop.map(text).join(', ') || 'nothing'}`,
     '',
     `Would write the marker ${code(plan.markerUri)} and submit:`,
     '',

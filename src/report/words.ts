@@ -24,7 +24,7 @@ export const RESULT: Readonly<Record<RolloverResult, string>> = {
 }
 
 export const PHASE_STATUS: Readonly<Record<PhaseStatus, string>> = {
-  ok: 'done',
+  ok: 'ok',
   skipped: 'skipped',
   failed: 'failed',
 }

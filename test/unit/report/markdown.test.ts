@@ -2,14 +2,21 @@ import { describe, expect, it } from 'vitest'
 import { cell, clip, code, fenced, html, link, table, text } from '../../../src/report/markdown.ts'
 
 describe('markdown helpers', () => {
-  it('text: markup and HTML become literal characters, on one line', () => {
-    expect(text('<b>x</b> & [a](b) *c* _d_ #e |f| `g`\nh')).toBe(
-      '&lt;b&gt;x&lt;/b&gt; &amp; \\[a\\]\\(b\\) \\*c\\* \\_d\\_ \\#e \\|f\\| \\`g\\` h',
+  it('text: what could open markup is escaped, other punctuation stays', () => {
+    expect(text('<b>x</b> & [a](b) *c* _d_ |f| `g` ~h~\ni (j). k-l: m@n')).toBe(
+      '&lt;b&gt;x&lt;/b&gt; &amp; \\[a\\](b) \\*c\\* \\_d\\_ \\|f\\| \\`g\\` \\~h\\~ i (j). k-l: m@n',
     )
-    // No autolink: GFM would link a bare URL or www. host.
-    expect(text('see https://evil.example or www.evil.example')).toBe(
-      'see https\\://evil\\.example or www\\.evil\\.example',
-    )
+  })
+
+  it('text: a block marker at the start stays text', () => {
+    expect(text('# head')).toBe('\\# head')
+    expect(text('- item')).toBe('\\- item')
+    expect(text('+ item')).toBe('\\+ item')
+    expect(text('12. item')).toBe('12\\. item')
+    expect(text('3) item')).toBe('3\\) item')
+    expect(text('> quote')).toBe('&gt; quote')
+    expect(text('=====')).toBe('\\=====')
+    expect(text('a # b - c')).toBe('a # b - c')
   })
 
   it('code: a fence longer than any backtick run inside, pipes escaped for tables', () => {
