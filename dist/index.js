@@ -77547,13 +77547,18 @@ function stopFailed(report) {
 // Markdown for GitHub's job summary, safe for text the action does not control: error messages,
 // EMR's FailureDetails, a step's stderr, source descriptions, S3 keys. Such text must not become
 // markup (a link, a heading, an HTML tag, a closed code fence) nor break a table.
-/** Inline text: every character Markdown or HTML could read as markup is escaped; one line. */
+/**
+ * Inline text on one line: what could open markup anywhere is escaped (emphasis, code, links
+ * and images, HTML, entities, table pipes, strikethrough), and a block marker at its start (a
+ * heading, list or quote). Other punctuation stays as it is, so the source stays readable.
+ */
 function markdown_text(value) {
     return oneLine(value)
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
-        .replace(/[\\`*_{}[\]()#+\-.!|~@:]/g, (c) => `\\${c}`);
+        .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+        .replace(/^([#+=-]|\d+(?=[.)]))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`));
 }
 /**
  * An inline code span that holds any text: the fence is longer than the longest run of
@@ -77761,7 +77766,7 @@ const RESULT = {
     planned: 'dry run',
 };
 const PHASE_STATUS = {
-    ok: 'done',
+    ok: 'ok',
     skipped: 'skipped',
     failed: 'failed',
 };
@@ -77806,11 +77811,123 @@ const STRATEGY = {
     standby: 'standby (started before the old driver stopped)',
 };
 
+;// CONCATENATED MODULE: ./src/report/summary-versions.ts
+
+
+
+/** "from → to" and "runs now", as markdown lines. */
+function versionLines(report) {
+    const before = report.before ?? previousVersion(report);
+    const after = report.after ?? newVersion(report);
+    const lines = [];
+    if (report.result === 'planned') {
+        lines.push(before
+            ? `**Would roll over** from ${version(before)} **→ to** ${version(after)}`
+            : `**Would deploy** ${version(after)} (nothing runs now)`);
+    }
+    else if (before) {
+        lines.push(`**From** ${version(before)} **→ to** ${version(after)}`);
+    }
+    else {
+        lines.push(`**First deploy:** ${version(after)}`);
+    }
+    const ids = [
+        pair('Deployment', before?.deploymentId, after.deploymentId),
+        pair('Step', before?.stepId, after.stepId),
+    ].filter((x) => x !== undefined);
+    if (ids.length > 0)
+        lines.push(ids.join(' · '));
+    lines.push(`**Runs now:** ${runsNow(report)}`);
+    return lines.flatMap((l) => [l, '']);
+}
+/** What runs on the cluster after this run, in words; exact about what is not known. */
+function runsNow(report) {
+    if (report.result === 'planned')
+        return 'unchanged (a dry run changes nothing).';
+    const { launch, rollback } = report;
+    if (report.status === 'succeeded' && launch?.outcome === 'running') {
+        return `the new version, step ${code(launch.stepId ?? '?')} (verified).`;
+    }
+    if (rollback?.outcome === 'running') {
+        const previous = report.before ? ` (${version(report.before)})` : '';
+        return `the previous version again${previous}, rollback step ${code(rollback.stepId ?? '?')}. The new step ${code(launch?.stepId ?? '?')} ${launchWords(launch)}.`;
+    }
+    if (stopFailed(report)) {
+        const found = (report.found ?? []).map((f) => `${code(f.stepId)} (${stepState(f.state)})`);
+        return `the old version, unchanged${found.length > 0 ? `: step ${found.join(', ')}` : ''}. Nothing new was submitted.`;
+    }
+    const stop = report.phases.find((p) => p.name === 'Stop');
+    if (!stop) {
+        const before = report.before ?? previousVersion(report);
+        return `unchanged: nothing was stopped or submitted${before?.stepId ? ` (step ${code(before.stepId)} runs as before)` : ''}.`;
+    }
+    if (stop.status === undefined) {
+        return 'not known: the run ended while the old driver was stopping. Check the EMR console, then re-run.';
+    }
+    const unverified = [rollback, launch].find((l) => l?.stepId !== undefined && (l.outcome === 'not-verified' || l.outcome === undefined));
+    if (unverified) {
+        return `possibly step ${code(unverified.stepId)}: it was submitted but not verified. Check it in the EMR console, or re-run to verify it.`;
+    }
+    if (launch?.outcome === 'running') {
+        // Running, and yet the run failed (a handoff gap, a record it could not write, …).
+        return `the new version, step ${code(launch.stepId ?? '?')}: it runs, but the run failed (the error above says why).`;
+    }
+    const tried = [launch, rollback]
+        .filter((l) => l !== undefined)
+        .map((l) => `${l === rollback ? 'the rollback' : 'the new step'} ${code(l.stepId ?? 'not submitted')} ${launchWords(l)}`);
+    const stopped = report.previous.length > 0 ? 'The old driver was stopped' : 'Nothing was running';
+    return `**nothing.** ${stopped}${tried.length > 0 ? `, and ${tried.join('; ')}` : ''}. Re-run, or roll back by hand.`;
+}
+function launchWords(launch) {
+    if (!launch?.stepId)
+        return 'was not submitted';
+    return launch.outcome ? OUTCOME[launch.outcome] : 'was not verified';
+}
+function pair(label, from, to) {
+    if (!to)
+        return undefined;
+    return from ? `${label} ${code(from)} → ${code(to)}` : `${label} ${code(to)}`;
+}
+/** A version as "`jar` at `commit`", the commit linked when the run URL names the repository. */
+function version(v) {
+    const jar = v.jarUri ? code(jarName(v.jarUri)) : 'an unknown jar';
+    if (!v.sha)
+        return jar;
+    const short = code(v.sha.slice(0, 7));
+    return `${jar} at ${markdown_link(short, commitUrl(v.runUrl, v.sha))}${v.ref ? ` (${markdown_text(shortRef(v.ref))})` : ''}`;
+}
+/** The jar's file name; a content-addressed one (`<sha256>.jar`) by its short hash. */
+function jarName(uri) {
+    const name = uri.split('/').pop() || uri;
+    const hash = /^([0-9a-f]{64})\.jar$/.exec(name)?.[1];
+    return hash ? `jar ${hash.slice(0, 12)}` : name;
+}
+function commitUrl(runUrl, sha) {
+    const repo = /^(https:\/\/[^/]+\/[^/]+\/[^/]+)\/actions\/runs\//.exec(runUrl ?? '')?.[1];
+    return repo && /^[0-9a-f]{7,40}$/i.test(sha) ? `${repo}/commit/${sha}` : undefined;
+}
+function shortRef(ref) {
+    return ref.replace(/^refs\/(heads|tags)\//, '');
+}
+/** Before the phases fill `before`: the stopped step is all that is known. */
+function previousVersion(report) {
+    const step = report.previous[0]?.stepId ?? report.found?.[0]?.stepId;
+    return step ? { stepId: step } : undefined;
+}
+function newVersion(report) {
+    return {
+        deploymentId: report.launch?.deploymentId ?? report.deploymentId,
+        stepId: report.launch?.stepId,
+        jarUri: report.launch?.jarUri ?? report.jarUri,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/report/summary-details.ts
 // The details under the verdict: facts, where things are in S3, the phase timeline, why a step
 // failed (EMR's FailureDetails and the stderr tail, folded), the plan of a dry run, warnings.
 // Long S3 URIs stay out of tables (GitHub gives a table the width of its longest cell, and then
 // a scroll bar): they go in a list, where the page wraps them.
+
 
 
 
@@ -77851,22 +77968,31 @@ function factLines(report) {
             `${code(launch.stepId ?? 'not submitted')} — ${launch.outcome ? OUTCOME[launch.outcome] : 'not verified'}`,
         ]);
     }
-    if (report.jarUploaded !== undefined) {
-        rows.push(['Jar upload', report.jarUploaded ? 'uploaded by this run' : 'already in S3']);
+    // The name only: the whole URI is in the list below, where it can wrap.
+    if (report.jarUri) {
+        rows.push(['Jar', `${code(jarName(report.jarUri))}${report.jarUploaded ? ' (uploaded)' : ''}`]);
+    }
+    const downtime = report.previous.length > 0 ? downtimeSeconds(report) : undefined;
+    if (downtime !== undefined) {
+        // The `downtime-seconds` output; the verdict above may give the drivers' own measure.
+        rows.push(['Downtime', `${downtime} s (old driver stopped → new one running)`]);
     }
     if (report.emrCalls !== undefined)
         rows.push(['EMR API calls', String(report.emrCalls)]);
     return ['### Details', '', ...table(['Fact', 'Value'], rows), '', ...whereLines(report, region)];
 }
+/** The stopped steps with EMR's state (as the console shows it) and what it means. */
 function stoppedText(report) {
     if (stopFailed(report)) {
-        const found = report.found?.map((f) => `${code(f.stepId)} ${stepState(f.state)}`).join(', ');
+        const found = report.found?.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ');
         return `not stopped: ${found || 'see the error above'}`;
     }
     if (report.previous.length === 0)
         return 'nothing was running';
-    return (report.previous.map((p) => `${code(p.stepId)} ${stepState(p.state)}`).join(', ') +
-        (report.forcedStop ? ' (forced: YARN kill)' : ''));
+    const how = report.forcedStop ? ' (forced: YARN kill)' : '';
+    return (report.previous
+        .map((p) => `${code(p.stepId)} ${p.state}${p.state === 'COMPLETED' && !how ? ' (stopped cleanly)' : ''}`)
+        .join(', ') + how);
 }
 function launches(report) {
     return [
@@ -77983,13 +78109,10 @@ function planLines(report) {
     const plan = report.plan;
     if (!plan)
         return [];
-    const stop = plan.stop.length > 0 ? plan.stop.map((s) => `- ${markdown_text(s)}`) : ['- nothing'];
     return [
         '### Plan',
         '',
-        'Would stop:',
-        '',
-        ...stop,
+        `Would stop: ${plan.stop.map(markdown_text).join(', ') || 'nothing'}`,
         '',
         `Would write the marker ${code(plan.markerUri)} and submit:`,
         '',
@@ -78095,117 +78218,6 @@ function downtime(report) {
 }
 function summary_verdict_seconds(value) {
     return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
-}
-
-;// CONCATENATED MODULE: ./src/report/summary-versions.ts
-
-
-
-/** "from → to" and "runs now", as markdown lines. */
-function versionLines(report) {
-    const before = report.before ?? previousVersion(report);
-    const after = report.after ?? newVersion(report);
-    const lines = [];
-    if (report.result === 'planned') {
-        lines.push(before
-            ? `**Would roll over** from ${version(before)} **→ to** ${version(after)}`
-            : `**Would deploy** ${version(after)} (nothing runs now)`);
-    }
-    else if (before) {
-        lines.push(`**From** ${version(before)} **→ to** ${version(after)}`);
-    }
-    else {
-        lines.push(`**First deploy:** ${version(after)}`);
-    }
-    const ids = [
-        pair('Deployment', before?.deploymentId, after.deploymentId),
-        pair('Step', before?.stepId, after.stepId),
-    ].filter((x) => x !== undefined);
-    if (ids.length > 0)
-        lines.push(ids.join(' · '));
-    lines.push(`**Runs now:** ${runsNow(report)}`);
-    return lines.flatMap((l) => [l, '']);
-}
-/** What runs on the cluster after this run, in words; exact about what is not known. */
-function runsNow(report) {
-    if (report.result === 'planned')
-        return 'unchanged (a dry run changes nothing).';
-    const { launch, rollback } = report;
-    if (report.status === 'succeeded' && launch?.outcome === 'running') {
-        return `the new version, step ${code(launch.stepId ?? '?')} (verified).`;
-    }
-    if (rollback?.outcome === 'running') {
-        const previous = report.before ? ` (${version(report.before)})` : '';
-        return `the previous version again${previous}, rollback step ${code(rollback.stepId ?? '?')}. The new step ${code(launch?.stepId ?? '?')} ${launchWords(launch)}.`;
-    }
-    if (stopFailed(report)) {
-        const found = (report.found ?? []).map((f) => `${code(f.stepId)} (${stepState(f.state)})`);
-        return `the old version, unchanged${found.length > 0 ? `: step ${found.join(', ')}` : ''}. Nothing new was submitted.`;
-    }
-    const stop = report.phases.find((p) => p.name === 'Stop');
-    if (!stop) {
-        const before = report.before ?? previousVersion(report);
-        return `unchanged: nothing was stopped or submitted${before?.stepId ? ` (step ${code(before.stepId)} runs as before)` : ''}.`;
-    }
-    if (stop.status === undefined) {
-        return 'not known: the run ended while the old driver was stopping. Check the EMR console, then re-run.';
-    }
-    const unverified = [rollback, launch].find((l) => l?.stepId !== undefined && (l.outcome === 'not-verified' || l.outcome === undefined));
-    if (unverified) {
-        return `possibly step ${code(unverified.stepId)}: it was submitted but not verified. Check it in the EMR console, or re-run to verify it.`;
-    }
-    if (launch?.outcome === 'running') {
-        // Running, and yet the run failed (a handoff gap, a record it could not write, …).
-        return `the new version, step ${code(launch.stepId ?? '?')}: it runs, but the run failed (the error above says why).`;
-    }
-    const tried = [launch, rollback]
-        .filter((l) => l !== undefined)
-        .map((l) => `${l === rollback ? 'the rollback' : 'the new step'} ${code(l.stepId ?? 'not submitted')} ${launchWords(l)}`);
-    const stopped = report.previous.length > 0 ? 'The old driver was stopped' : 'Nothing was running';
-    return `**nothing.** ${stopped}${tried.length > 0 ? `, and ${tried.join('; ')}` : ''}. Re-run, or roll back by hand.`;
-}
-function launchWords(launch) {
-    if (!launch?.stepId)
-        return 'was not submitted';
-    return launch.outcome ? OUTCOME[launch.outcome] : 'was not verified';
-}
-function pair(label, from, to) {
-    if (!to)
-        return undefined;
-    return from ? `${label} ${code(from)} → ${code(to)}` : `${label} ${code(to)}`;
-}
-/** A version as "`jar` at `commit`", the commit linked when the run URL names the repository. */
-function version(v) {
-    const jar = v.jarUri ? code(jarName(v.jarUri)) : 'an unknown jar';
-    if (!v.sha)
-        return jar;
-    const short = code(v.sha.slice(0, 7));
-    return `${jar} at ${markdown_link(short, commitUrl(v.runUrl, v.sha))}${v.ref ? ` (${markdown_text(shortRef(v.ref))})` : ''}`;
-}
-/** The jar's file name; a content-addressed one (`<sha256>.jar`) by its short hash. */
-function jarName(uri) {
-    const name = uri.split('/').pop() || uri;
-    const hash = /^([0-9a-f]{64})\.jar$/.exec(name)?.[1];
-    return hash ? `jar ${hash.slice(0, 12)}` : name;
-}
-function commitUrl(runUrl, sha) {
-    const repo = /^(https:\/\/[^/]+\/[^/]+\/[^/]+)\/actions\/runs\//.exec(runUrl ?? '')?.[1];
-    return repo && /^[0-9a-f]{7,40}$/i.test(sha) ? `${repo}/commit/${sha}` : undefined;
-}
-function shortRef(ref) {
-    return ref.replace(/^refs\/(heads|tags)\//, '');
-}
-/** Before the phases fill `before`: the stopped step is all that is known. */
-function previousVersion(report) {
-    const step = report.previous[0]?.stepId ?? report.found?.[0]?.stepId;
-    return step ? { stepId: step } : undefined;
-}
-function newVersion(report) {
-    return {
-        deploymentId: report.launch?.deploymentId ?? report.deploymentId,
-        stepId: report.launch?.stepId,
-        jarUri: report.launch?.jarUri ?? report.jarUri,
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
