@@ -319,7 +319,9 @@ describe('renderSummary: the details', () => {
     expect(text).toContain(`| Cluster | [\`${CLUSTER}\`](${clusterUrl}) (streaming-prod) |`)
     expect(text).toContain('| Stopped | `s-OLDSTEP0001` COMPLETED (stopped cleanly) |')
     expect(text).toContain('| Jar | `clickstream-assembly-1.5.0.jar` |')
-    expect(text).toContain('| Downtime | 14.4 s (old driver stopped → new one running) |')
+    expect(text).toContain(
+      '| Downtime | 14.4 s between the steps (old step ended → new step running) |',
+    )
     expect(text).toContain(
       `- New marker: [\`${markerOf(NEW_ID)}\`](${s3ConsoleUrl(REGION, markerOf(NEW_ID))})`,
     )
