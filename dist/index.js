@@ -77975,7 +77975,7 @@ function factLines(report) {
     const downtime = report.previous.length > 0 ? downtimeSeconds(report) : undefined;
     if (downtime !== undefined) {
         // The `downtime-seconds` output; the verdict above may give the drivers' own measure.
-        rows.push(['Downtime', `${downtime} s (old driver stopped → new one running)`]);
+        rows.push(['Downtime', `${downtime} s between the steps (old step ended → new step running)`]);
     }
     if (report.emrCalls !== undefined)
         rows.push(['EMR API calls', String(report.emrCalls)]);
