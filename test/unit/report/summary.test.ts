@@ -199,7 +199,17 @@ describe('renderSummary: what runs now', () => {
     Object.assign(report, { status: 'failed', result: undefined, launch: undefined })
     report.phases = [{ name: 'Preflight', startedAt: 1, endedAt: 2, status: 'failed' }]
     expect(runsNow(report)).toBe(
-      'unchanged: nothing was stopped or submitted (step `s-OLDSTEP0001` runs as before).',
+      'unchanged: nothing was stopped (step `s-OLDSTEP0001` runs as before). Nothing new was submitted.',
+    )
+  })
+
+  it('standby: unchanged when the standby failed before the stop, and what became of it', () => {
+    const report = standbyDeploy()
+    Object.assign(report, { status: 'failed', result: undefined })
+    report.launch = { ...(report.launch as LaunchRecord), outcome: 'failed-to-start' }
+    report.phases = report.phases.filter((p) => p.name !== 'Stop' && p.name !== 'Verify')
+    expect(runsNow(report)).toBe(
+      'unchanged: nothing was stopped (step `s-OLDSTEP0001` runs as before). The new step `s-NEWSTEP0001` did not start.',
     )
   })
 
