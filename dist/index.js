@@ -77852,14 +77852,18 @@ function runsNow(report) {
         const previous = report.before ? ` (${version(report.before)})` : '';
         return `the previous version again${previous}, rollback step ${code(rollback.stepId ?? '?')}. The new step ${code(launch?.stepId ?? '?')} ${launchWords(launch)}.`;
     }
+    // With the standby strategy the new step is submitted before the stop: say what became of it.
+    const submitted = launch?.stepId
+        ? ` The new step ${code(launch.stepId)} ${launchWords(launch)}.`
+        : ' Nothing new was submitted.';
     if (stopFailed(report)) {
         const found = (report.found ?? []).map((f) => `${code(f.stepId)} (${stepState(f.state)})`);
-        return `the old version, unchanged${found.length > 0 ? `: step ${found.join(', ')}` : ''}. Nothing new was submitted.`;
+        return `the old version, unchanged${found.length > 0 ? `: step ${found.join(', ')}` : ''}.${submitted}`;
     }
     const stop = report.phases.find((p) => p.name === 'Stop');
     if (!stop) {
         const before = report.before ?? previousVersion(report);
-        return `unchanged: nothing was stopped or submitted${before?.stepId ? ` (step ${code(before.stepId)} runs as before)` : ''}.`;
+        return `unchanged: nothing was stopped${before?.stepId ? ` (step ${code(before.stepId)} runs as before)` : ''}.${submitted}`;
     }
     if (stop.status === undefined) {
         return 'not known: the run ended while the old driver was stopping. Check the EMR console, then re-run.';
