@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2947);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3144);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2947:
+/***/ 3144:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75715,10 +75715,12 @@ function seconds(from, to) {
     return Math.round((to - from) / 100) / 10;
 }
 /** Downtime: from the old driver's confirmed exit to the new one running. */
-/** Downtime: `report.downtime` when the run measured it, else old step gone → new RUNNING. */
+/** The downtime output: from the drivers' own times when known, else between the steps. */
 function downtimeSeconds(report) {
-    if (report.downtime)
-        return report.downtime.seconds;
+    return report.downtime?.seconds ?? stepDowntimeSeconds(report);
+}
+/** As the action saw it: the old step confirmed gone → the new (or rollback) step RUNNING. */
+function stepDowntimeSeconds(report) {
     const live = report.rollback?.runningAt ?? report.launch?.runningAt;
     return seconds(report.oldStoppedAt, live);
 }
@@ -75912,6 +75914,18 @@ class PreconditionFailed extends Error {
         this.location = location;
         this.status = status;
         this.name = 'PreconditionFailed';
+    }
+}
+/**
+ * Thrown by ObjectStore.getBytes when S3 refuses the read (HTTP 403): the caller can say which
+ * permission is missing instead of treating it as any other error.
+ */
+class AccessDenied extends Error {
+    location;
+    constructor(location, detail) {
+        super(`access denied to s3://${location.bucket}/${location.key}${detail ? ` (${detail})` : ''}`);
+        this.location = location;
+        this.name = 'AccessDenied';
     }
 }
 
@@ -76827,6 +76841,16 @@ function deploymentRecord(report, github) {
         failure: l.failure,
         submittedAt: iso(l.submittedAt),
         runningAt: iso(l.runningAt),
+        readyAt: iso(l.readyAt),
+        switchedAt: iso(l.switchedAt),
+        readiness: l.readiness,
+        // EMR's words and where the log is; the stderr tail stays in the job summary.
+        failureDetails: l.failureDetails && {
+            reason: l.failureDetails.reason,
+            message: l.failureDetails.message,
+            logFile: l.failureDetails.logFile,
+            stderrNote: l.failureDetails.stderrNote,
+        },
         args: l.step.args,
     };
     return {
@@ -76842,6 +76866,22 @@ function deploymentRecord(report, github) {
         forcedStop: report.forcedStop ?? false,
         stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
         downtimeSeconds: downtimeSeconds(report),
+        strategy: report.strategy,
+        before: report.before,
+        after: report.after,
+        downtime: report.downtime,
+        // The verdict with each source's offsets on both sides, as the drivers reported them.
+        handoff: report.handoff && {
+            verdict: report.handoff.verdict,
+            reason: report.handoff.reason,
+            sources: report.handoff.sources,
+        },
+        handoffTimes: report.handoffTimes && {
+            stopRequestedAt: iso(report.handoffTimes.stopRequestedAt),
+            oldLastBatchAt: iso(report.handoffTimes.oldLastBatchAt),
+            oldStoppedAt: iso(report.handoffTimes.oldStoppedAt),
+            newFirstBatchAt: iso(report.handoffTimes.newFirstBatchAt),
+        },
         launch: launch(report.launch),
         rollback: launch(report.rollback),
         phases: report.phases.map((p) => ({
@@ -76857,8 +76897,12 @@ function deploymentRecord(report, github) {
     };
 }
 async function writeDeploymentRecord(store, layout, report, github) {
-    const body = JSON.stringify(deploymentRecord(report, github), null, 2);
+    const body = JSON.stringify(deploymentRecord(report, github), exactIntegers, 2);
     await store.putText(layout.deploymentRecord(report.deploymentId), body);
+}
+/** JSON has no bigint: an offset beyond 2^53 is written as its digits, exactly. */
+function exactIntegers(_key, value) {
+    return typeof value === 'bigint' ? value.toString() : value;
 }
 /** current.json: what runs now, after a run that left a verified driver behind. */
 async function writeCurrent(store, layout, report, live, github) {
@@ -78028,12 +78072,413 @@ async function verifyByEmrState(ctx, launch, watch, alongside) {
     log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`);
 }
 
+;// CONCATENATED MODULE: ./src/contract/offsets.ts
+// Offsets as Spark prints them in StreamingQueryProgress, read as positions per partition or
+// shard and ordered. Pure. The shapes understood:
+//   Kafka    {"topic":{"0":123,"1":456}}: the next offset to read, per partition;
+//   Kinesis  {"metadata":{…},"shardId-…":{"iteratorType":…,"iteratorPosition":"<seq>"}}: a cut
+//            in each shard (sequence numbers are big integers in strings, and are not dense);
+//   files    {"logOffset":8}; rate and socket sources: a number;
+//   null     the driver cannot tell (DStreams receivers).
+// Anything else is compared for equality only. Numbers arrive either as JSON numbers (exact up to
+// 2^53), as bigint, or as numeric strings (exact at any size).
+function comparePart(family, name, o, n) {
+    const label = name === '' ? '' : `${name}: `;
+    if (o === undefined) {
+        return { verdict: 'neutral', text: `${label}new, starts at ${offsets_describe(n)}` };
+    }
+    if (n === undefined) {
+        if (o.kind === 'kinesis' && o.cut.type === 'SHARD_END') {
+            return { verdict: 'neutral', text: `${label}closed and fully read` };
+        }
+        return {
+            verdict: 'unknown',
+            text: `${label}ended at ${offsets_describe(o)}, not read by the new driver`,
+        };
+    }
+    if (o.kind === 'bad' || n.kind === 'bad') {
+        return {
+            verdict: 'unknown',
+            text: `${label}${o.kind === 'bad' ? o.why : n.why}`,
+        };
+    }
+    if (o.kind === 'int' && n.kind === 'int') {
+        return compareInts(label, unitOf(family), o.value, n.value);
+    }
+    if (o.kind === 'kinesis' && n.kind === 'kinesis') {
+        const r = compareKinesis(o.cut, n.cut);
+        return { verdict: r.verdict, text: `${label}${r.text}` };
+    }
+    return { verdict: 'unknown', text: `${label}${offsets_describe(o)} then ${offsets_describe(n)}` };
+}
+function unitOf(family) {
+    return family === 'file' ? ['file-log entry', 'file-log entries'] : ['offset', 'offsets'];
+}
+function compareInts(label, [one, many], o, n) {
+    const d = n - o;
+    if (d === 0n)
+        return { verdict: 'contiguous', text: `${label}at ${o}` };
+    const count = d > 0n ? d : -d;
+    const what = count === 1n ? one : many;
+    return d > 0n
+        ? { verdict: 'gap', text: `${label}${count} ${what} skipped (old end ${o}, new start ${n})` }
+        : {
+            verdict: 'overlap',
+            text: `${label}${count} ${what} re-read (old end ${o}, new start ${n})`,
+        };
+}
+function offsets_describe(p) {
+    if (p.kind === 'int')
+        return String(p.value);
+    if (p.kind === 'bad')
+        return p.why;
+    return describeCut(p.cut);
+}
+const SEQUENCE_TYPES = new Set(['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER']);
+function describeCut(c) {
+    if (c.seq === undefined)
+        return c.type;
+    const sub = c.sub !== undefined && c.sub >= 0n ? `/${c.sub}` : '';
+    return `${c.type === 'AT_SEQUENCE_NUMBER' ? 'at' : 'after'} ${c.seq}${sub}`;
+}
+/**
+ * A cut between records: AT s is just before record s, AFTER s just after it. Sequence numbers
+ * grow but skip values, so only a record that lies between two cuts for certain (the record a
+ * cut names) proves a gap or an overlap; two different cuts may still be adjacent.
+ */
+function compareKinesis(o, n) {
+    if (o.type === n.type && o.seq === undefined && n.seq === undefined) {
+        if (o.type === 'SHARD_END' || o.type === 'TRIM_HORIZON') {
+            return { verdict: 'contiguous', text: o.type };
+        }
+        return { verdict: 'unknown', text: `${o.type} then ${n.type}` };
+    }
+    if (n.type === 'TRIM_HORIZON') {
+        return {
+            verdict: 'overlap',
+            text: `restarts at TRIM_HORIZON (the oldest record kept), old end ${describeCut(o)}: records re-read`,
+        };
+    }
+    if (o.type === 'TRIM_HORIZON' && n.type === 'AFTER_SEQUENCE_NUMBER') {
+        // Nothing of the shard was read; the new driver starts past record n.seq.
+        return {
+            verdict: 'gap',
+            text: `old end TRIM_HORIZON, new start ${describeCut(n)}: records skipped`,
+        };
+    }
+    if (n.type === 'LATEST') {
+        return {
+            verdict: 'gap',
+            text: `starts at LATEST, old end ${describeCut(o)}: records written in between are skipped`,
+        };
+    }
+    if (!SEQUENCE_TYPES.has(o.type) ||
+        !SEQUENCE_TYPES.has(n.type) ||
+        o.seq === undefined ||
+        n.seq === undefined) {
+        return { verdict: 'unknown', text: `${describeCut(o)} then ${describeCut(n)}` };
+    }
+    const both = `old end ${describeCut(o)}, new start ${describeCut(n)}`;
+    if (o.seq === n.seq)
+        return compareWithinRecord(o, n, both);
+    const oAfter = o.type === 'AFTER_SEQUENCE_NUMBER';
+    const nAfter = n.type === 'AFTER_SEQUENCE_NUMBER';
+    if (n.seq > o.seq) {
+        // Between the cuts: record o.seq when the old cut is before it, record n.seq when the new
+        // cut is after it.
+        if (!oAfter || nAfter)
+            return { verdict: 'gap', text: `records skipped (${both})` };
+    }
+    else if (oAfter || !nAfter) {
+        return { verdict: 'overlap', text: `records re-read (${both})` };
+    }
+    return {
+        verdict: 'unknown',
+        text: `${both}: adjacent only if no record lies between`,
+    };
+}
+/** Same record: compare the cuts between its sub-records (KPL aggregation), which are dense. */
+function compareWithinRecord(o, n, both) {
+    const index = (c) => {
+        const sub = c.sub ?? -1n;
+        if (c.type === 'AT_SEQUENCE_NUMBER')
+            return sub < 0n ? 0n : sub;
+        return sub < 0n || c.isLast ? 'end' : sub + 1n;
+    };
+    const a = index(o);
+    const b = index(n);
+    if (a === b)
+        return { verdict: 'contiguous', text: describeCut(o) };
+    if (a === 'end' || b === 'end') {
+        return b === 'end'
+            ? { verdict: 'gap', text: `the rest of record ${o.seq} skipped (${both})` }
+            : { verdict: 'overlap', text: `part of record ${o.seq} re-read (${both})` };
+    }
+    const d = b - a;
+    return d > 0n
+        ? { verdict: 'gap', text: `${d} sub-record(s) skipped (${both})` }
+        : { verdict: 'overlap', text: `${-d} sub-record(s) re-read (${both})` };
+}
+function parseKinesisCut(value) {
+    if (!isObject(value) || typeof value.iteratorType !== 'string') {
+        return { kind: 'bad', why: 'no iteratorType' };
+    }
+    const type = value.iteratorType.toUpperCase();
+    const position = value.iteratorPosition;
+    const isLast = value.isLast === true || value.isLast === 'true';
+    const sub = toBigInt(value.subSequenceNumber);
+    if (!SEQUENCE_TYPES.has(type))
+        return { kind: 'kinesis', cut: { type } };
+    const seq = toBigInt(position);
+    if (seq === undefined)
+        return { kind: 'bad', why: `sequence number ${clip(String(position))} is not a number` };
+    return {
+        kind: 'kinesis',
+        cut: { type, seq, ...(sub !== undefined && { sub }), ...(isLast && { isLast }) },
+    };
+}
+// --- Parsing --------------------------------------------------------------------------------
+/** undefined for a shape the action cannot order; the parts otherwise. */
+function parseOffset(value) {
+    const scalar = toPosition(value);
+    if (scalar)
+        return { family: 'scalar', parts: new Map([['', scalar]]) };
+    if (!isObject(value))
+        return undefined;
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === 'logOffset') {
+        const p = toPosition(value.logOffset);
+        return p && { family: 'file', parts: new Map([['', p]]) };
+    }
+    const entries = Object.entries(value);
+    const kinesisMeta = isObject(value.metadata) && ('streamName' in value.metadata || 'batchId' in value.metadata);
+    if (kinesisMeta ||
+        entries.some(([k, v]) => k !== 'metadata' && isObject(v) && 'iteratorType' in v)) {
+        const meta = isObject(value.metadata) ? value.metadata : {};
+        const stream = typeof meta.streamName === 'string' ? meta.streamName : undefined;
+        const shards = entries.filter(([k]) => k !== 'metadata');
+        return {
+            family: 'kinesis',
+            parts: new Map(shards.map(([k, v]) => [k, parseKinesisCut(v)])),
+            ...(stream !== undefined && { stream }),
+        };
+    }
+    const isPartitionMap = (v) => isObject(v) && Object.keys(v).every((k) => /^\d+$/.test(k));
+    if (entries.length > 0 && entries.every(([, v]) => isPartitionMap(v))) {
+        const parts = new Map();
+        for (const [topic, partitions] of entries) {
+            const sorted = Object.keys(partitions).sort((a, b) => Number(a) - Number(b));
+            for (const p of sorted) {
+                parts.set(`${topic}[${p}]`, toPosition(partitions[p]) ?? kafkaSpecial(partitions[p]));
+            }
+        }
+        return { family: 'kafka', parts };
+    }
+    return undefined;
+}
+function kafkaSpecial(value) {
+    return { kind: 'bad', why: `offset ${clip(canonical(value))} is not a position` };
+}
+/** An exact non-negative integer position, or a `bad` one saying why not; undefined if no number. */
+function toPosition(value) {
+    if (typeof value === 'number') {
+        if (!Number.isInteger(value) || value < 0) {
+            return { kind: 'bad', why: `offset ${value} is not a position` };
+        }
+        if (!Number.isSafeInteger(value)) {
+            return { kind: 'bad', why: `offset ${value} is beyond 2^53 and was rounded when read` };
+        }
+        return { kind: 'int', value: BigInt(value) };
+    }
+    const exact = typeof value === 'bigint' || typeof value === 'string' ? toBigInt(value) : undefined;
+    if (exact === undefined)
+        return undefined;
+    return exact < 0n
+        ? { kind: 'bad', why: `offset ${exact} is not a position` }
+        : { kind: 'int', value: exact };
+}
+function toBigInt(value) {
+    if (typeof value === 'bigint')
+        return value;
+    if (typeof value === 'number')
+        return Number.isSafeInteger(value) ? BigInt(value) : undefined;
+    if (typeof value === 'string' && /^-?\d{1,80}$/.test(value.trim()))
+        return BigInt(value.trim());
+    return undefined;
+}
+/**
+ * null for "no offset"; a string holding JSON (a driver that forwards Spark's text as is) parsed,
+ * keeping integers beyond 2^53 exact.
+ */
+function normalise(value) {
+    if (value === null || value === undefined)
+        return null;
+    if (typeof value !== 'string')
+        return value;
+    const text = value.trim();
+    if (text === '' || text === 'null')
+        return null;
+    if (!/^[[{]/.test(text))
+        return value;
+    try {
+        return JSON.parse(text, offsets_exactIntegers);
+    }
+    catch {
+        return value;
+    }
+}
+/** JSON.parse reviver (Node 22+ passes the source text): integers beyond 2^53 as bigint. */
+function offsets_exactIntegers(_key, value, context) {
+    if (typeof value !== 'number' || Number.isSafeInteger(value))
+        return value;
+    const source = context?.source;
+    return source !== undefined && /^-?\d+$/.test(source) ? BigInt(source) : value;
+}
+function isObject(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+/** JSON with sorted keys (and bigint), so equal offsets compare equal whatever the key order. */
+function canonical(value) {
+    if (typeof value === 'bigint')
+        return value.toString();
+    if (Array.isArray(value))
+        return `[${value.map(canonical).join(',')}]`;
+    if (isObject(value)) {
+        const keys = Object.keys(value).sort();
+        return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+    }
+    return JSON.stringify(value) ?? 'null';
+}
+function clip(text, max = 80) {
+    return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 ;// CONCATENATED MODULE: ./src/contract/handoff.ts
-/** Placeholder until the comparison lands: every handoff is unknown. */
+// The handoff verdict: the old driver's final committed offsets (`.stopped`) against the start
+// offsets of the new driver's first batch (`.progress` firstBatch), per source, matched by
+// description. Spark resumes a query from its checkpoint with the next batch's start equal to the
+// last committed end, so on a clean handoff the two are equal. Pure; the offsets themselves are
+// read and ordered in ./offsets.ts.
+
+/** At most this many partitions or shards are named in a source's detail. */
+const MAX_NAMED_PARTS = 5;
 function compareHandoff(oldEnd, newStart) {
-    void oldEnd;
-    void newStart;
-    return { verdict: 'unknown', sources: [], reason: 'not compared' };
+    const sources = pairByDescription(oldEnd, newStart).map(([o, n]) => {
+        if (!n)
+            return { description: o.description, verdict: 'removed', oldEnd: o.endOffset };
+        if (!o)
+            return { description: n.description, verdict: 'added', newStart: n.startOffset };
+        const { verdict, detail } = compareSafely(o.endOffset, n.startOffset);
+        return {
+            description: o.description,
+            verdict,
+            oldEnd: o.endOffset,
+            newStart: n.startOffset,
+            detail,
+        };
+    });
+    const common = sources.filter((s) => s.verdict !== 'added' && s.verdict !== 'removed');
+    if (common.some((s) => s.verdict === 'gap'))
+        return { verdict: 'gap', sources };
+    if (common.some((s) => s.verdict === 'overlap'))
+        return { verdict: 'overlap', sources };
+    if (common.length > 0 && common.every((s) => s.verdict === 'contiguous')) {
+        return { verdict: 'contiguous', sources };
+    }
+    return { verdict: 'unknown', sources, reason: unknownReason(oldEnd, newStart, common) };
+}
+function unknownReason(oldEnd, newStart, common) {
+    if (oldEnd.length === 0 && newStart.length === 0)
+        return 'neither driver reported offsets';
+    if (oldEnd.length === 0) {
+        return 'the old driver reported no final offsets (no .stopped with sources, or no batch committed)';
+    }
+    if (newStart.length === 0)
+        return 'the new driver reported no offsets of its first batch';
+    if (common.length === 0) {
+        const names = (list) => list.map((s) => s.description).join(', ');
+        return `no source in common: the old driver read ${names(oldEnd)}; the new one reads ${names(newStart)}`;
+    }
+    const unsure = common.filter((s) => s.verdict === 'unknown');
+    return unsure.map((s) => `${s.description}: ${s.detail ?? 'not comparable'}`).join('; ');
+}
+/** Sources matched by description; a description seen twice pairs in order of appearance. */
+function pairByDescription(oldEnd, newStart) {
+    const unmatched = [...newStart];
+    const pairs = oldEnd.map((o) => {
+        const i = unmatched.findIndex((n) => n.description === o.description);
+        return [o, i === -1 ? undefined : unmatched.splice(i, 1)[0]];
+    });
+    return [...pairs, ...unmatched.map((n) => [undefined, n])];
+}
+/** The verdict is a report, never a reason to fail a run: odd input (say, JSON nested 100,000 deep) is unknown. */
+function compareSafely(oldEnd, newStart) {
+    try {
+        return compareSource(oldEnd, newStart);
+    }
+    catch (error) {
+        return {
+            verdict: 'unknown',
+            detail: `offsets could not be compared (${error instanceof Error ? error.name : 'error'})`,
+        };
+    }
+}
+// --- One source -----------------------------------------------------------------------------
+function compareSource(oldEnd, newStart) {
+    const before = normalise(oldEnd);
+    const after = normalise(newStart);
+    if (before === null && after === null) {
+        return { verdict: 'unknown', detail: 'neither driver reports offsets for this source' };
+    }
+    if (before === null) {
+        return { verdict: 'unknown', detail: 'the old driver reported no end offset' };
+    }
+    if (after === null) {
+        return {
+            verdict: 'unknown',
+            detail: "the new driver's first batch has no start offset: it began a new query (another checkpoint?) instead of resuming",
+        };
+    }
+    const o = parseOffset(before);
+    const n = parseOffset(after);
+    if (!o || !n || o.family !== n.family) {
+        if (canonical(before) === canonical(after)) {
+            return { verdict: 'contiguous', detail: 'same offset' };
+        }
+        return {
+            verdict: 'unknown',
+            detail: `offsets of a form the action cannot order differ: ${clip(canonical(before))} then ${clip(canonical(after))}`,
+        };
+    }
+    if (o.stream !== n.stream) {
+        return { verdict: 'unknown', detail: `stream ${o.stream} then ${n.stream}` };
+    }
+    const results = [...new Set([...o.parts.keys(), ...n.parts.keys()])].map((name) => comparePart(o.family, name, o.parts.get(name), n.parts.get(name)));
+    return summarise(results);
+}
+function summarise(results) {
+    const of = (v) => results.filter((r) => r.verdict === v);
+    const named = (list) => {
+        const shown = list.slice(0, MAX_NAMED_PARTS).map((r) => r.text);
+        return list.length > MAX_NAMED_PARTS
+            ? [...shown, `${list.length - MAX_NAMED_PARTS} more`]
+            : shown;
+    };
+    const problems = [...of('gap'), ...of('overlap'), ...of('unknown')];
+    const verdict = of('gap').length > 0
+        ? 'gap'
+        : of('overlap').length > 0
+            ? 'overlap'
+            : of('unknown').length > 0 || of('contiguous').length === 0
+                ? 'unknown'
+                : 'contiguous';
+    const contiguous = of('contiguous');
+    const lines = verdict === 'contiguous'
+        ? named(contiguous)
+        : [...named(problems), ...(contiguous.length > 0 ? [`${contiguous.length} contiguous`] : [])];
+    const notes = named(of('neutral'));
+    const detail = [...lines, ...notes].join('; ');
+    return { verdict, detail: detail || 'no partition or shard in common' };
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/verify-progress.ts
@@ -78710,6 +79155,30 @@ class S3ObjectStore {
             throw error;
         }
     }
+    async getBytes(location, options) {
+        const max = Math.max(1, Math.floor(options.maxBytes));
+        try {
+            const out = await this.client.send(new client_s3_dist_cjs.GetObjectCommand({ ...this.target(location), Range: `bytes=0-${max - 1}` }), { abortSignal: options.signal });
+            const bytes = await readAtMost(out.Body, max);
+            // "bytes 0-1023/5000": the whole size; without a range answer, the length is the whole.
+            const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+            return {
+                bytes,
+                size: total === undefined ? (out.ContentLength ?? bytes.length) : Number(total),
+            };
+        }
+        catch (error) {
+            if (isMissingObject(error))
+                return undefined;
+            // A range on an empty object: S3 answers 416 InvalidRange.
+            if (httpStatus(error) === 416)
+                return { bytes: new Uint8Array(0), size: 0 };
+            if (httpStatus(error) === 403 || errorName(error) === 'AccessDenied') {
+                throw new AccessDenied(location, errorName(error));
+            }
+            throw error;
+        }
+    }
     async list(prefix) {
         const objects = [];
         let token;
@@ -78813,6 +79282,20 @@ class S3ObjectStore {
 function abortable(options) {
     return options?.signal ? { abortSignal: options.signal } : {};
 }
+/** The body's first `max` bytes; stops reading there even if the server ignored the range. */
+async function readAtMost(body, max) {
+    if (!body)
+        return new Uint8Array(0);
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        chunks.push(chunk.subarray(0, max - length));
+        length += Math.min(chunk.length, max - length);
+        if (length >= max)
+            break; // leaving the loop destroys the stream
+    }
+    return Buffer.concat(chunks, length);
+}
 function asPreconditionFailed(error, location) {
     const status = httpStatus(error);
     return status === 412 || status === 409 ? new PreconditionFailed(location, status) : error;
@@ -78859,15 +79342,417 @@ function outputsOf(report) {
         'jar-uri': str(report.jarUri),
         'stop-seconds': str(seconds(report.stopStartedAt, report.oldStoppedAt)),
         'downtime-seconds': str(downtimeSeconds(report)),
+        handoff: str(report.handoff?.verdict),
+        'verified-by': verifiedBy(live),
     };
+}
+/**
+ * How the driver that runs now was judged healthy: `progress` (it committed batches of its own)
+ * or `emr-state` (its step stayed RUNNING); empty when no driver was verified.
+ */
+function verifiedBy(live) {
+    if (live?.outcome !== 'running')
+        return '';
+    // A verified launch without a readiness record was watched by its EMR state alone.
+    return live.readiness?.method ?? 'emr-state';
 }
 /** The Stop phase failed: the old step still runs. */
 function stopFailed(report) {
     return report.phases.some((p) => p.name === 'Stop' && p.status === 'failed');
 }
 
-;// CONCATENATED MODULE: ./src/report/summary.ts
-// The job summary, rendered from the run report. Pure: main.ts writes it.
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+// Markdown for GitHub's job summary, safe for text the action does not control: error messages,
+// EMR's FailureDetails, a step's stderr, source descriptions, S3 keys. Such text must not become
+// markup (a link, a heading, an HTML tag, a closed code fence) nor break a table.
+/**
+ * Inline text on one line: what could open markup anywhere is escaped (emphasis, code, links
+ * and images, HTML, entities, table pipes, strikethrough), and a block marker at its start (a
+ * heading, list or quote). Other punctuation stays as it is, so the source stays readable.
+ */
+function markdown_text(value) {
+    return oneLine(value)
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+        .replace(/^([#+=-]|\d+(?=[.)]))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`));
+}
+/**
+ * An inline code span that holds any text: the fence is longer than the longest run of
+ * backticks inside, and a space pads text that starts or ends with one (CommonMark strips one).
+ * Pipes are escaped even here: GFM splits table cells before it reads code spans.
+ */
+function code(value) {
+    const content = oneLine(value).replace(/\|/g, '\\|');
+    const longest = Math.max(0, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = content.startsWith('`') || content.endsWith('`') || content === '' ? ' ' : '';
+    return `${fence}${pad}${content}${pad}${fence}`;
+}
+/** A fenced block whose fence no line inside can close. */
+function fenced(lines, info = '') {
+    const longest = Math.max(0, ...lines.map((l) => /^\s*(`+)/.exec(l)?.[1]?.length ?? 0));
+    const fence = '`'.repeat(Math.max(3, longest + 1));
+    return [`${fence}${info}`, ...lines, fence];
+}
+/** Text for inside an HTML element (a `<summary>`): no tag can open, no entity can form. */
+function html(value) {
+    return oneLine(value)
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;');
+}
+/** A link whose target is one the action built (a console or run URL); the label is escaped. */
+function markdown_link(label, url) {
+    if (!url || !/^https:\/\/[^\s()<>]+$/.test(url))
+        return label;
+    return `[${label}](${url})`;
+}
+/** A table: a header row that says what each column holds, then the rows (cells given as markdown). */
+function table(header, rows) {
+    const row = (cells) => `| ${cells.map((c) => cell(c)).join(' | ')} |`;
+    return [row(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(row)];
+}
+/** A cell on one line whose pipes cannot split it (escaped even inside code spans). */
+function cell(markdown) {
+    return oneLine(markdown).replace(/(?<!\\)\|/g, '\\|');
+}
+/** At most `max` characters, cut at a word when one is near. */
+function markdown_clip(value, max) {
+    const flat = oneLine(value);
+    if (flat.length <= max)
+        return flat;
+    const cut = flat.slice(0, max - 1);
+    const space = cut.lastIndexOf(' ');
+    return `${space > max * 0.6 ? cut.slice(0, space) : cut}…`;
+}
+function oneLine(value) {
+    return value.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+;// CONCATENATED MODULE: ./src/report/summary-chart.ts
+/** The ```mermaid block, or no lines when too little is known to draw. */
+function handoffChart(report) {
+    const sections = chartSections(report)
+        .map((s) => ({ ...s, bars: s.bars.filter(valid) }))
+        .filter((s) => s.bars.length > 0);
+    if (sections.flatMap((s) => s.bars).filter((b) => !b.tags?.includes('milestone')).length < 2) {
+        return [];
+    }
+    return [
+        '```mermaid',
+        // Room on the left for the section names (Mermaid's default is narrower).
+        '%%{init: {"gantt": {"leftPadding": 100}}}%%',
+        'gantt',
+        '  dateFormat x',
+        '  axisFormat %H:%M:%S',
+        '  todayMarker off',
+        ...sections.flatMap((s) => [
+            `  section ${label(s.title)}`,
+            ...s.bars.map((b) => `    ${label(b.label)} :${tags(b)}${Math.round(b.start)}, ${Math.max(Math.round(b.end), Math.round(b.start) + 1)}`),
+        ]),
+        '```',
+        '',
+    ];
+}
+function chartSections(report) {
+    const t = report.handoffTimes ?? {};
+    const stopAt = t.stopRequestedAt ?? report.stopStartedAt;
+    const stoppedAt = t.oldStoppedAt ?? report.oldStoppedAt;
+    const old = report.previous.length === 0
+        ? []
+        : [
+            ...(stopAt !== undefined && stoppedAt !== undefined
+                ? [
+                    {
+                        label: 'Draining, then stopping',
+                        start: stopAt,
+                        end: stoppedAt,
+                        tags: ['done'],
+                    },
+                ]
+                : []),
+            ...(t.oldLastBatchAt !== undefined
+                ? [milestone('Last batch committed', t.oldLastBatchAt)]
+                : []),
+        ];
+    const gap = [];
+    if (t.oldLastBatchAt !== undefined && t.newFirstBatchAt !== undefined) {
+        const between = secondsBetween(t.oldLastBatchAt, t.newFirstBatchAt);
+        gap.push({
+            label: `No batch committed, ${between}`,
+            start: t.oldLastBatchAt,
+            end: t.newFirstBatchAt,
+            tags: ['crit'],
+        });
+    }
+    else if (report.previous.length > 0 && stoppedAt !== undefined && report.launch?.runningAt) {
+        // Without the drivers' batch times: the downtime as the action saw it.
+        const runningAt = report.launch.runningAt;
+        gap.push({
+            label: `No driver running, ${secondsBetween(stoppedAt, runningAt)}`,
+            start: stoppedAt,
+            end: runningAt,
+            tags: ['crit'],
+        });
+    }
+    return [
+        { title: 'Old driver', bars: old },
+        { title: 'Handoff', bars: gap },
+        ...launchSection('New driver', report.launch, t.newFirstBatchAt, report),
+        ...launchSection('Rollback', report.rollback, undefined, report),
+    ];
+}
+function launchSection(title, launch, firstBatchAt, report) {
+    if (!launch?.submittedAt)
+        return [];
+    const bars = [];
+    const submitted = launch.submittedAt;
+    if (launch.readyAt !== undefined) {
+        bars.push({ label: 'Starting as standby', start: submitted, end: launch.readyAt });
+        if (launch.switchedAt !== undefined) {
+            bars.push({
+                label: 'Standby, waiting for the old driver',
+                start: launch.readyAt,
+                end: launch.switchedAt,
+                tags: ['active'],
+            });
+        }
+    }
+    else if (launch.runningAt !== undefined) {
+        bars.push({ label: 'Submitted, starting', start: submitted, end: launch.runningAt });
+    }
+    if (launch.outcome && launch.outcome !== 'running') {
+        const end = phaseEnd(report, launch) ?? launch.runningAt;
+        if (end !== undefined) {
+            const from = launch.runningAt ?? submitted;
+            bars.push({
+                label: launch.runningAt ? 'Ran, then stopped' : 'Did not start',
+                start: from,
+                end,
+                tags: ['crit'],
+            });
+        }
+    }
+    const first = firstBatchAt ?? launch.readiness?.firstCommittedAt;
+    if (first !== undefined)
+        bars.push(milestone('First batch committed', first));
+    return [{ title, bars }];
+}
+/** When the phase that watched this launch ended. */
+function phaseEnd(report, launch) {
+    const name = launch === report.rollback ? 'Rollback' : 'Verify';
+    return report.phases.find((p) => p.name === name)?.endedAt;
+}
+function milestone(labelText, at) {
+    return { label: labelText, start: at, end: at, tags: ['milestone'] };
+}
+function valid(bar) {
+    return (Number.isFinite(bar.start) && Number.isFinite(bar.end) && bar.end >= bar.start && bar.start > 0);
+}
+function tags(bar) {
+    return bar.tags && bar.tags.length > 0 ? ` ${bar.tags.join(', ')}, ` : ' ';
+}
+function secondsBetween(from, to) {
+    const s = (to - from) / 1000;
+    return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+}
+/**
+ * A task or section name Mermaid cannot misread: `:` ends a task name, `;` and a newline end a
+ * statement, `#` and `%%` start comments. Only plain characters are kept.
+ */
+function label(value) {
+    return (value
+        .replace(/[^A-Za-z0-9 .,()'+/-]/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim() || '-');
+}
+
+;// CONCATENATED MODULE: ./src/report/words.ts
+const OUTCOME = {
+    running: 'running',
+    'failed-to-start': 'did not start',
+    died: 'stopped after it started',
+    'not-verified': 'not verified (may be running)',
+    'bad-handoff': 'started from the wrong offsets',
+};
+const RESULT = {
+    deployed: 'rolled over',
+    'first-deploy': 'first deploy',
+    'rolled-back': 'rolled back',
+    planned: 'dry run',
+};
+const PHASE_STATUS = {
+    ok: 'ok',
+    skipped: 'skipped',
+    failed: 'failed',
+};
+const HANDOFF = {
+    contiguous: 'contiguous',
+    gap: 'gap: records skipped',
+    overlap: 'overlap: records read twice',
+    unknown: 'not checked',
+};
+const SOURCE_HANDOFF = {
+    contiguous: 'contiguous',
+    gap: 'gap',
+    overlap: 'overlap',
+    unknown: 'cannot tell',
+    added: 'new source',
+    removed: 'no longer read',
+};
+const READINESS = {
+    progress: "by the driver's progress",
+    'emr-state': 'by EMR state only',
+};
+const DOWNTIME_MEASURE = {
+    drivers: "between the old driver's last batch and the new driver's first, on the drivers' clocks",
+    action: "from the old driver's exit to the new step running, as the action saw it",
+};
+/** EMR step states, as a person says them (the raw state stays visible in parentheses). */
+function stepState(state) {
+    const words = {
+        PENDING: 'waiting to start',
+        CANCEL_PENDING: 'being cancelled',
+        RUNNING: 'running',
+        COMPLETED: 'stopped cleanly',
+        CANCELLED: 'cancelled',
+        FAILED: 'failed',
+        INTERRUPTED: 'interrupted',
+        KILLED: 'killed (forced stop)',
+    };
+    return words[state] ?? state.toLowerCase();
+}
+const STRATEGY = {
+    'stop-start': 'stop, then start',
+    standby: 'standby (started before the old driver stopped)',
+};
+
+;// CONCATENATED MODULE: ./src/report/summary-versions.ts
+
+
+
+/** "from → to" and "runs now", as markdown lines. */
+function versionLines(report) {
+    const before = report.before ?? previousVersion(report);
+    const after = report.after ?? newVersion(report);
+    const lines = [];
+    if (report.result === 'planned') {
+        lines.push(before
+            ? `**Would roll over** from ${version(before)} **→ to** ${version(after)}`
+            : `**Would deploy** ${version(after)} (nothing runs now)`);
+    }
+    else if (before) {
+        lines.push(`**From** ${version(before)} **→ to** ${version(after)}`);
+    }
+    else {
+        lines.push(`**First deploy:** ${version(after)}`);
+    }
+    const ids = [
+        pair('Deployment', before?.deploymentId, after.deploymentId),
+        pair('Step', before?.stepId, after.stepId),
+    ].filter((x) => x !== undefined);
+    if (ids.length > 0)
+        lines.push(ids.join(' · '));
+    lines.push(`**Runs now:** ${runsNow(report)}`);
+    return lines.flatMap((l) => [l, '']);
+}
+/** What runs on the cluster after this run, in words; exact about what is not known. */
+function runsNow(report) {
+    if (report.result === 'planned')
+        return 'unchanged (a dry run changes nothing).';
+    const { launch, rollback } = report;
+    if (report.status === 'succeeded' && launch?.outcome === 'running') {
+        return `the new version, step ${code(launch.stepId ?? '?')} (verified).`;
+    }
+    if (rollback?.outcome === 'running') {
+        const previous = report.before ? ` (${version(report.before)})` : '';
+        return `the previous version again${previous}, rollback step ${code(rollback.stepId ?? '?')}. The new step ${code(launch?.stepId ?? '?')} ${launchWords(launch)}.`;
+    }
+    // With the standby strategy the new step is submitted before the stop: say what became of it.
+    const submitted = launch?.stepId
+        ? ` The new step ${code(launch.stepId)} ${launchWords(launch)}.`
+        : ' Nothing new was submitted.';
+    if (stopFailed(report)) {
+        const found = (report.found ?? []).map((f) => `${code(f.stepId)} (${stepState(f.state)})`);
+        return `the old version, unchanged${found.length > 0 ? `: step ${found.join(', ')}` : ''}.${submitted}`;
+    }
+    const stop = report.phases.find((p) => p.name === 'Stop');
+    if (!stop) {
+        const before = report.before ?? previousVersion(report);
+        return `unchanged: nothing was stopped${before?.stepId ? ` (step ${code(before.stepId)} runs as before)` : ''}.${submitted}`;
+    }
+    if (stop.status === undefined) {
+        return 'not known: the run ended while the old driver was stopping. Check the EMR console, then re-run.';
+    }
+    const unverified = [rollback, launch].find((l) => l?.stepId !== undefined && (l.outcome === 'not-verified' || l.outcome === undefined));
+    if (unverified) {
+        return `possibly step ${code(unverified.stepId)}: it was submitted but not verified. Check it in the EMR console, or re-run to verify it.`;
+    }
+    if (launch?.outcome === 'running') {
+        // Running, and yet the run failed (a handoff gap, a record it could not write, …).
+        return `the new version, step ${code(launch.stepId ?? '?')}: it runs, but the run failed (the error above says why).`;
+    }
+    const tried = [launch, rollback]
+        .filter((l) => l !== undefined)
+        .map((l) => `${l === rollback ? 'the rollback' : 'the new step'} ${code(l.stepId ?? 'not submitted')} ${launchWords(l)}`);
+    const stopped = report.previous.length > 0 ? 'The old driver was stopped' : 'Nothing was running';
+    return `**nothing.** ${stopped}${tried.length > 0 ? `, and ${tried.join('; ')}` : ''}. Re-run, or roll back by hand.`;
+}
+function launchWords(launch) {
+    if (!launch?.stepId)
+        return 'was not submitted';
+    return launch.outcome ? OUTCOME[launch.outcome] : 'was not verified';
+}
+function pair(label, from, to) {
+    if (!to)
+        return undefined;
+    return from ? `${label} ${code(from)} → ${code(to)}` : `${label} ${code(to)}`;
+}
+/** A version as "`jar` at `commit`", the commit linked when the run URL names the repository. */
+function version(v) {
+    const jar = v.jarUri ? code(jarName(v.jarUri)) : 'an unknown jar';
+    if (!v.sha)
+        return jar;
+    const short = code(v.sha.slice(0, 7));
+    return `${jar} at ${markdown_link(short, commitUrl(v.runUrl, v.sha))}${v.ref ? ` (${markdown_text(shortRef(v.ref))})` : ''}`;
+}
+/** The jar's file name; a content-addressed one (`<sha256>.jar`) by its short hash. */
+function jarName(uri) {
+    const name = uri.split('/').pop() || uri;
+    const hash = /^([0-9a-f]{64})\.jar$/.exec(name)?.[1];
+    return hash ? `jar ${hash.slice(0, 12)}` : name;
+}
+function commitUrl(runUrl, sha) {
+    const repo = /^(https:\/\/[^/]+\/[^/]+\/[^/]+)\/actions\/runs\//.exec(runUrl ?? '')?.[1];
+    return repo && /^[0-9a-f]{7,40}$/i.test(sha) ? `${repo}/commit/${sha}` : undefined;
+}
+function shortRef(ref) {
+    return ref.replace(/^refs\/(heads|tags)\//, '');
+}
+/** Before the phases fill `before`: the stopped step is all that is known. */
+function previousVersion(report) {
+    const step = report.previous[0]?.stepId ?? report.found?.[0]?.stepId;
+    return step ? { stepId: step } : undefined;
+}
+function newVersion(report) {
+    return {
+        deploymentId: report.launch?.deploymentId ?? report.deploymentId,
+        stepId: report.launch?.stepId,
+        jarUri: report.launch?.jarUri ?? report.jarUri,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/summary-details.ts
+// The details under the verdict: facts, where things are in S3, the phase timeline, why a step
+// failed (EMR's FailureDetails and the stderr tail, folded), the plan of a dry run, warnings.
+// Long S3 URIs stay out of tables (GitHub gives a table the width of its longest cell, and then
+// a scroll bar): they go in a list, where the page wraps them.
+
+
+
 
 
 
@@ -78880,84 +79765,328 @@ function s3ConsoleUrl(region, uri) {
         return uri;
     return `https://s3.console.aws.amazon.com/s3/object/${match[1]}?region=${region}&prefix=${encodeURIComponent(match[2] ?? '')}`;
 }
-const RESULT_TITLE = {
-    deployed: '✅ Rolled over',
-    'first-deploy': '✅ First deploy',
-    'rolled-back': '⚠️ Rolled back',
-    planned: '📝 Dry run: plan',
-};
-function renderSummary(report) {
+/** Characters of a phase's note in the timeline; the whole text is in the error or the log. */
+const MAX_NOTE = 90;
+function factLines(report) {
     const region = report.region ?? 'us-east-1';
-    const title = report.status === 'failed' && report.result !== 'rolled-back'
-        ? '❌ Rollover failed'
-        : (RESULT_TITLE[report.result ?? ''] ?? 'Rollover');
-    const lines = [`## ${title}: \`${report.appName}\``, ''];
-    if (report.error)
-        lines.push(`> ${report.error.replace(/\n/g, '\n> ')}`, '');
-    const cluster = report.clusterId
-        ? `[${report.clusterId}](${clusterConsoleUrl(region, report.clusterId)})${report.clusterName ? ` (${report.clusterName})` : ''}`
-        : 'not resolved';
-    const facts = [
-        ['Cluster', cluster],
-        ['Deployment', `\`${report.deploymentId}\``],
-        ['Jar', report.jarUri ? `\`${report.jarUri}\`${report.jarUploaded ? ' (uploaded)' : ''}` : '—'],
+    const rows = [
         [
-            'Stopped',
-            stopFailed(report)
-                ? `not stopped: ${report.found?.map((f) => `\`${f.stepId}\` ${f.state}`).join(', ') || 'see the error above'}`
-                : report.previous.length === 0
-                    ? 'nothing was running'
-                    : report.previous.map((p) => `\`${p.stepId}\` ${p.state}`).join(', ') +
-                        (report.forcedStop ? ' (forced: YARN kill)' : ''),
+            'Cluster',
+            report.clusterId
+                ? `${markdown_link(code(report.clusterId), clusterConsoleUrl(region, report.clusterId))}${report.clusterName ? ` (${markdown_text(report.clusterName)})` : ''}`
+                : 'not resolved',
         ],
     ];
-    addLaunch(facts, 'New step', report.launch, region);
-    addLaunch(facts, 'Rollback step', report.rollback, region);
+    if (report.strategy)
+        rows.push(['Strategy', markdown_text(STRATEGY[report.strategy] ?? report.strategy)]);
+    // A dry run stops nothing: its plan says what it would stop.
+    if (!report.plan)
+        rows.push(['Stopped', stoppedText(report)]);
     const stop = seconds(report.stopStartedAt, report.oldStoppedAt);
-    if (stop !== undefined)
-        facts.push(['Stop took', `${stop} s`]);
-    const downtime = downtimeSeconds(report);
-    if (downtime !== undefined)
-        facts.push(['Downtime', `${downtime} s (old driver stopped → new one running)`]);
+    if (stop !== undefined && report.previous.length > 0)
+        rows.push(['Stop took', `${stop} s`]);
+    for (const [label, launch] of launches(report)) {
+        rows.push([
+            label,
+            `${code(launch.stepId ?? 'not submitted')} — ${launch.outcome ? OUTCOME[launch.outcome] : 'not verified'}`,
+        ]);
+    }
+    // The name only: the whole URI is in the list below, where it can wrap.
+    if (report.jarUri) {
+        rows.push(['Jar', `${code(jarName(report.jarUri))}${report.jarUploaded ? ' (uploaded)' : ''}`]);
+    }
+    const downtime = report.previous.length > 0 ? stepDowntimeSeconds(report) : undefined;
+    if (downtime !== undefined) {
+        // The `downtime-seconds` output; the verdict above may give the drivers' own measure.
+        rows.push(['Downtime', `${downtime} s between the steps (old step ended → new step running)`]);
+    }
     if (report.emrCalls !== undefined)
-        facts.push(['EMR API calls', String(report.emrCalls)]);
-    lines.push('| | |', '|---|---|', ...facts.map(([k, v]) => `| ${k} | ${cell(v)} |`), '');
-    if (report.plan) {
-        lines.push('### Plan', '', `Would stop: ${report.plan.stop.join(', ') || 'nothing'}`, '');
-        lines.push(`Would write the marker \`${report.plan.markerUri}\` and submit:`, '');
-        lines.push('```json', JSON.stringify(report.plan.step, null, 2), '```', '');
-    }
-    if (report.phases.length > 0) {
-        const start = report.phases[0]?.startedAt ?? 0;
-        lines.push('### Timeline', '', '| Phase | Started | Took | Status | Detail |', '|---|---|---|---|---|');
-        for (const p of report.phases) {
-            const took = p.endedAt === undefined ? '—' : formatDuration(p.endedAt - p.startedAt);
-            const detail = cell(p.detail ?? '');
-            lines.push(`| ${p.name} | +${formatDuration(p.startedAt - start)} | ${took} | ${p.status ?? 'in progress'} | ${detail} |`);
-        }
-        lines.push('');
-    }
-    if (report.warnings.length > 0) {
-        lines.push('### Warnings', '', ...report.warnings.map((w) => `- ${w}`), '');
-    }
-    return lines.join('\n');
+        rows.push(['EMR API calls', String(report.emrCalls)]);
+    return ['### Details', '', ...table(['Fact', 'Value'], rows), '', ...whereLines(report, region)];
 }
-/**
- * A table cell on one line. Pipes are escaped even inside code spans (GFM splits cells before it
- * parses inline code), so a cluster name or an S3 key containing '|' cannot break the table.
- */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/** The stopped steps with EMR's state (as the console shows it) and what it means. */
+function stoppedText(report) {
+    if (stopFailed(report)) {
+        const found = report.found?.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ');
+        return `not stopped: ${found || 'see the error above'}`;
+    }
+    if (report.previous.length === 0)
+        return 'nothing was running';
+    const how = report.forcedStop ? ' (forced: YARN kill)' : '';
+    return (report.previous
+        .map((p) => `${code(p.stepId)} ${p.state}${p.state === 'COMPLETED' && !how ? ' (stopped cleanly)' : ''}`)
+        .join(', ') + how);
 }
-function addLaunch(facts, label, launch, region) {
-    if (!launch)
-        return;
-    const outcome = launch.outcome ? ` — ${launch.outcome}` : '';
-    facts.push([label, `\`${launch.stepId ?? 'not submitted'}\`${outcome}`]);
-    facts.push([
-        `${label} marker`,
-        `[\`${launch.markerUri}\`](${s3ConsoleUrl(region, launch.markerUri)})`,
+function launches(report) {
+    return [
+        ...(report.launch ? [['New step', report.launch]] : []),
+        ...(report.rollback ? [['Rollback step', report.rollback]] : []),
+    ];
+}
+/** The S3 objects of this run, one per line, each linked to the S3 console. */
+function whereLines(report, region) {
+    const items = [
+        ['Jar', report.jarUri],
+        ['New marker', report.launch?.markerUri],
+        ['Rollback marker', report.rollback?.markerUri],
+    ];
+    const lines = items
+        .filter((i) => i[1] !== undefined)
+        .map(([label, uri]) => `- ${label}: ${markdown_link(code(uri), s3ConsoleUrl(region, uri))}`);
+    return lines.length > 0 ? [...lines, ''] : [];
+}
+function timelineLines(report) {
+    if (report.phases.length === 0)
+        return [];
+    const start = report.phases[0]?.startedAt ?? 0;
+    const rows = report.phases.map((p) => [
+        p.name,
+        `+${formatDuration(p.startedAt - start)}`,
+        p.endedAt === undefined ? '—' : formatDuration(p.endedAt - p.startedAt),
+        p.status ? PHASE_STATUS[p.status] : 'in progress',
+        note(p, report),
     ]);
+    return ['### Timeline', '', ...table(['Phase', 'Started', 'Took', 'Status', 'Note'], rows), ''];
+}
+/** A phase's detail, unless a failed phase only repeats the error quoted at the top. */
+function note(phase, report) {
+    const detail = phase.detail?.trim();
+    if (!detail)
+        return '';
+    const error = report.error;
+    if (phase.status === 'failed' && error && (error.includes(detail) || detail.includes(error))) {
+        return 'the error above';
+    }
+    return markdown_text(markdown_clip(detail, MAX_NOTE));
+}
+/** Why each step failed, folded: EMR's words, where the log is, its last lines. */
+function failureLines(report) {
+    return launches(report).flatMap(([label, launch]) => {
+        const d = launch.failureDetails;
+        if (!d)
+            return [];
+        const who = label === 'New step' ? 'the new step' : 'the rollback step';
+        return failureBlock(`${who} ${launch.stepId ?? ''}`.trim(), d);
+    });
+}
+function failureBlock(label, d) {
+    const emr = [d.reason, d.message]
+        .filter((x) => !!x)
+        .reduce((all, part) => (all === '' ? part : `${all}${/[.:!?]$/.test(all) ? '' : ':'} ${part}`), '');
+    // The error itself is quoted at the top: the fold only says what it holds.
+    const holds = [
+        emr ? "EMR's failure details" : '',
+        d.stderrTail?.length ? 'the end of its stderr' : '',
+    ]
+        .filter(Boolean)
+        .join(' and ');
+    const summary = `Why ${label} failed${holds ? `: ${holds}` : ''}`;
+    const body = [];
+    if (emr)
+        body.push(`EMR says: ${markdown_text(markdown_clip(emr, 2000))}`, '');
+    if (d.logFile)
+        body.push(`Log: ${code(d.logFile)}`, '');
+    if (d.stderrTail && d.stderrTail.length > 0) {
+        // The diagnosis caps the tail already; a summary must stay small whatever it is given.
+        const tail = d.stderrTail.slice(-MAX_TAIL_LINES);
+        const lines = tail.map((l) => clipLine(stripControl(l))).flatMap(wrap);
+        body.push(`Last ${tail.length} lines of stderr:`, '', ...fenced(lines), '');
+    }
+    if (d.stderrNote)
+        body.push(markdown_text(d.stderrNote), '');
+    // <details> opens an HTML block; the blank line after </summary> lets Markdown resume inside.
+    return [`<details><summary>${html(summary)}</summary>`, '', ...body, '</details>', ''];
+}
+const MAX_TAIL_LINES = 50;
+const MAX_TAIL_LINE = 1000;
+function clipLine(line) {
+    return line.length > MAX_TAIL_LINE ? `${line.slice(0, MAX_TAIL_LINE - 1)}…` : line;
+}
+/** Characters of a stderr line shown on one line: a code block does not wrap, so we do. */
+const WRAP_AT = 96;
+/** A long line as continuation lines, so the exception at its end is on the page. */
+function wrap(raw) {
+    const line = raw.replace(/\t/g, '    '); // GitHub shows a tab 8 wide; 4 keeps a trace readable
+    const indent = `${/^\s*/.exec(line)?.[0] ?? ''}  ↪ `;
+    const parts = [];
+    let rest = line;
+    while (rest.length > 0) {
+        const width = parts.length === 0 ? WRAP_AT : WRAP_AT - indent.length;
+        if (rest.length <= width) {
+            parts.push(rest);
+            break;
+        }
+        // At the last space of the line's last third, else mid-word.
+        const space = rest.lastIndexOf(' ', width);
+        const cut = space > width * 0.66 ? space + 1 : width;
+        parts.push(rest.slice(0, cut).trimEnd());
+        rest = rest.slice(cut);
+    }
+    return parts.map((part, i) => (i === 0 ? part : `${indent}${part}`));
+}
+function stripControl(line) {
+    // eslint-disable-next-line no-control-regex
+    return line.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+function planLines(report) {
+    const plan = report.plan;
+    if (!plan)
+        return [];
+    return [
+        '### Plan',
+        '',
+        `Would stop: ${plan.stop.map(markdown_text).join(', ') || 'nothing'}`,
+        '',
+        `Would write the marker ${code(plan.markerUri)} and submit:`,
+        '',
+        ...fenced(JSON.stringify(plan.step, null, 2).split('\n'), 'json'),
+        '',
+    ];
+}
+/** GitHub refuses a step summary over 1 MiB: warnings are many only when something loops. */
+const MAX_WARNINGS = 20;
+/** Warnings, once each, leaving out any the error or the handoff verdict above already says. */
+function warningLines(report) {
+    const seen = new Set();
+    // Each partition's or shard's part of a handoff detail, as a warning may quote it.
+    const said = (report.handoff?.sources ?? [])
+        .flatMap((s) => s.detail?.split('; ') ?? [])
+        .filter((part) => part.length >= 20);
+    const warnings = report.warnings.filter((w) => {
+        const key = w.trim();
+        if (key === '' || seen.has(key) || (report.error && report.error.includes(key)))
+            return false;
+        if (said.some((part) => key.includes(part)))
+            return false;
+        seen.add(key);
+        return true;
+    });
+    if (warnings.length === 0)
+        return [];
+    const shown = warnings.slice(0, MAX_WARNINGS).map((w) => `- ${markdown_text(markdown_clip(w, 1000))}`);
+    const more = warnings.length > MAX_WARNINGS
+        ? [`- and ${warnings.length - MAX_WARNINGS} more in the log`]
+        : [];
+    return ['### Warnings', '', ...shown, ...more, ''];
+}
+
+;// CONCATENATED MODULE: ./src/report/summary-verdict.ts
+
+
+
+/** Sources named one by one; a query reading more is summarised. */
+const MAX_SOURCES = 8;
+function verdictLines(report) {
+    if (report.result === 'planned')
+        return [];
+    const lines = [...verification(report), ...handoff(report.handoff), ...downtime(report)];
+    return lines.length > 0 ? [...lines, ''] : [];
+}
+/** The launch whose verification decides what runs: the rollback when there was one. */
+function judged(report) {
+    return [
+        ...(report.launch ? [{ launch: report.launch, label: 'New driver' }] : []),
+        ...(report.rollback ? [{ launch: report.rollback, label: 'Rollback driver' }] : []),
+    ];
+}
+function verification(report) {
+    return judged(report).map(({ launch, label }) => {
+        const step = launch.stepId ? ` ${code(launch.stepId)}` : '';
+        if (launch.outcome !== 'running') {
+            const outcome = launch.outcome
+                ? OUTCOME[launch.outcome]
+                : launch.stepId
+                    ? 'not verified'
+                    : 'not submitted';
+            return `- ❌ **${label}${step} ${outcome}.**`;
+        }
+        const r = launch.readiness;
+        if (!r || r.method === 'emr-state') {
+            return `- ⚠️ **${label}${step} verified ${READINESS['emr-state']}**: the step stayed RUNNING through stable-for, but the driver reported no progress, so no batch was seen committed.`;
+        }
+        const batches = r.batches === undefined ? 'batches' : `${r.batches} batch${r.batches === 1 ? '' : 'es'}`;
+        const range = r.firstBatchId !== undefined && r.lastBatchId !== undefined
+            ? ` (#${r.firstBatchId}–#${r.lastBatchId})`
+            : '';
+        return `- ✅ **${label}${step} verified ${READINESS.progress}**: it committed ${batches}${range} of its own.`;
+    });
+}
+function handoff(h) {
+    if (!h)
+        return [];
+    const icon = { contiguous: '✅', gap: '❌', overlap: '❌', unknown: '➖' }[h.verdict];
+    const why = h.verdict === 'unknown' && h.reason ? `: ${markdown_text(markdown_clip(h.reason, 200))}` : '';
+    const head = `- ${icon} **Handoff ${HANDOFF[h.verdict]}**${why}`;
+    const sources = h.sources.slice(0, MAX_SOURCES).map((s) => {
+        const detail = s.detail ? ` — ${markdown_text(markdown_clip(s.detail, 300))}` : '';
+        return `  - ${code(markdown_clip(s.description, 120))}: ${SOURCE_HANDOFF[s.verdict]}${detail}`;
+    });
+    const more = h.sources.length > MAX_SOURCES ? [`  - and ${h.sources.length - MAX_SOURCES} more sources`] : [];
+    // An unknown verdict already says why; its sources add nothing when they say the same.
+    const list = h.verdict === 'unknown' && h.sources.every((s) => s.verdict === 'unknown') ? [] : sources;
+    return [head, ...list, ...(list.length > 0 ? more : [])];
+}
+function downtime(report) {
+    const measured = report.downtime;
+    if (measured) {
+        return [
+            `- ⏱️ **Downtime ${summary_verdict_seconds(measured.seconds)}**, ${DOWNTIME_MEASURE[measured.measuredBy]}.`,
+        ];
+    }
+    // A first deploy stopped nothing: there was no downtime to measure.
+    const fallback = report.previous.length > 0 ? stepDowntimeSeconds(report) : undefined;
+    return fallback === undefined
+        ? []
+        : [`- ⏱️ **Downtime ${summary_verdict_seconds(fallback)}**, ${DOWNTIME_MEASURE.action}.`];
+}
+function summary_verdict_seconds(value) {
+    return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+
+
+
+
+function renderSummary(report) {
+    return [
+        `## ${title(report)}: ${code(report.appName)}`,
+        '',
+        ...errorLines(report),
+        ...versionLines(report),
+        ...verdictLines(report),
+        ...handoffChart(report),
+        ...planLines(report),
+        ...factLines(report),
+        ...timelineLines(report),
+        ...failureLines(report),
+        ...warningLines(report),
+    ].join('\n');
+}
+function title(report) {
+    if (report.status === 'failed' && report.result !== 'rolled-back')
+        return '❌ Rollover failed';
+    switch (report.result) {
+        case 'deployed':
+            return '✅ Rolled over';
+        case 'first-deploy':
+            return '✅ First deploy';
+        case 'rolled-back':
+            return '⚠️ Rolled back';
+        case 'planned':
+            return '📝 Dry run: plan';
+        default:
+            return report.status === 'in-progress' ? '⏳ Rollover did not finish' : 'Rollover';
+    }
+}
+/** The error, once, quoted line by line; every line as plain text. */
+function errorLines(report) {
+    if (!report.error)
+        return [];
+    const lines = report.error.split(/\r?\n/).filter((l) => l.trim() !== '');
+    return [...lines.map((l) => `> ${markdown_text(l)}`), ''];
 }
 
 ;// CONCATENATED MODULE: ./src/log.ts

@@ -61963,7 +61963,8 @@ module.exports = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   O: () => (/* binding */ PreconditionFailed)
+/* harmony export */   O: () => (/* binding */ AccessDenied),
+/* harmony export */   v: () => (/* binding */ PreconditionFailed)
 /* harmony export */ });
 /**
  * Thrown by ObjectStore when a conditional write or delete does not apply (HTTP 412), or loses a
@@ -61977,6 +61978,18 @@ class PreconditionFailed extends Error {
         this.location = location;
         this.status = status;
         this.name = 'PreconditionFailed';
+    }
+}
+/**
+ * Thrown by ObjectStore.getBytes when S3 refuses the read (HTTP 403): the caller can say which
+ * permission is missing instead of treating it as any other error.
+ */
+class AccessDenied extends Error {
+    location;
+    constructor(location, detail) {
+        super(`access denied to s3://${location.bucket}/${location.key}${detail ? ` (${detail})` : ''}`);
+        this.location = location;
+        this.name = 'AccessDenied';
     }
 }
 
@@ -62089,6 +62102,30 @@ class S3ObjectStore {
             throw error;
         }
     }
+    async getBytes(location, options) {
+        const max = Math.max(1, Math.floor(options.maxBytes));
+        try {
+            const out = await this.client.send(new dist_cjs.GetObjectCommand({ ...this.target(location), Range: `bytes=0-${max - 1}` }), { abortSignal: options.signal });
+            const bytes = await readAtMost(out.Body, max);
+            // "bytes 0-1023/5000": the whole size; without a range answer, the length is the whole.
+            const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+            return {
+                bytes,
+                size: total === undefined ? (out.ContentLength ?? bytes.length) : Number(total),
+            };
+        }
+        catch (error) {
+            if (isMissingObject(error))
+                return undefined;
+            // A range on an empty object: S3 answers 416 InvalidRange.
+            if (httpStatus(error) === 416)
+                return { bytes: new Uint8Array(0), size: 0 };
+            if (httpStatus(error) === 403 || errorName(error) === 'AccessDenied') {
+                throw new object_store/* AccessDenied */.O(location, errorName(error));
+            }
+            throw error;
+        }
+    }
     async list(prefix) {
         const objects = [];
         let token;
@@ -62135,7 +62172,7 @@ class S3ObjectStore {
             // S3 answers If-Match on a missing key with 404 NoSuchKey: for the caller it is the same
             // stale view as a 412 (MemoryStore treats it so), and must not read as "bucket missing".
             if (condition?.ifMatch !== undefined && isMissingObject(error)) {
-                throw new object_store/* PreconditionFailed */.O(location, 412);
+                throw new object_store/* PreconditionFailed */.v(location, 412);
             }
             throw asPreconditionFailed(error, location);
         }
@@ -62192,9 +62229,23 @@ class S3ObjectStore {
 function abortable(options) {
     return options?.signal ? { abortSignal: options.signal } : {};
 }
+/** The body's first `max` bytes; stops reading there even if the server ignored the range. */
+async function readAtMost(body, max) {
+    if (!body)
+        return new Uint8Array(0);
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        chunks.push(chunk.subarray(0, max - length));
+        length += Math.min(chunk.length, max - length);
+        if (length >= max)
+            break; // leaving the loop destroys the stream
+    }
+    return Buffer.concat(chunks, length);
+}
 function asPreconditionFailed(error, location) {
     const status = httpStatus(error);
-    return status === 412 || status === 409 ? new object_store/* PreconditionFailed */.O(location, status) : error;
+    return status === 412 || status === 409 ? new object_store/* PreconditionFailed */.v(location, status) : error;
 }
 /** A missing key, but not a missing bucket: that is a configuration error and must surface. */
 function isMissingObject(error) {
@@ -62349,7 +62400,7 @@ async function releaseLockByEtag(store, location, etag, log) {
             return 'released';
         }
         catch (error) {
-            if (!(error instanceof object_store/* PreconditionFailed */.O))
+            if (!(error instanceof object_store/* PreconditionFailed */.v))
                 throw error;
         }
     }

@@ -28,6 +28,20 @@ export interface WriteCondition {
   readonly ifMatch?: string
 }
 
+/** The first bytes of an object, read with a cap (diagnosis reads logs it did not write). */
+export interface ObjectBytes {
+  /** At most the `maxBytes` asked for: the whole object when it is smaller. */
+  readonly bytes: Uint8Array
+  /** The whole object's size, which may be more than `bytes` holds. */
+  readonly size: number
+}
+
+export interface ReadBytesOptions {
+  readonly maxBytes: number
+  /** Aborts the request (a diagnosis must not hold up the run). */
+  readonly signal?: AbortSignal
+}
+
 export interface UploadProgress {
   readonly loaded: number
   readonly total: number
@@ -49,6 +63,20 @@ export class PreconditionFailed extends Error {
   }
 }
 
+/**
+ * Thrown by ObjectStore.getBytes when S3 refuses the read (HTTP 403): the caller can say which
+ * permission is missing instead of treating it as any other error.
+ */
+export class AccessDenied extends Error {
+  readonly location: S3Location
+
+  constructor(location: S3Location, detail?: string) {
+    super(`access denied to s3://${location.bucket}/${location.key}${detail ? ` (${detail})` : ''}`)
+    this.location = location
+    this.name = 'AccessDenied'
+  }
+}
+
 export interface ObjectStore {
   /** undefined when the object does not exist. */
   head(location: S3Location): Promise<ObjectHead | undefined>
@@ -65,6 +93,11 @@ export interface ObjectStore {
   ): Promise<string>
   /** Deleting a missing object succeeds. Throws PreconditionFailed when `ifMatch` does not hold. */
   delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void>
+  /**
+   * Optional (only diagnosis needs it): the first `maxBytes` of an object as bytes; undefined
+   * when it does not exist. Throws AccessDenied on HTTP 403.
+   */
+  getBytes?(location: S3Location, options: ReadBytesOptions): Promise<ObjectBytes | undefined>
   /** Uploads a local file (multipart when large), reporting progress. */
   uploadFile(
     location: S3Location,

@@ -15,12 +15,15 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import {
+  AccessDenied,
   PreconditionFailed,
   type ListedObject,
+  type ObjectBytes,
   type ObjectHead,
   type ObjectStore,
   type ObjectText,
   type RequestOptions,
+  type ReadBytesOptions,
   type UploadProgress,
   type WriteCondition,
 } from './object-store.ts'
@@ -98,6 +101,34 @@ export class S3ObjectStore implements ObjectStore {
       }
     } catch (error) {
       if (isMissingObject(error)) return undefined
+      throw error
+    }
+  }
+
+  async getBytes(
+    location: S3Location,
+    options: ReadBytesOptions,
+  ): Promise<ObjectBytes | undefined> {
+    const max = Math.max(1, Math.floor(options.maxBytes))
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ ...this.target(location), Range: `bytes=0-${max - 1}` }),
+        { abortSignal: options.signal },
+      )
+      const bytes = await readAtMost(out.Body as AsyncIterable<Uint8Array> | undefined, max)
+      // "bytes 0-1023/5000": the whole size; without a range answer, the length is the whole.
+      const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1]
+      return {
+        bytes,
+        size: total === undefined ? (out.ContentLength ?? bytes.length) : Number(total),
+      }
+    } catch (error) {
+      if (isMissingObject(error)) return undefined
+      // A range on an empty object: S3 answers 416 InvalidRange.
+      if (httpStatus(error) === 416) return { bytes: new Uint8Array(0), size: 0 }
+      if (httpStatus(error) === 403 || errorName(error) === 'AccessDenied') {
+        throw new AccessDenied(location, errorName(error))
+      }
       throw error
     }
   }
@@ -227,6 +258,22 @@ export class S3ObjectStore implements ObjectStore {
 
 function abortable(options: RequestOptions | undefined): { abortSignal?: AbortSignal } {
   return options?.signal ? { abortSignal: options.signal } : {}
+}
+
+/** The body's first `max` bytes; stops reading there even if the server ignored the range. */
+async function readAtMost(
+  body: AsyncIterable<Uint8Array> | undefined,
+  max: number,
+): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for await (const chunk of body) {
+    chunks.push(chunk.subarray(0, max - length))
+    length += Math.min(chunk.length, max - length)
+    if (length >= max) break // leaving the loop destroys the stream
+  }
+  return Buffer.concat(chunks, length)
 }
 
 function asPreconditionFailed(error: unknown, location: S3Location): unknown {

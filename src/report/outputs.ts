@@ -1,5 +1,5 @@
 // The action's outputs, from the run report. Pure: main.ts sets them.
-import { downtimeSeconds, seconds, type RunReport } from '../rollover/report.ts'
+import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
 
 /** Every output of action.yml; empty strings for what this run did not reach. */
 export function outputsOf(report: RunReport): Record<string, string> {
@@ -18,7 +18,19 @@ export function outputsOf(report: RunReport): Record<string, string> {
     'jar-uri': str(report.jarUri),
     'stop-seconds': str(seconds(report.stopStartedAt, report.oldStoppedAt)),
     'downtime-seconds': str(downtimeSeconds(report)),
+    handoff: str(report.handoff?.verdict),
+    'verified-by': verifiedBy(live),
   }
+}
+
+/**
+ * How the driver that runs now was judged healthy: `progress` (it committed batches of its own)
+ * or `emr-state` (its step stayed RUNNING); empty when no driver was verified.
+ */
+function verifiedBy(live: LaunchRecord | undefined): string {
+  if (live?.outcome !== 'running') return ''
+  // A verified launch without a readiness record was watched by its EMR state alone.
+  return live.readiness?.method ?? 'emr-state'
 }
 
 /** The Stop phase failed: the old step still runs. */

@@ -19,6 +19,16 @@ export function deploymentRecord(report: RunReport, github: RunContext): Record<
       failure: l.failure,
       submittedAt: iso(l.submittedAt),
       runningAt: iso(l.runningAt),
+      readyAt: iso(l.readyAt),
+      switchedAt: iso(l.switchedAt),
+      readiness: l.readiness,
+      // EMR's words and where the log is; the stderr tail stays in the job summary.
+      failureDetails: l.failureDetails && {
+        reason: l.failureDetails.reason,
+        message: l.failureDetails.message,
+        logFile: l.failureDetails.logFile,
+        stderrNote: l.failureDetails.stderrNote,
+      },
       args: l.step.args,
     }
   return {
@@ -34,6 +44,22 @@ export function deploymentRecord(report: RunReport, github: RunContext): Record<
     forcedStop: report.forcedStop ?? false,
     stopSeconds: seconds(report.stopStartedAt, report.oldStoppedAt),
     downtimeSeconds: downtimeSeconds(report),
+    strategy: report.strategy,
+    before: report.before,
+    after: report.after,
+    downtime: report.downtime,
+    // The verdict with each source's offsets on both sides, as the drivers reported them.
+    handoff: report.handoff && {
+      verdict: report.handoff.verdict,
+      reason: report.handoff.reason,
+      sources: report.handoff.sources,
+    },
+    handoffTimes: report.handoffTimes && {
+      stopRequestedAt: iso(report.handoffTimes.stopRequestedAt),
+      oldLastBatchAt: iso(report.handoffTimes.oldLastBatchAt),
+      oldStoppedAt: iso(report.handoffTimes.oldStoppedAt),
+      newFirstBatchAt: iso(report.handoffTimes.newFirstBatchAt),
+    },
     launch: launch(report.launch),
     rollback: launch(report.rollback),
     phases: report.phases.map((p) => ({
@@ -55,8 +81,13 @@ export async function writeDeploymentRecord(
   report: RunReport,
   github: RunContext,
 ): Promise<void> {
-  const body = JSON.stringify(deploymentRecord(report, github), null, 2)
+  const body = JSON.stringify(deploymentRecord(report, github), exactIntegers, 2)
   await store.putText(layout.deploymentRecord(report.deploymentId), body)
+}
+
+/** JSON has no bigint: an offset beyond 2^53 is written as its digits, exactly. */
+function exactIntegers(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value
 }
 
 /** current.json: what runs now, after a run that left a verified driver behind. */

@@ -202,9 +202,13 @@ export function seconds(from?: number, to?: number): number | undefined {
 }
 
 /** Downtime: from the old driver's confirmed exit to the new one running. */
-/** Downtime: `report.downtime` when the run measured it, else old step gone → new RUNNING. */
+/** The downtime output: from the drivers' own times when known, else between the steps. */
 export function downtimeSeconds(report: RunReport): number | undefined {
-  if (report.downtime) return report.downtime.seconds
+  return report.downtime?.seconds ?? stepDowntimeSeconds(report)
+}
+
+/** As the action saw it: the old step confirmed gone → the new (or rollback) step RUNNING. */
+export function stepDowntimeSeconds(report: RunReport): number | undefined {
   const live = report.rollback?.runningAt ?? report.launch?.runningAt
   return seconds(report.oldStoppedAt, live)
 }

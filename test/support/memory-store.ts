@@ -3,12 +3,15 @@
 import { readFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import {
+  AccessDenied,
   PreconditionFailed,
   type ListedObject,
+  type ObjectBytes,
   type ObjectHead,
   type ObjectStore,
   type ObjectText,
   type RequestOptions,
+  type ReadBytesOptions,
   type UploadProgress,
   type WriteCondition,
 } from '../../src/aws/object-store.ts'
@@ -16,12 +19,14 @@ import type { S3Location } from '../../src/aws/s3-location.ts'
 
 interface StoredObject {
   body: string
+  /** Set by seedBytes: the exact bytes (binary objects such as gzip logs). */
+  bytes?: Buffer
   etag: string
   lastModified: Date
 }
 
 export interface StoreCall {
-  readonly op: 'head' | 'getText' | 'list' | 'putText' | 'delete' | 'uploadFile'
+  readonly op: 'head' | 'getText' | 'getBytes' | 'list' | 'putText' | 'delete' | 'uploadFile'
   readonly uri: string
 }
 
@@ -30,6 +35,8 @@ const MUTATING = new Set(['putText', 'delete', 'uploadFile'])
 export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>()
   readonly calls: StoreCall[] = []
+  /** URIs that getBytes refuses with AccessDenied, as S3 does without s3:GetObject. */
+  readonly denied = new Set<string>()
   private version = 0
   /** Hook to inject failures or races: runs before each call; may throw, or hang. */
   beforeCall?: (call: StoreCall) => void | Promise<void>
@@ -77,6 +84,12 @@ export class MemoryStore implements ObjectStore {
     this.objects.set(uri, this.makeObject(body))
   }
 
+  /** Test helper: put binary content (e.g. a gzip log) without recording a call. */
+  seedBytes(uri: string, bytes: Uint8Array): void {
+    const buffer = Buffer.from(bytes)
+    this.objects.set(uri, { ...this.makeObject(buffer.toString('latin1')), bytes: buffer })
+  }
+
   text(uri: string): string | undefined {
     return this.objects.get(uri)?.body
   }
@@ -113,6 +126,19 @@ export class MemoryStore implements ObjectStore {
         lastModified: o.lastModified,
       }
     )
+  }
+
+  async getBytes(
+    location: S3Location,
+    options: ReadBytesOptions,
+  ): Promise<ObjectBytes | undefined> {
+    await this.record('getBytes', location)
+    const uri = uriOf(location)
+    if (this.denied.has(uri)) throw new AccessDenied(location, 'AccessDenied')
+    const o = this.objects.get(uri)
+    if (!o) return undefined
+    const all = o.bytes ?? Buffer.from(o.body, 'utf8')
+    return { bytes: all.subarray(0, Math.max(0, options.maxBytes)), size: all.length }
   }
 
   async list(prefix: S3Location): Promise<ListedObject[]> {

@@ -52,6 +52,8 @@ describe('action.yml, inputs.ts and README agree', () => {
         'jar-uri',
         'stop-seconds',
         'downtime-seconds',
+        'handoff',
+        'verified-by',
       ].sort(),
     )
   })

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { STEP_LOGS_STATEMENT_SID } from '../../src/rollover/diagnose.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -231,5 +232,11 @@ describe('examples/iam-policy.json', () => {
     const kms = optional.filter((s) => list(s.Action).some((a) => a.startsWith('kms:')))
     expect(kms).toHaveLength(1)
     expect(kms[0]?.Condition?.StringEquals?.['kms:ViaService']).toBe('s3.REGION.amazonaws.com')
+  })
+
+  it('has the optional statement that the diagnosis of a failed step names, for logs only', () => {
+    const logs = optional.find((s) => s.Sid === STEP_LOGS_STATEMENT_SID)
+    expect(logs?.Action).toEqual(['s3:GetObject'])
+    expect(list(logs?.Resource ?? [])).toEqual(['arn:aws:s3:::LOG_BUCKET/LOG_PREFIX/*'])
   })
 })

@@ -519,6 +519,8 @@ describe('run: dry run', () => {
       'jar-uri': JAR,
       'stop-seconds': '',
       'downtime-seconds': '',
+      handoff: '',
+      'verified-by': '',
     })
 
     const text = summary()

@@ -20,7 +20,11 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { USER_AGENT } from '../../../src/aws/endpoints.ts'
 import { S3ObjectStore, createS3Client } from '../../../src/aws/s3.ts'
-import { PreconditionFailed, type UploadProgress } from '../../../src/aws/object-store.ts'
+import {
+  AccessDenied,
+  PreconditionFailed,
+  type UploadProgress,
+} from '../../../src/aws/object-store.ts'
 
 const s3 = mockClient(S3Client)
 const client = new S3Client({
@@ -137,6 +141,65 @@ describe('head and getText', () => {
     s3.on(GetObjectCommand).rejects(s3Error(name, status))
     await expect(store.head(loc)).rejects.toMatchObject({ name })
     await expect(store.getText(loc)).rejects.toMatchObject({ name })
+  })
+})
+
+describe('getBytes', () => {
+  async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
+    for (const part of parts) yield Buffer.from(part)
+  }
+
+  it('asks for the first bytes only, and gives the whole size from Content-Range', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: chunks('abc', 'de') as never,
+      ContentRange: 'bytes 0-4/5000',
+      ContentLength: 5,
+    })
+    const read = await store.getBytes(loc, { maxBytes: 5 })
+    expect(Buffer.from(read?.bytes ?? []).toString()).toBe('abcde')
+    expect(read?.size).toBe(5000)
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, {
+      Bucket: 'bkt',
+      Key: 'p/app/lock',
+      Range: 'bytes=0-4',
+      ExpectedBucketOwner: OWNER,
+    })
+  })
+
+  it('stops reading at the cap when the server ignores the range', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: chunks('abc', 'defgh', 'ijk') as never,
+      ContentLength: 11,
+    })
+    const read = await store.getBytes(loc, { maxBytes: 4 })
+    expect(Buffer.from(read?.bytes ?? []).toString()).toBe('abcd')
+    expect(read?.size).toBe(11)
+  })
+
+  it('passes the abort signal to the request', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: chunks('x') as never })
+    const controller = new AbortController()
+    await store.getBytes(loc, { maxBytes: 1, signal: controller.signal })
+    const args: unknown[] = s3.commandCalls(GetObjectCommand)[0]?.args ?? []
+    expect(args[1]).toMatchObject({
+      abortSignal: controller.signal,
+    })
+  })
+
+  it('undefined when missing, empty on an empty object (416), AccessDenied on 403', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404))
+    expect(await store.getBytes(loc, { maxBytes: 10 })).toBeUndefined()
+    s3.on(GetObjectCommand).rejects(s3Error('InvalidRange', 416))
+    expect(await store.getBytes(loc, { maxBytes: 10 })).toEqual({
+      bytes: new Uint8Array(0),
+      size: 0,
+    })
+    s3.on(GetObjectCommand).rejects(s3Error('AccessDenied', 403))
+    await expect(store.getBytes(loc, { maxBytes: 10 })).rejects.toBeInstanceOf(AccessDenied)
+    s3.on(GetObjectCommand).rejects(s3Error('NoSuchBucket', 404))
+    await expect(store.getBytes(loc, { maxBytes: 10 })).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+    })
   })
 })
 
