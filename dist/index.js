@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3144);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3420);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3144:
+/***/ 3420:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75898,6 +75898,7 @@ function fencedStore(store, fence, guarded) {
             return store.delete(location, condition);
         },
         uploadFile: (location, path, onProgress) => store.uploadFile(location, path, onProgress),
+        ...(store.getBytes ? { getBytes: store.getBytes.bind(store) } : {}),
     };
 }
 
@@ -77971,6 +77972,218 @@ async function submit_submit(ctx, request) {
     };
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/rollover/diagnose.ts
+// Why a step failed, for the summary (DESIGN.md phase 9): EMR's FailureDetails, and the tail of
+// the step's stderr from the cluster's LogUri when the workflow may read it. A diagnosis only
+// explains: it never throws, and it never holds up the run (the read has a timeout, and the bytes
+// read and inflated are capped, because a step's stderr can be any size).
+
+
+
+
+/** The optional statement of examples/iam-policy.json that lets the workflow read step logs. */
+const STEP_LOGS_STATEMENT_SID = 'OptionalReadEmrStepLogs';
+const diagnose_DEFAULTS = {
+    timeoutMs: 10_000,
+    maxBytes: 2 * 1024 * 1024,
+    maxInflatedBytes: 64 * 1024 * 1024,
+    lines: 30,
+};
+/** Characters of one line kept: a stack trace line is short, a dumped config is not. */
+const MAX_LINE = 400;
+// Terminal colours and control characters mean nothing in a web page (tabs stay).
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+/** Decoded text kept while inflating: enough for the tail, whatever the log's size. */
+const TAIL_WINDOW = 64 * 1024;
+/** EMR's FailureDetails of a failed step, and the tail of its stderr when it can be read. */
+async function diagnoseStepFailure(ctx, step, cluster, options = {}) {
+    const o = { ...diagnose_DEFAULTS, ...options };
+    const base = {
+        ...(clean(step.failure?.reason) && { reason: clean(step.failure?.reason) }),
+        ...(clean(step.failure?.message) && { message: clean(step.failure?.message) }),
+    };
+    try {
+        const where = stderrLocation(step, cluster);
+        if (!where) {
+            return {
+                ...base,
+                stderrNote: `The cluster has no log URI, so EMR keeps the step's logs only on its primary node (/mnt/var/log/hadoop/steps/${step.id}/). Create the cluster with a LogUri to see them here.`,
+            };
+        }
+        const withLog = { ...base, logFile: where.uri };
+        if (!ctx.store.getBytes)
+            return { ...withLog, stderrNote: `Read the step's stderr at ${where.uri}.` };
+        const read = await readWithin(ctx, where.location, o);
+        if (read.kind === 'missing') {
+            return {
+                ...withLog,
+                stderrNote: `The step's stderr is not in S3 yet (EMR uploads step logs every few minutes); it will be at ${where.uri}.`,
+            };
+        }
+        if (read.kind === 'denied') {
+            return {
+                ...withLog,
+                stderrNote: `S3 refused to read the step's logs (403): the workflow's role lacks s3:GetObject there (or the logs' KMS key, or the bucket's owner is not expected-bucket-owner). To see them here, add the optional statement ${STEP_LOGS_STATEMENT_SID} of examples/iam-policy.json: s3:GetObject on arn:aws:s3:::${where.location.bucket}/${logPrefix(where.location)}*.`,
+            };
+        }
+        if (read.kind === 'timeout') {
+            return {
+                ...withLog,
+                stderrNote: `Reading the step's stderr took longer than ${formatDuration(o.timeoutMs)}; it is at ${where.uri}.`,
+            };
+        }
+        if (read.kind === 'error') {
+            return { ...withLog, stderrNote: `Could not read ${where.uri}: ${read.message}.` };
+        }
+        const text = await decode(read.bytes, o.maxInflatedBytes);
+        // A log read or inflated only in part ends mid-line: that line is dropped too.
+        const cutShort = text.cut || read.size > read.bytes.length;
+        const tail = lastLines(text.tail, o.lines, { partialStart: text.partial, partialEnd: cutShort });
+        ctx.log.debug(`Read ${read.bytes.length} of ${read.size} bytes of ${where.uri}.`);
+        const notes = [
+            cutShort
+                ? `The log is longer than the action reads (${mib(read.size)} in S3): these are the last lines of its first ${text.cut ? mib(o.maxInflatedBytes) + ' inflated' : mib(read.bytes.length)}; the whole log is at ${where.uri}.`
+                : undefined,
+            driverLogHint(tail, cluster),
+            tail.length === 0 ? `The step's stderr at ${where.uri} is empty.` : undefined,
+        ].filter((n) => n !== undefined);
+        return {
+            ...withLog,
+            ...(tail.length > 0 && { stderrTail: tail }),
+            ...(notes.length > 0 && { stderrNote: notes.join(' ') }),
+        };
+    }
+    catch (error) {
+        return { ...base, stderrNote: `Could not read the step's stderr: ${describeError(error)}.` };
+    }
+}
+/** EMR's LogFile, or `<LogUri>/<cluster-id>/steps/<step-id>/stderr.gz`. */
+function stderrLocation(step, cluster) {
+    const fromEmr = step.failure?.logFile ? parseLogUri(step.failure.logFile) : undefined;
+    if (fromEmr && fromEmr.key !== '')
+        return { location: fromEmr, uri: step.failure.logFile };
+    const root = cluster.logUri ? parseLogUri(cluster.logUri) : undefined;
+    if (!root)
+        return undefined;
+    const key = [root.key, cluster.id, 'steps', step.id, 'stderr.gz'].filter((p) => p).join('/');
+    const location = { bucket: root.bucket, key };
+    return { location, uri: `s3://${location.bucket}/${location.key}` };
+}
+/** `s3://`, `s3n://` or `s3a://` (EMR writes LogUri with any of them); the key without slashes. */
+function parseLogUri(uri) {
+    const m = /^s3[na]?:\/\/([^/\s]+)\/*(.*?)\/*$/i.exec(uri.trim());
+    return m ? { bucket: m[1], key: m[2].replace(/\/{2,}/g, '/') } : undefined;
+}
+/** The read, raced against the injected clock; a late answer is aborted and ignored. */
+async function readWithin(ctx, location, o) {
+    const request = new AbortController();
+    const timer = new AbortController();
+    const reading = ctx.store.getBytes(location, {
+        maxBytes: o.maxBytes,
+        signal: request.signal,
+    }).then((r) => (r ? { kind: 'bytes', bytes: r.bytes, size: r.size } : { kind: 'missing' }), (error) => error instanceof AccessDenied
+        ? { kind: 'denied' }
+        : { kind: 'error', message: describeError(error) });
+    const timeout = ctx.clock.sleep(o.timeoutMs, timer.signal).then(() => ({ kind: 'timeout' }), () => ({ kind: 'timeout' }));
+    try {
+        const outcome = await Promise.race([reading, timeout]);
+        if (outcome.kind === 'timeout')
+            request.abort(new Error('diagnosis timed out'));
+        return outcome;
+    }
+    finally {
+        timer.abort();
+    }
+}
+/**
+ * The end of the decoded text. Gzip (EMR's step logs) is inflated as a stream, keeping only a
+ * window of the end, and stops at `maxInflated`; a gzip cut short by the byte cap yields what it
+ * holds. Anything else is taken as text.
+ */
+async function decode(bytes, maxInflated) {
+    const gzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+    if (!gzip) {
+        const partial = bytes.length > TAIL_WINDOW;
+        return { tail: Buffer.from(bytes.subarray(-TAIL_WINDOW)).toString('utf8'), cut: false, partial };
+    }
+    return new Promise((resolve) => {
+        const gunzip = (0,external_node_zlib_.createGunzip)({ finishFlush: external_node_zlib_.constants.Z_SYNC_FLUSH });
+        let window = Buffer.alloc(0);
+        let total = 0;
+        let done = false;
+        const finish = (cut) => {
+            if (done)
+                return;
+            done = true;
+            gunzip.destroy();
+            resolve({ tail: window.toString('utf8'), cut, partial: total > window.length });
+        };
+        gunzip.on('data', (chunk) => {
+            const room = maxInflated - total;
+            const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+            total += part.length;
+            const joined = Buffer.concat([window, part]);
+            window = joined.length > TAIL_WINDOW ? joined.subarray(joined.length - TAIL_WINDOW) : joined;
+            if (total >= maxInflated)
+                finish(true);
+        });
+        gunzip.on('end', () => finish(false));
+        // A corrupt or truncated stream still gives what was inflated before it.
+        gunzip.on('error', () => finish(false));
+        gunzip.end(bytes);
+    });
+}
+/** The last `count` lines, each clipped; a partial first or last line is dropped. */
+function lastLines(text, count, cut = {}) {
+    const lines = text.replace(/\r\n?/g, '\n').split('\n');
+    if (cut.partialStart)
+        lines.shift();
+    if (cut.partialEnd)
+        lines.pop(); // '' when the text ends with a newline
+    while (lines.length > 0 && lines.at(-1).trim() === '')
+        lines.pop();
+    return lines.slice(-count).map((line) => {
+        const plain = line.replace(ANSI_ESCAPE, '').replace(CONTROL_CHARACTERS, '');
+        return plain.length > MAX_LINE ? `${plain.slice(0, MAX_LINE - 1)}…` : plain;
+    });
+}
+/**
+ * spark-submit's stderr names the YARN application; the driver's own log, where the real cause
+ * usually is, is in that application's containers.
+ */
+function driverLogHint(tail, cluster) {
+    const app = tail
+        .join('\n')
+        .match(/application_\d+_\d+/g)
+        ?.at(-1);
+    const root = cluster.logUri ? parseLogUri(cluster.logUri) : undefined;
+    if (!app || !root)
+        return undefined;
+    const key = [root.key, cluster.id, 'containers', app].filter((p) => p).join('/');
+    return `The driver's own log is in s3://${root.bucket}/${key}/ (its first container).`;
+}
+function logPrefix(location) {
+    // The statement covers the cluster's whole log folder, not this one step.
+    const parts = location.key.split('/');
+    const steps = parts.lastIndexOf('steps');
+    const kept = steps >= 1 ? parts.slice(0, steps - 1) : parts.slice(0, -1);
+    return kept.length > 0 ? `${kept.join('/')}/` : '';
+}
+function clean(text) {
+    const trimmed = text?.trim();
+    return trimmed ? trimmed : undefined;
+}
+function mib(bytes) {
+    return bytes >= 1024 * 1024
+        ? `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+        : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/verify-step.ts
 
 
@@ -78685,6 +78898,7 @@ function median(values) {
 
 
 
+
 async function verify(ctx, launch, request = { progress: 'optional' }) {
     const { clock, log, timings } = ctx;
     const { startTimeoutMs, stableForMs } = ctx.settings;
@@ -78750,6 +78964,7 @@ async function verifyPhase(ctx, launched, request) {
 async function verifyOrExplain(ctx, launched, request) {
     try {
         await verify(ctx, launched, request);
+        await explainFailure(ctx, launched);
     }
     catch (error) {
         if (!ctx.signal.aborted)
@@ -78760,6 +78975,22 @@ async function verifyOrExplain(ctx, launched, request) {
             : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
         throw new RolloverFailed(`${reasonOf(ctx.signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
     }
+}
+/** EMR's failure details and the tail of the step's stderr, into the launch and its message. */
+async function explainFailure(ctx, launched) {
+    if (launched.outcome !== 'died' && launched.outcome !== 'failed-to-start')
+        return;
+    const step = await ctx.emr
+        .describeStep(ctx.clusterId, launched.stepId)
+        .catch(() => undefined);
+    if (!step?.failure)
+        return;
+    launched.failureDetails = await diagnoseStepFailure(ctx, step, ctx.cluster);
+    const tail = launched.failureDetails.stderrTail?.slice(-5);
+    if (tail && tail.length > 0)
+        launched.failure = `${launched.failure}; stderr ends: ${tail.join(' | ')}`;
+    else if (launched.failureDetails.stderrNote)
+        launched.failure = `${launched.failure} (${launched.failureDetails.stderrNote})`;
 }
 function reasonOf(signal) {
     const reason = signal.reason;
@@ -78879,9 +79110,45 @@ async function restorePrevious(ctx, request) {
     throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
 }
 
+;// CONCATENATED MODULE: ./src/rollover/versions.ts
+function recordVersions(ctx, world, jarUri) {
+    ctx.report.strategy = ctx.settings.strategy;
+    ctx.report.after = { deploymentId: ctx.deploymentId, jarUri, ...fromRun(ctx.github) };
+    const current = world.current;
+    if (current?.deploymentId) {
+        ctx.report.before = {
+            deploymentId: current.deploymentId,
+            ...(current.stepId ? { stepId: current.stepId } : {}),
+            ...(current.jarUri ? { jarUri: current.jarUri } : {}),
+            ...(current.since ? { since: current.since } : {}),
+            ...fromRun(current.github),
+        };
+        return;
+    }
+    const marker = world.markers.find((m) => m.body)?.body;
+    if (marker) {
+        ctx.report.before = {
+            deploymentId: marker.deploymentId,
+            jarUri: marker.jar,
+            ...(marker.stepId ? { stepId: marker.stepId } : {}),
+            ...fromRun(marker.github),
+        };
+    }
+}
+function fromRun(run) {
+    if (!run)
+        return {};
+    return {
+        ...(run.sha ? { sha: run.sha } : {}),
+        ...(run.ref ? { ref: run.ref } : {}),
+        ...(run.runUrl ? { runUrl: run.runUrl } : {}),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/strategies/stop-start.ts
 // The default strategy: stop the old driver, then submit and verify the new one; roll back when
 // it fails. An ordering of the phase functions, nothing more: each phase reads the world first.
+
 
 
 
@@ -78897,6 +79164,7 @@ async function stopStart(ctx, launch) {
     const { report, log } = ctx;
     // Reconcile: what runs now may have changed while we waited for the lock.
     const world = await observe(ctx);
+    recordVersions(ctx, world, launch.jarUri);
     const alive = possiblyAlive(world);
     report.found = alive.map((c) => ({
         stepId: c.stepId ?? c.key,

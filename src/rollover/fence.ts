@@ -42,5 +42,6 @@ export function fencedStore(
       return store.delete(location, condition)
     },
     uploadFile: (location, path, onProgress) => store.uploadFile(location, path, onProgress),
+    ...(store.getBytes ? { getBytes: store.getBytes.bind(store) } : {}),
   }
 }

@@ -7,6 +7,7 @@ import { formatDuration } from '../clock.ts'
 import type { StoppedReport } from '../contract/reports.ts'
 import type { RolloverContext } from './context.ts'
 import type { LaunchRecord } from './report.ts'
+import { diagnoseStepFailure } from './diagnose.ts'
 import { RolloverFailed } from './rollover-failed.ts'
 import { verifyByEmrState } from './verify-emr-state.ts'
 import { ProgressWatcher, judgeHandoff, readinessOf, verifyByProgress } from './verify-progress.ts'
@@ -106,6 +107,7 @@ export async function verifyOrExplain(
 ): Promise<void> {
   try {
     await verify(ctx, launched, request)
+    await explainFailure(ctx, launched)
   } catch (error) {
     if (!ctx.signal.aborted) throw error
     launched.outcome = 'not-verified'
@@ -117,6 +119,21 @@ export async function verifyOrExplain(
       `${reasonOf(ctx.signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`,
     )
   }
+}
+
+/** EMR's failure details and the tail of the step's stderr, into the launch and its message. */
+async function explainFailure(ctx: RolloverContext, launched: LaunchRecord): Promise<void> {
+  if (launched.outcome !== 'died' && launched.outcome !== 'failed-to-start') return
+  const step = await ctx.emr
+    .describeStep(ctx.clusterId, launched.stepId as string)
+    .catch(() => undefined)
+  if (!step?.failure) return
+  launched.failureDetails = await diagnoseStepFailure(ctx, step, ctx.cluster)
+  const tail = launched.failureDetails.stderrTail?.slice(-5)
+  if (tail && tail.length > 0)
+    launched.failure = `${launched.failure}; stderr ends: ${tail.join(' | ')}`
+  else if (launched.failureDetails.stderrNote)
+    launched.failure = `${launched.failure} (${launched.failureDetails.stderrNote})`
 }
 
 function reasonOf(signal: AbortSignal): string {

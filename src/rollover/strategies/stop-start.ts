@@ -12,11 +12,13 @@ import { RolloverFailed } from '../rollover-failed.ts'
 import { stopPhase } from '../stop.ts'
 import { removeStaleReports, submitPhase, type NewLaunch } from '../submit.ts'
 import { verifyPhase } from '../verify.ts'
+import { recordVersions } from '../versions.ts'
 
 export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promise<void> {
   const { report, log } = ctx
   // Reconcile: what runs now may have changed while we waited for the lock.
   const world = await observe(ctx)
+  recordVersions(ctx, world, launch.jarUri)
   const alive = possiblyAlive(world)
   report.found = alive.map((c) => ({
     stepId: c.stepId ?? c.key,
