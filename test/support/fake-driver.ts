@@ -32,6 +32,8 @@ export interface FakeDriverScript {
   readonly stayAfterAck: boolean
   /** Never looks at its marker: runs until killed. */
   readonly ignoreMarker: boolean
+  /** Stops committing (but stays alive) this long after its first batch; 0: never. */
+  readonly stallAfterMs: number
 }
 
 export interface FakeDriverHost {
@@ -157,9 +159,12 @@ export function runFakeDriver(host: FakeDriverHost, script: FakeDriverScript): D
         }
         tick()
       })
+    let firstAt: number | undefined
     const batch = (): void =>
       host.later(script.batchMs, () => {
         if (!host.isAlive() || stopping) return
+        firstAt ??= clock.now()
+        if (script.stallAfterMs > 0 && clock.now() - firstAt >= script.stallAfterMs) return
         commit()
         batch()
       })

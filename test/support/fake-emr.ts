@@ -71,6 +71,7 @@ export interface EmrCall {
  * - stuck-after-start: RUNNING, but never commits a batch (nor reports progress).
  * - gap / overlap: starts 50 offsets after / before its checkpoint.
  * - silent: processes correctly, but publishes no `.progress` and no `.stopped`.
+ * - stalls: stops committing 20 s after its first batch, and stays RUNNING.
  * Every driver but crash-on-start and stay-pending processes the stream of test/support/
  * fake-driver.ts, which records its batches in `FakeApp.log`.
  */
@@ -85,6 +86,7 @@ export type DriverBehaviour =
   | 'gap'
   | 'overlap'
   | 'silent'
+  | 'stalls'
 
 export interface DriverScript {
   readonly behaviour?: DriverBehaviour
@@ -533,6 +535,7 @@ export class FakeEmr implements EmrPort {
         offsetShift: script.behaviour === 'gap' ? 50 : script.behaviour === 'overlap' ? -50 : 0,
         stayAfterAck: script.behaviour === 'ack-and-stay',
         ignoreMarker: script.behaviour === 'ignore-marker',
+        stallAfterMs: script.behaviour === 'stalls' ? 20_000 : 0,
       },
     )
   }
