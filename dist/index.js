@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3420);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4206);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3420:
+/***/ 4206:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -77649,9 +77649,10 @@ async function stopPhase(ctx, request) {
         return outcome;
     });
 }
-async function stopDrivers(ctx, request) {
+async function stopDrivers(ctx, request, options = {}) {
     const { log, clock } = ctx;
-    const { stopTimeoutMs, onStopTimeout } = ctx.settings;
+    const stopTimeoutMs = options.timeoutMs ?? ctx.settings.stopTimeoutMs;
+    const onStopTimeout = options.onStopTimeout ?? ctx.settings.onStopTimeout;
     const targets = request.candidates.filter((c) => liveness(c).status !== 'gone');
     const alreadyGone = request.candidates.filter((c) => liveness(c).status === 'gone');
     if (request.markers.length > 0) {
@@ -78706,6 +78707,7 @@ function summarise(results) {
 
 
 
+
 /** The heartbeat bound when the driver's interval is unknown, and its floor. */
 const MIN_HEARTBEAT_MS = 60_000;
 /** Own batches: a driver resumes a checkpoint, so batch ids do not start at 0. */
@@ -78736,6 +78738,8 @@ async function verifyByProgress(ctx, launch, watch, check) {
             step = await watch.describe();
         }
         catch (error) {
+            if (!isTransient(error))
+                throw error;
             watch.onTransientError(error, emrEvery);
         }
         return step && isTerminal(step.state) ? step : undefined;
@@ -79145,6 +79149,229 @@ function fromRun(run) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/rollover/strategies/standby-ready.ts
+// The standby's wait: the new driver is up when it writes `<marker>.ready`. It fails before that
+// when its step ends (bad jar, class not found, no capacity), when start-timeout passes, or when
+// it publishes progress: then it ignored `mode: standby` and reads its checkpoint already.
+
+
+
+
+
+async function awaitReady(ctx, launched) {
+    const { clock, timings, settings, log } = ctx;
+    const stepId = launched.stepId;
+    const watch = stepWatch(ctx, stepId);
+    const deadline = clock.monotonic() + settings.startTimeoutMs;
+    const emrEvery = Math.max(timings.stepPollMs, timings.stableCheckMinMs);
+    let lastEmr = -Infinity;
+    let step;
+    const ticker = statusTicker(ctx, deadline, () => `step ${step?.state ?? 'PENDING'}, no .ready yet`, `Waiting for ${stepId} to be ready in standby`);
+    for (;;) {
+        if (ctx.cancelled?.aborted)
+            return { ok: false, why: 'the run was cancelled while it started' };
+        const ready = await ctx.markers.readReady(launched.markerUri);
+        if (ready) {
+            launched.readyAt = clock.now();
+            log.info(`${stepId} is ready in standby${launched.submittedAt ? `, ${formatDuration(launched.readyAt - launched.submittedAt)} after it was submitted` : ''}.`);
+            return { ok: true };
+        }
+        if (await ctx.markers.readProgress(launched.markerUri)) {
+            return {
+                ok: false,
+                why: 'it committed batches before it was switched to run: it does not honour mode: standby (its jar lacks the driver library?), and ran beside the old driver',
+            };
+        }
+        if (clock.monotonic() - lastEmr >= emrEvery) {
+            lastEmr = clock.monotonic();
+            try {
+                step = await watch.describe();
+            }
+            catch (error) {
+                if (!isTransient(error))
+                    throw error;
+                watch.onTransientError(error, emrEvery);
+            }
+            if (step && isTerminal(step.state)) {
+                return {
+                    ok: false,
+                    why: `its step ended ${step.state} before it was ready${failureText(step)}`,
+                };
+            }
+        }
+        if (clock.monotonic() >= deadline) {
+            return {
+                ok: false,
+                why: `it wrote no .ready within start-timeout (${formatDuration(settings.startTimeoutMs)}); its step is ${step?.state ?? 'unknown'}${step?.state === 'PENDING' ? ': the cluster may have no room for a second driver' : ''}`,
+            };
+        }
+        ticker.tick();
+        await clock.sleep(timings.verifyPollMs, ctx.signal);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollover/strategies/standby.ts
+// The standby strategy (DESIGN.md): a broken build never touches the running app, and the
+// downtime is the drain alone. The new step is submitted with its marker in `mode: standby`; it
+// starts Spark and writes `.ready` without reading its checkpoint. Only then is the old driver
+// stopped, and the new marker switched to `run` (compare-and-swap). The same phase functions as
+// stop-start, in another order.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function standby(ctx, launch) {
+    const { report, log, clock } = ctx;
+    const world = await observe(ctx);
+    recordVersions(ctx, world, launch.jarUri);
+    const waiting = standbysOf(world);
+    const old = possiblyAlive(world).filter((c) => !waiting.some((s) => s.candidate.key === c.key));
+    report.found = old.map((c) => ({ stepId: c.stepId ?? c.key, state: c.step?.state ?? 'unknown' }));
+    requireStandbySupport(ctx, world, old);
+    const previous = await rollbackTarget(ctx, world);
+    const firstDeploy = isFirstDeploy(world);
+    await recordProgress(ctx);
+    // A standby left by an earlier run: the same jar is adopted, any other is retired.
+    let launched;
+    for (const s of waiting) {
+        if (!launched && s.jar === launch.jarUri && s.launched) {
+            launched = s.launched;
+            log.info(`Adopting ${describeCandidate(s.candidate)}, left waiting in standby with this jar.`);
+        }
+        else {
+            await retireStandby(ctx, s.candidate, s.launched?.marker, 'a standby left by an earlier run');
+        }
+    }
+    launched ??= await ctx.phases.run('Submit', async (phase) => {
+        const l = await submit_submit(ctx, { deploymentId: ctx.deploymentId, ...launch, mode: 'standby' });
+        phase.detail = `step ${l.stepId} in standby`;
+        return l;
+    });
+    report.launch = launched;
+    await recordProgress(ctx);
+    const ready = await ctx.phases.run('Standby', async (phase) => {
+        const r = await awaitReady(ctx, launched);
+        phase.detail = r.ok ? `${launched.stepId} ready` : r.why;
+        if (!r.ok)
+            phase.status = 'failed';
+        return r;
+    });
+    if (!ready.ok) {
+        await retireStandby(ctx, launchCandidate(ctx, launched), launched.marker, 'the new standby');
+        throw new RolloverFailed(`The new version's standby driver ${launched.stepId} is not ready: ${ready.why}. It was retired. Nothing changed: ${old.length > 0 ? `the running driver (${old.map(describeCandidate).join(', ')}) was never touched` : 'nothing of the app ran, nor runs now'}.`);
+    }
+    const stop = await stopPhase(ctx, {
+        markers: world.markers.filter((m) => m.uri !== launched.markerUri),
+        candidates: old,
+    }).catch(async (error) => {
+        // The old driver keeps running (its marker is back): the standby must not wait beside it.
+        // Any other failure leaves it waiting: a re-run adopts it.
+        if (!(error instanceof StopTimeout))
+            throw error;
+        await retireStandby(ctx, launchCandidate(ctx, launched), launched.marker, 'the new standby').catch((cleanup) => log.warning(`Could not retire the standby: ${describeError(cleanup)}`));
+        throw error;
+    });
+    const oldDriver = oldDriverOf(stop);
+    // Switched even when the run was cancelled meanwhile: the old driver is gone, and an idle
+    // standby is the worse outcome.
+    launched.marker = await ctx.phases.run('Switch', async (phase) => {
+        const switched = await ctx.markers.switchToRun(launched.marker);
+        launched.switchedAt = clock.now();
+        phase.detail = `${launched.stepId} switched to run ${formatDuration(launched.switchedAt - stop.stoppedAt)} after the old driver stopped`;
+        return switched;
+    });
+    await removeStaleReports(ctx);
+    await recordProgress(ctx);
+    if (ctx.cancelled?.aborted) {
+        launched.outcome = 'not-verified';
+        throw new RolloverFailed(`Cancelled: the new step ${launched.stepId} was switched to run but not verified. Check it in the EMR console.`);
+    }
+    await verifyPhase(ctx, launched, {
+        ...verifyRequestFor(ctx, oldDriver, world.current?.verifiedBy === 'progress'),
+        switched: true,
+    });
+    if (launched.outcome === 'running') {
+        recordDowntime(ctx, oldDriver, launched);
+        await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
+            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
+        });
+        report.result = firstDeploy ? 'first-deploy' : 'deployed';
+        report.status = 'succeeded';
+        await recordProgress(ctx);
+        return;
+    }
+    if (launched.outcome === 'not-verified') {
+        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
+    }
+    await restorePrevious(ctx, { failed: launched, previous, firstDeploy });
+}
+/** Drivers whose marker still says `mode: standby`: left waiting by an earlier run. */
+function standbysOf(world) {
+    return world.markers
+        .filter((m) => markerMode(m.text) === 'standby')
+        .flatMap((m) => {
+        const candidate = world.candidates.find((c) => c.markerUri === m.uri);
+        if (!candidate)
+            return [];
+        const step = candidate.step;
+        const active = step && (step.state === 'RUNNING' || step.state === 'PENDING');
+        const launched = active && m.body
+            ? {
+                deploymentId: m.body.deploymentId,
+                stepId: step.id,
+                markerUri: m.uri,
+                jarUri: m.body.jar,
+                step,
+                marker: m,
+                ...(step.createdAt ? { submittedAt: step.createdAt.getTime() } : {}),
+            }
+            : undefined;
+        return [
+            { candidate, ...(m.body ? { jar: m.body.jar } : {}), ...(launched ? { launched } : {}) },
+        ];
+    });
+}
+/**
+ * A driver that ignores `mode: standby` would read the checkpoint beside the running one. The
+ * action cannot tell a new jar's driver honours it before it runs; a running driver that
+ * publishes progress (it uses the driver library) is the evidence that the app does.
+ */
+function requireStandbySupport(ctx, world, old) {
+    if (old.length === 0)
+        return;
+    const publishes = old.some((c) => c.progressAt || c.ack) || world.current?.verifiedBy === 'progress';
+    if (publishes)
+        return;
+    throw new RolloverFailed(`strategy: standby needs a driver that honours 'mode: standby' (the driver library), and the running driver of '${ctx.settings.appName}' (${old.map(describeCandidate).join(', ')}) publishes no .progress: nothing says the new one would wait instead of reading the checkpoint beside it. Nothing was changed. Deploy once with strategy: stop-start and a jar that uses the driver library (README, "The driver side"), then use standby.`);
+}
+/**
+ * A standby never touched the checkpoint: killing it is always safe, whatever on-stop-timeout
+ * says, and it is killed by its own deployment tag only (never the running driver's).
+ */
+async function retireStandby(ctx, candidate, marker, what) {
+    await ctx.emrBudget.take(1, ctx.signal);
+    const step = candidate.stepId
+        ? await ctx.emr.describeStep(candidate.clusterId, candidate.stepId).catch(() => candidate.step)
+        : candidate.step;
+    await stopDrivers(ctx, {
+        markers: marker ? [marker] : [],
+        candidates: [{ ...candidate, ...(step ? { step } : {}) }],
+        what: `${what} ${candidate.stepId ?? ''}`.trim(),
+    }, { onStopTimeout: 'kill', timeoutMs: Math.min(ctx.settings.stopTimeoutMs, 2 * 60_000) });
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/strategies/stop-start.ts
 // The default strategy: stop the old driver, then submit and verify the new one; roll back when
 // it fails. An ordering of the phase functions, nothing more: each phase reads the world first.
@@ -79221,6 +79448,8 @@ async function stopStart(ctx, launch) {
 
 
 
+
+
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 async function runRollover(deps, report) {
     const scope = runScope(deps, report);
@@ -79230,6 +79459,9 @@ async function runRollover(deps, report) {
         report.clusterId = cluster.id;
         report.clusterName = cluster.name;
         log.info(`Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}${cluster.releaseLabel ? `, ${cluster.releaseLabel}` : ''}.`);
+        if (settings.strategy === 'standby' && cluster.stepConcurrencyLevel < 2) {
+            throw new UserError(`Input 'strategy': standby runs the new driver beside the old one until it is ready, and cluster ${cluster.id} runs one step at a time (StepConcurrencyLevel ${cluster.stepConcurrencyLevel}). Raise it (aws emr modify-cluster --cluster-id ${cluster.id} --step-concurrency-level 2, or in the console: Steps, Step concurrency), or use strategy: stop-start.`);
+        }
         const jar = await planJar(settings, store);
         report.jarUri = jar.uri;
         log.info(`Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`);
@@ -79296,7 +79528,8 @@ async function runRollover(deps, report) {
         const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
         const fenced = fencedScope(scope, () => lock.assertHeld());
         const ctx = heldContext(fenced, preflight.cluster, signal, lock.lost);
-        await stopStart(ctx, launch).catch(async (error) => {
+        const strategy = settings.strategy === 'standby' ? standby : stopStart;
+        await strategy(ctx, launch).catch(async (error) => {
             // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
             report.status = 'failed';
             report.error = error instanceof Error ? error.message : String(error);

@@ -3,6 +3,7 @@
 // phases. A reconciler, not a script: every phase that acts reads the real state first, so a
 // rerun after a crash converges to "the new jar runs, exactly one driver, one marker".
 import type { ClusterInfo } from '../aws/emr-port.ts'
+import { UserError } from '../errors.ts'
 import { TokenBucket } from '../aws/rate-budget.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
 import { appIdentity } from '../contract/identity.ts'
@@ -18,6 +19,7 @@ import { observe, possiblyAlive } from './observe.ts'
 import { recordProgress } from './record.ts'
 import { PhaseRunner, type RunReport } from './report.ts'
 import { planJar, stageJar } from './stage.ts'
+import { standby } from './strategies/standby.ts'
 import { stopStart } from './strategies/stop-start.ts'
 import type { NewLaunch } from './submit.ts'
 import { timingsWith } from './timings.ts'
@@ -37,6 +39,11 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
     log.info(
       `Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}${cluster.releaseLabel ? `, ${cluster.releaseLabel}` : ''}.`,
     )
+    if (settings.strategy === 'standby' && cluster.stepConcurrencyLevel < 2) {
+      throw new UserError(
+        `Input 'strategy': standby runs the new driver beside the old one until it is ready, and cluster ${cluster.id} runs one step at a time (StepConcurrencyLevel ${cluster.stepConcurrencyLevel}). Raise it (aws emr modify-cluster --cluster-id ${cluster.id} --step-concurrency-level 2, or in the console: Steps, Step concurrency), or use strategy: stop-start.`,
+      )
+    }
     const jar = await planJar(settings, store)
     report.jarUri = jar.uri
     log.info(
@@ -112,7 +119,8 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
     const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost
     const fenced = fencedScope(scope, () => lock.assertHeld())
     const ctx = heldContext(fenced, preflight.cluster, signal, lock.lost)
-    await stopStart(ctx, launch).catch(async (error: unknown) => {
+    const strategy = settings.strategy === 'standby' ? standby : stopStart
+    await strategy(ctx, launch).catch(async (error: unknown) => {
       // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
       report.status = 'failed'
       report.error = error instanceof Error ? error.message : String(error)

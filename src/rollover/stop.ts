@@ -58,12 +58,21 @@ export async function stopPhase(
   })
 }
 
+export interface StopOptions {
+  /** Default the `on-stop-timeout` input. */
+  readonly onStopTimeout?: 'fail' | 'kill'
+  /** Default the `stop-timeout` input. */
+  readonly timeoutMs?: number
+}
+
 export async function stopDrivers(
   ctx: RolloverContext,
   request: StopRequest,
+  options: StopOptions = {},
 ): Promise<StopOutcome> {
   const { log, clock } = ctx
-  const { stopTimeoutMs, onStopTimeout } = ctx.settings
+  const stopTimeoutMs = options.timeoutMs ?? ctx.settings.stopTimeoutMs
+  const onStopTimeout = options.onStopTimeout ?? ctx.settings.onStopTimeout
   const targets = request.candidates.filter((c) => liveness(c).status !== 'gone')
   const alreadyGone = request.candidates.filter((c) => liveness(c).status === 'gone')
   if (request.markers.length > 0) {

@@ -4,6 +4,7 @@
 // must start where the old driver's last committed batch ended (the handoff verdict).
 // S3 answers most of it: EMR is asked only about as often as in the EMR-state check.
 import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
+import { isTransient } from '../aws/transient.ts'
 import { formatDuration } from '../clock.ts'
 import { compareHandoff } from '../contract/handoff.ts'
 import type { ProgressReport, StoppedReport } from '../contract/reports.ts'
@@ -58,6 +59,7 @@ export async function verifyByProgress(
     try {
       step = await watch.describe()
     } catch (error) {
+      if (!isTransient(error)) throw error
       watch.onTransientError(error, emrEvery)
     }
     return step && isTerminal(step.state) ? step : undefined

@@ -34,6 +34,8 @@ export interface FakeDriverScript {
   readonly ignoreMarker: boolean
   /** Stops committing (but stays alive) this long after its first batch; 0: never. */
   readonly stallAfterMs: number
+  /** Takes no notice of `mode: standby` (a jar without the driver library). */
+  readonly ignoreStandby: boolean
 }
 
 export interface FakeDriverHost {
@@ -176,7 +178,7 @@ export function runFakeDriver(host: FakeDriverHost, script: FakeDriverScript): D
   }
 
   const text = markerText()
-  if (markerUri && text !== undefined && markerMode(text) === 'standby') {
+  if (markerUri && text !== undefined && markerMode(text) === 'standby' && !script.ignoreStandby) {
     log.standby = true
     host.later(script.initMs, () => {
       if (!host.isAlive()) return

@@ -72,6 +72,7 @@ export interface EmrCall {
  * - gap / overlap: starts 50 offsets after / before its checkpoint.
  * - silent: processes correctly, but publishes no `.progress` and no `.stopped`.
  * - stalls: stops committing 20 s after its first batch, and stays RUNNING.
+ * - ignores-standby: processes at once even when its marker says `mode: standby`.
  * Every driver but crash-on-start and stay-pending processes the stream of test/support/
  * fake-driver.ts, which records its batches in `FakeApp.log`.
  */
@@ -87,6 +88,7 @@ export type DriverBehaviour =
   | 'overlap'
   | 'silent'
   | 'stalls'
+  | 'ignores-standby'
 
 export interface DriverScript {
   readonly behaviour?: DriverBehaviour
@@ -536,6 +538,7 @@ export class FakeEmr implements EmrPort {
         stayAfterAck: script.behaviour === 'ack-and-stay',
         ignoreMarker: script.behaviour === 'ignore-marker',
         stallAfterMs: script.behaviour === 'stalls' ? 20_000 : 0,
+        ignoreStandby: script.behaviour === 'ignores-standby',
       },
     )
   }
