@@ -18,8 +18,8 @@ import {
   type SourceConfig,
 } from './contract.ts'
 import { ensureFreshDist } from './dist-freshness.ts'
-import { EmrEmulator, type Faults } from './emr-server.ts'
-import type { ClusterSpec, EmrTimings } from './emr-state.ts'
+import { EmrEmulator, type EmulatorTimings, type Faults } from './emr-server.ts'
+import type { ClusterSpec } from './emr-state.ts'
 import { computeInvariants, type Invariants } from './invariants.ts'
 import { writeJar } from './jar.ts'
 import { runAction, type ActionRun, type RunActionOptions } from './run-action.ts'
@@ -33,14 +33,12 @@ export interface StackOptions {
   /** The stream: ratePerSec 50, batchSize 10, batchMs 100, markerPollMs 250 unless given. */
   readonly source?: Partial<SourceConfig>
   readonly faults?: Partial<Faults>
-  readonly timings?: Partial<EmrTimings>
+  readonly timings?: Partial<EmulatorTimings>
   readonly seed?: number
 }
 
-export interface JarOptions {
-  readonly crashAfterMs?: number
-  readonly drainMs?: number
-  readonly ignoreSigterm?: boolean
+/** The jar's driver options (DriverConfig without version and behaviour), and where it goes. */
+export type JarOptions = Omit<DriverConfig, 'version' | 'behavior'> & {
   /** Upload to s3://<bucket>/jars/ and return that URI instead of the local path. */
   readonly upload?: boolean
 }
@@ -59,6 +57,9 @@ export interface Stack {
   readonly statePrefix: string
   readonly s3Endpoint: string
   readonly emrEndpoint: string
+  /** The bucket EMR archives step logs in, and the clusters' LogUri (s3://<logBucket>/...). */
+  readonly logBucket: string
+  readonly logUri: string
   readonly emr: EmrEmulator
   readonly s3: S3Client
   readonly tmpDir: string
@@ -101,6 +102,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const s3 = createMotoClient(moto.endpoint)
     const bucket = `rollover-e2e-${process.pid}-${Date.now().toString(36)}`
     await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+    // Where EMR archives step logs (each cluster's LogUri).
+    const logBucket = `${bucket}-logs`
+    await s3.send(new CreateBucketCommand({ Bucket: logBucket }))
     const credentials = {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
@@ -121,6 +125,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       faults: options.faults,
       timings: options.timings,
       seed: options.seed,
+      s3Endpoint: moto.endpoint,
+      logUri: `s3://${logBucket}/elasticmapreduce/`,
     })
     const clusterId = [...emr.state.clusters.values()][0]?.id as string
     const appName = options.appName ?? 'clickstream'
@@ -134,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       appName,
       tmpDir,
       activityLog,
+      logBucket,
       env: { ...credentials, AWS_ENDPOINT_URL_EMR: emr.endpoint },
     })
     await stack.newStream(appName, options.source)
@@ -158,6 +165,7 @@ interface Parts {
   appName: string
   tmpDir: string
   activityLog: string
+  logBucket: string
   env: Record<string, string>
 }
 
@@ -184,6 +192,8 @@ function buildStack(p: Parts): Stack {
     statePrefix,
     s3Endpoint: p.moto.endpoint,
     emrEndpoint: emr.endpoint,
+    logBucket: p.logBucket,
+    logUri: `s3://${p.logBucket}/elasticmapreduce/`,
     emr,
     s3,
     tmpDir: p.tmpDir,
@@ -302,14 +312,8 @@ function buildStack(p: Parts): Stack {
     },
 
     async reset() {
-      emr.setFaults({
-        throttleRate: 0,
-        errorRate: 0,
-        latencyMs: 0,
-        failNext: {},
-        realRateLimits: false,
-      })
-      for (const app of emr.liveApps()) emr.yarn.signal(app.appId, 'SIGKILL')
+      emr.clearFaults()
+      await Promise.all(emr.liveApps().map((app) => emr.yarn.kill(app.appId, 0)))
       await emr.waitFor(() => emr.liveApps().length === 0, 5000, 'drivers to end')
     },
 
