@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2590);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(385);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2590:
+/***/ 385:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69511,6 +69511,7 @@ function getIDToken(aud) {
 // Time, injected: polling, leases and deadlines are tested with a fake clock, never real time.
 const systemClock = {
     now: () => Date.now(),
+    monotonic: () => performance.now(),
     sleep: (ms, signal) => new Promise((resolve, reject) => {
         if (signal?.aborted) {
             reject(signal.reason);
@@ -69540,10 +69541,36 @@ function formatDuration(ms) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/aws/s3-location.ts
+// An S3 object or prefix as a value: the one shape every module passes around.
+function s3Uri(location) {
+    return `s3://${location.bucket}/${location.key}`;
+}
+/** `prefix/part/part…`, skipping empty parts (an empty prefix key is the bucket's root). */
+function child(prefix, ...parts) {
+    const key = [prefix.key, ...parts].filter((p) => p !== '').join('/');
+    return { bucket: prefix.bucket, key };
+}
+/** `s3://bucket/key` or `s3a://bucket/key`; undefined for anything else. */
+function parseS3Location(uri) {
+    const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri);
+    return match ? { bucket: match[1], key: match[2] } : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/contract/identity.ts
-// What the action names on the cluster: deployment ids, step names and YARN tags. Pure.
+// What the action names on the cluster: deployment ids, step names and YARN tags. Everything is
+// unique per (marker-prefix, app-name), case-sensitively, even after YARN lower-cases tags, so a
+// forced stop of one app can never kill another's driver, and a step of another team's app of
+// the same name (under another marker prefix) is never taken for ours. Pure.
+
 
 const STEP_NAME_PREFIX = 'rollover:';
+const KILL_STEP_NAME_PREFIX = 'rollover-kill:';
+function appIdentity(markerPrefix, appName) {
+    const app = s3Uri(child(markerPrefix, appName));
+    const id = (0,external_node_crypto_.createHash)('sha256').update(app).digest('hex').slice(0, 10);
+    return { appName, id, markersUri: `${app}/markers/` };
+}
 /**
  * Unique per deployment, sortable by time, and safe in S3 keys, step names and YARN tags
  * (lower-case alphanumerics and '-').
@@ -69556,24 +69583,49 @@ function newDeploymentId(now, random = () => (0,external_node_crypto_.randomByte
         .toLowerCase();
     return `${stamp}-${random().toString('hex')}`;
 }
-function stepName(appName, deploymentId) {
-    return `${STEP_NAME_PREFIX}${appName}:${deploymentId}`;
+function stepName(app, deploymentId) {
+    return `${STEP_NAME_PREFIX}${app.appName}:${app.id}:${deploymentId}`;
 }
+function killStepName(app, deploymentId) {
+    return `${KILL_STEP_NAME_PREFIX}${app.appName}:${app.id}:${deploymentId}`;
+}
+/** A driver step's name as the action writes it (today's form, or the earlier one). */
 function parseStepName(name) {
     if (!name.startsWith(STEP_NAME_PREFIX))
         return undefined;
-    const rest = name.slice(STEP_NAME_PREFIX.length);
-    const colon = rest.lastIndexOf(':');
-    if (colon <= 0 || colon === rest.length - 1)
+    const parts = name.slice(STEP_NAME_PREFIX.length).split(':');
+    if (parts.some((p) => p === ''))
         return undefined;
-    return { appName: rest.slice(0, colon), deploymentId: rest.slice(colon + 1) };
+    if (parts.length === 3 && /^[0-9a-f]{10}$/.test(parts[1])) {
+        const [appName, appId, deploymentId] = parts;
+        return { appName, appId, deploymentId };
+    }
+    if (parts.length === 2) {
+        const [appName, deploymentId] = parts;
+        return { appName, deploymentId };
+    }
+    return undefined;
 }
-/** YARN lower-cases application tags, so we do too: the kill step must find them. */
-function appTag(appName) {
-    return `rollover-${appName}`.toLowerCase();
+function isKillStepName(name) {
+    return name.startsWith(KILL_STEP_NAME_PREFIX);
 }
-function deploymentTag(appName, deploymentId) {
-    return `rollover-${appName}-${deploymentId}`.toLowerCase();
+/** Every driver of the app carries it (for people: `yarn application -list -appTags`). */
+function appTag(app) {
+    return `rollover-${app.id}`;
+}
+/** One deployment's driver: what a forced stop kills, and nothing else. */
+function deploymentTag(app, deploymentId) {
+    return `rollover-${app.id}-${deploymentId}`.toLowerCase();
+}
+/**
+ * The deployment-specific tags among a step's YARN tags: today's `rollover-<app id>-<deployment>`
+ * and the earlier `rollover-<app name>-<deployment>`, both unique by the random deployment id.
+ */
+function deploymentTagsIn(tags, deploymentId) {
+    const suffix = `-${deploymentId}`.toLowerCase();
+    return tags
+        .map((t) => t.trim().toLowerCase())
+        .filter((t) => t.startsWith('rollover-') && t.endsWith(suffix) && t.length > suffix.length + 9);
 }
 
 ;// CONCATENATED MODULE: ./src/settings/github-run.ts
@@ -69668,6 +69720,17 @@ const ACTIVE_STEP_STATES = ['PENDING', 'CANCEL_PENDING', 'RUNNING'];
 function isTerminal(state) {
     return TERMINAL_STEP_STATES.has(state);
 }
+/** CancelSteps answered FAILED for the step: usually it had already ended. */
+class CancelStepFailed extends Error {
+    stepId;
+    reason;
+    constructor(stepId, reason) {
+        super(`EMR refused to cancel step ${stepId}: ${reason ?? 'no reason given'}`);
+        this.stepId = stepId;
+        this.reason = reason;
+        this.name = 'CancelStepFailed';
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/errors.ts
 // Errors meant for the person running the workflow, and one way to print any error.
@@ -69726,17 +69789,7 @@ function sleep(ms) {
 function configuredEndpoint(env) {
     return resolveEndpoint('EMR', env);
 }
-/** CancelSteps answered FAILED for the step: usually it had already ended. */
-class CancelStepFailed extends Error {
-    stepId;
-    reason;
-    constructor(stepId, reason) {
-        super(`EMR refused to cancel step ${stepId}: ${reason ?? 'no reason given'}`);
-        this.stepId = stepId;
-        this.reason = reason;
-        this.name = 'CancelStepFailed';
-    }
-}
+
 class AwsEmr {
     /**
      * HTTP requests sent to EMR, by operation. Counts the SDK's own retries too (from
@@ -69796,12 +69849,16 @@ class AwsEmr {
                 StepStates: [...ACTIVE_STEP_STATES],
                 ...(marker === undefined ? {} : { Marker: marker }),
             })));
-            // EMR lists steps newest first, across pages too; kept as is.
             for (const step of out.Steps ?? [])
                 steps.push(toStepInfo(step));
             marker = out.Marker;
         } while (marker);
-        return steps;
+        // With a StepStates filter EMR documents no order: newest first, by creation time.
+        return steps.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+    }
+    async listRecentSteps(clusterId) {
+        const out = await this.call('ListSteps', `cluster ${clusterId}`, () => this.client.send(new dist_cjs/* ListStepsCommand */.jNP({ ClusterId: clusterId })));
+        return (out.Steps ?? []).map(toStepInfo);
     }
     async describeStep(clusterId, stepId) {
         const out = await this.call('DescribeStep', `cluster ${clusterId}`, () => this.client.send(new dist_cjs/* DescribeStepCommand */.R5p({ ClusterId: clusterId, StepId: stepId })));
@@ -75194,22 +75251,6 @@ function jarOfStep(args) {
     return parseSparkSubmitArgs(args.slice(start)).jar;
 }
 
-;// CONCATENATED MODULE: ./src/aws/s3-location.ts
-// An S3 object or prefix as a value: the one shape every module passes around.
-function s3Uri(location) {
-    return `s3://${location.bucket}/${location.key}`;
-}
-/** `prefix/part/part…`, skipping empty parts (an empty prefix key is the bucket's root). */
-function child(prefix, ...parts) {
-    const key = [prefix.key, ...parts].filter((p) => p !== '').join('/');
-    return { bucket: prefix.bucket, key };
-}
-/** `s3://bucket/key` or `s3a://bucket/key`; undefined for anything else. */
-function parseS3Location(uri) {
-    const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri);
-    return match ? { bucket: match[1], key: match[2] } : undefined;
-}
-
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
 // Turns the action's inputs into one immutable Settings object, in the manner of actions/checkout's
 // input-helper: read each input, apply its default, validate it. Pure (the reader and the
@@ -75702,11 +75743,14 @@ class AppLayout {
     markers;
     lock;
     current;
+    /** The action's ledger of drivers it launched and not yet confirmed gone. */
+    drivers;
     constructor(markerPrefix, appName) {
         this.app = child(markerPrefix, appName);
         this.markers = child(this.app, 'markers');
         this.lock = child(this.app, 'lock');
         this.current = child(this.app, 'current.json');
+        this.drivers = child(this.app, 'drivers.json');
     }
     marker(deploymentId) {
         return child(this.markers, deploymentId);
@@ -75720,7 +75764,7 @@ class AppLayout {
 
 
 function buildSparkStep(input) {
-    const tags = [appTag(input.appName), deploymentTag(input.appName, input.deploymentId)];
+    const tags = [appTag(input.app), deploymentTag(input.app, input.deploymentId)];
     const args = [
         'spark-submit',
         '--deploy-mode',
@@ -75742,7 +75786,7 @@ function buildSparkStep(input) {
         ...input.appArgs,
     ];
     return {
-        name: stepName(input.appName, input.deploymentId),
+        name: stepName(input.app, input.deploymentId),
         jar: 'command-runner.jar',
         args,
         actionOnFailure: 'CONTINUE',
@@ -75753,7 +75797,7 @@ function buildSparkStep(input) {
  * Only the contract confs and the step name change; everything else is kept as EMR reports it.
  */
 function retargetStep(previous, target) {
-    const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(',');
+    const tags = [appTag(target.app), deploymentTag(target.app, target.deploymentId)].join(',');
     const replaced = new Map([
         [MARKER_CONF, target.markerUri],
         [MARKER_ENV_CONF, target.markerUri],
@@ -75780,10 +75824,47 @@ function retargetStep(previous, target) {
         args.splice(1, 0, ...missing.flatMap((key) => ['--conf', `${key}=${replaced.get(key)}`]));
     }
     return {
-        name: stepName(target.appName, target.deploymentId),
+        name: stepName(target.app, target.deploymentId),
         jar: previous.jar,
         args,
         actionOnFailure: 'CONTINUE',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/fence.ts
+function fencedEmr(emr, fence) {
+    return {
+        resolveCluster: (ref) => emr.resolveCluster(ref),
+        listActiveSteps: (clusterId) => emr.listActiveSteps(clusterId),
+        listRecentSteps: (clusterId) => emr.listRecentSteps(clusterId),
+        describeStep: (clusterId, stepId) => emr.describeStep(clusterId, stepId),
+        addStep: async (clusterId, step, role) => {
+            fence();
+            return emr.addStep(clusterId, step, role);
+        },
+        cancelStep: async (clusterId, stepId) => {
+            fence();
+            return emr.cancelStep(clusterId, stepId);
+        },
+    };
+}
+/** `guarded` says which writes are shared state (markers, ledger, current.json). */
+function fencedStore(store, fence, guarded) {
+    return {
+        head: (location) => store.head(location),
+        getText: (location, options) => store.getText(location, options),
+        list: (prefix) => store.list(prefix),
+        putText: async (location, body, condition, options) => {
+            if (guarded(location))
+                fence();
+            return store.putText(location, body, condition, options);
+        },
+        delete: async (location, condition) => {
+            if (guarded(location))
+                fence();
+            return store.delete(location, condition);
+        },
+        uploadFile: (location, path, onProgress) => store.uploadFile(location, path, onProgress),
     };
 }
 
@@ -75803,34 +75884,140 @@ class PreconditionFailed extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollover/timings.ts
-// Every timing the rollover uses, in one typed object with one set of defaults (as lib-storage
-// keeps its configuration). The defaults suit real EMR; tests, the demo and the bench pass a
-// partial override. All values are milliseconds unless the name says otherwise.
-const DEFAULT_TIMINGS = Object.freeze({
-    lockLeaseMs: 60_000,
-    lockRenewEveryMs: 20_000,
-    lockPollMs: 5_000,
-    lockReportEveryMs: 30_000,
-    ackPollMs: 250,
-    emrPollMs: 3_000,
-    cancelGraceMs: 5_000,
-    killTimeoutMs: 5 * 60_000,
-    killConfirmMs: 60_000,
-    stepPollMs: 2_000,
-    retireTimeoutMs: 5 * 60_000,
-    verifyFirstCheckMs: 1_000,
-    verifyPollMs: 1_000,
-    stableCheckMinMs: 2_000,
-    stableCheckMaxMs: 15_000,
-    confirmPollMaxMs: 30_000,
-    maxPollIntervalMs: 10_000,
-    // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
-    emrBurst: 5,
-    emrCallsPerSecond: 0.4,
-});
-function timingsWith(overrides = {}) {
-    return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides });
+;// CONCATENATED MODULE: ./src/rollover/ledger.ts
+// The action's own record of the drivers it launched and has not yet confirmed gone
+// (`<marker-prefix>/<app>/drivers.json`), with any forced stop that was started and not
+// confirmed. It is how a later run still knows of a driver whose step was cancelled in the
+// console, or whose kill was interrupted: EMR forgets neither, but only if someone asks.
+// Written under the deploy lock, with IfMatch, before the EMR call it announces.
+
+function parseLedger(text) {
+    try {
+        const body = JSON.parse(text);
+        if (body?.version !== 1 || !Array.isArray(body.drivers))
+            return [];
+        return body.drivers.filter((d) => typeof d === 'object' &&
+            d !== null &&
+            typeof d.deploymentId === 'string' &&
+            typeof d.clusterId === 'string' &&
+            typeof d.markerUri === 'string');
+    }
+    catch {
+        return [];
+    }
+}
+class LedgerStore {
+    store;
+    location;
+    current;
+    constructor(store, location) {
+        this.store = store;
+        this.location = location;
+    }
+    async read() {
+        const read = await this.store.getText(this.location);
+        this.current = read
+            ? { etag: read.etag, entries: parseLedger(read.body) }
+            : { etag: undefined, entries: [] };
+        return this.current;
+    }
+    /**
+     * Applies `change` to the latest ledger and writes it with IfMatch (IfNoneMatch when new);
+     * re-reads and re-applies when another writer got there first.
+     */
+    async update(change) {
+        for (let attempt = 0;; attempt++) {
+            const base = this.current ?? (await this.read());
+            const entries = change(base.entries);
+            const body = { version: 1, drivers: entries };
+            try {
+                const etag = await this.store.putText(this.location, JSON.stringify(body, null, 2), base.etag === undefined ? { ifNoneMatch: true } : { ifMatch: base.etag });
+                this.current = { etag, entries };
+                return this.current;
+            }
+            catch (error) {
+                if (!(error instanceof PreconditionFailed) || attempt >= 3)
+                    throw error;
+                this.current = undefined;
+            }
+        }
+    }
+    upsert(entry) {
+        return this.update((entries) => [
+            ...entries.filter((e) => e.deploymentId !== entry.deploymentId),
+            entry,
+        ]);
+    }
+    patch(deploymentId, fields) {
+        return this.update((entries) => entries.map((e) => (e.deploymentId === deploymentId ? { ...e, ...fields } : e)));
+    }
+    /** Drops the entries of drivers confirmed gone. */
+    remove(deploymentIds) {
+        const gone = new Set(deploymentIds);
+        return this.update((entries) => entries.filter((e) => !gone.has(e.deploymentId)));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollover/liveness.ts
+
+/** Progress written this long after EMR says the step ended means the application lives on. */
+const PROGRESS_AFTER_END_MS = 10_000;
+const ACTIVE = new Set(['PENDING', 'RUNNING', 'CANCEL_PENDING']);
+function liveness(c) {
+    if (c.killIntent) {
+        return {
+            status: 'possibly-alive',
+            why: `a forced stop of it started at ${c.killIntent.at} was never confirmed`,
+        };
+    }
+    const step = c.step;
+    if (!step && c.neverSubmitted) {
+        return { status: 'gone', why: 'no step was ever submitted for its marker' };
+    }
+    if (!step) {
+        return c.ack
+            ? { status: 'gone', why: 'it acknowledged its stop' }
+            : {
+                status: 'possibly-alive',
+                why: 'no EMR step is known for its marker; only its .stopped can confirm it stopped',
+            };
+    }
+    if (ACTIVE.has(step.state)) {
+        const acked = c.ack ? ' (it acknowledged its stop, but has not exited)' : '';
+        return { status: 'alive', why: `its step is ${step.state}${acked}` };
+    }
+    const endedAt = step.endedAt?.getTime();
+    const progressAt = c.progressAt?.getTime();
+    if (endedAt !== undefined &&
+        progressAt !== undefined &&
+        progressAt > endedAt + PROGRESS_AFTER_END_MS) {
+        return {
+            status: 'possibly-alive',
+            why: `it reported progress ${formatDuration(progressAt - endedAt)} after its step ended ${step.state}: the YARN application outlived spark-submit`,
+        };
+    }
+    if (step.state === 'COMPLETED' || step.state === 'FAILED') {
+        return { status: 'gone', why: `its step ended ${step.state}` };
+    }
+    // CANCELLED or INTERRUPTED.
+    if (step.startedAt === undefined) {
+        return { status: 'gone', why: `its step was ${step.state} before it started` };
+    }
+    if (c.ack)
+        return { status: 'gone', why: `it acknowledged its stop; its step ended ${step.state}` };
+    return {
+        status: 'possibly-alive',
+        why: `its step ended ${step.state}${step.endedAt ? ` at ${step.endedAt.toISOString()}` : ''} without an acknowledgement: in cluster mode its YARN application lives on`,
+    };
+}
+function isGone(c) {
+    return liveness(c).status === 'gone';
+}
+/** "s-123 (RUNNING)" or "marker s3://…" for messages. */
+function describeCandidate(c) {
+    if (c.stepId)
+        return `${c.stepId}${c.step ? ` (${c.step.state})` : ''}`;
+    return `the driver of marker ${c.markerUri ?? c.key}`;
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/lock-body.ts
@@ -75893,13 +76080,49 @@ function describeHolder(holder) {
         return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`;
     const o = body.owner;
     const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run';
-    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`;
+    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, last renewed ${body.renewedAt} by its clock)`;
+}
+
+;// CONCATENATED MODULE: ./src/rollover/timings.ts
+// Every timing the rollover uses, in one typed object with one set of defaults (as lib-storage
+// keeps its configuration). The defaults suit real EMR; tests, the demo and the bench pass a
+// partial override. All values are milliseconds unless the name says otherwise.
+const DEFAULT_TIMINGS = Object.freeze({
+    lockLeaseMs: 60_000,
+    lockRenewEveryMs: 20_000,
+    lockPollMs: 5_000,
+    lockReportEveryMs: 30_000,
+    lockRenewTimeoutMs: 10_000,
+    ackPollMs: 250,
+    emrPollMs: 3_000,
+    cancelGraceMs: 5_000,
+    killTimeoutMs: 5 * 60_000,
+    killConfirmMs: 60_000,
+    stepPollMs: 2_000,
+    retireTimeoutMs: 5 * 60_000,
+    verifyFirstCheckMs: 1_000,
+    verifyPollMs: 1_000,
+    stableCheckMinMs: 2_000,
+    stableCheckMaxMs: 15_000,
+    confirmPollMaxMs: 30_000,
+    maxPollIntervalMs: 10_000,
+    statusEveryMs: 30_000,
+    // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
+    emrBurst: 5,
+    emrCallsPerSecond: 0.4,
+});
+function timingsWith(overrides = {}) {
+    return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides });
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/lock.ts
-// The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
-// deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
-// and renewed while the run works, so the lock of a crashed run frees itself within a minute.
+// The deploy lock as a fence (DESIGN.md): one S3 object per application, created with
+// IfNoneMatch, renewed and released with IfMatch. Correctness never depends on two machines'
+// clocks agreeing: a waiter takes a lock over only once its ETag has not changed for a whole lease
+// by the waiter's own monotonic clock; a holder judges itself lost once no renewal has succeeded
+// within the lease minus a margin by its own monotonic clock, whatever a hanging request does.
+// Since every successful renewal started before the waiter last saw the object change, the
+// holder always gives up before a waiter may take over.
 
 
 
@@ -75908,21 +76131,33 @@ function describeHolder(holder) {
 
 
 
+
+/** Thrown by `assertHeld` (the fence) and the reason of `lost`. */
+class LockLost extends UserError {
+    constructor(message) {
+        super(message);
+        this.name = 'LockLost';
+    }
+}
 // Bounds the re-read/re-create loop when the lock keeps changing under us.
 const MAX_IMMEDIATE_RETRIES = 5;
 class DeployLock {
     lost;
     lostController = new AbortController();
+    options;
     leaseMs;
+    marginMs;
     app;
     held;
-    renewal;
+    /** Writes whose response never came: one of them may have landed. */
+    unconfirmed = [];
+    loops;
     releasing;
-    options;
     constructor(options) {
         this.options = options;
         this.lost = this.lostController.signal;
         this.leaseMs = options.leaseMs ?? DEFAULT_TIMINGS.lockLeaseMs;
+        this.marginMs = options.marginMs ?? Math.max(1_000, Math.round(this.leaseMs / 6));
         this.app = options.location.key.split('/').at(-2) ?? options.location.key;
     }
     get etag() {
@@ -75931,87 +76166,126 @@ class DeployLock {
     get state() {
         return this.held && { location: this.options.location, etag: this.held.etag };
     }
+    /**
+     * The fence, called before every mutation: throws LockLost unless a renewal succeeded within
+     * the lease minus the margin, by this machine's monotonic clock.
+     */
+    assertHeld() {
+        if (this.lost.aborted)
+            throw this.lost.reason;
+        if (!this.held)
+            throw new LockLost(`The deploy lock of '${this.app}' is not held.`);
+        const age = this.options.clock.monotonic() - this.held.renewedFrom;
+        if (age > this.leaseMs - this.marginMs) {
+            this.lose(`no renewal succeeded for ${formatDuration(age)}`);
+            throw this.lost.reason;
+        }
+    }
     async acquire(timeoutMs, signal) {
         const { clock, log } = this.options;
-        const started = clock.now();
-        const deadline = started + timeoutMs;
+        const deadline = clock.monotonic() + timeoutMs;
         let lastReport = -Infinity;
         let immediate = 0;
-        let holder;
+        let seen;
         for (;;) {
             signal?.throwIfAborted();
-            let attempt;
+            const lookedAt = clock.monotonic();
+            let current;
             try {
-                attempt = await this.attempt(started);
+                current = await this.tryCreate();
             }
             catch (error) {
-                if (!isTransient(error) || clock.now() >= deadline)
+                if (!isTransient(error) || clock.monotonic() >= deadline)
                     throw error;
-                log.debug(`Deploy lock: S3 error, will retry: ${String(error)}`);
-                attempt = { kind: 'failed' };
+                log.debug(`Deploy lock: S3 error, will retry: ${describeError(error)}`);
+                current = 'failed';
             }
-            if (attempt.kind === 'acquired')
+            if (current === 'acquired')
                 return;
-            if (attempt.kind === 'retry' && immediate++ < MAX_IMMEDIATE_RETRIES)
-                continue;
+            if (current === 'gone') {
+                if (immediate++ < MAX_IMMEDIATE_RETRIES)
+                    continue;
+            }
+            else if (current !== 'failed') {
+                const { etag, holder } = current;
+                if (seen?.etag !== etag)
+                    seen = { etag, since: lookedAt, holder };
+                const sameRun = holder.body !== undefined && this.isSameRun(holder.body.owner);
+                const unchangedFor = clock.monotonic() - seen.since;
+                if (sameRun || unchangedFor >= this.leaseOf(holder)) {
+                    if (await this.takeOver(etag, holder, sameRun, unchangedFor))
+                        return;
+                    if (immediate++ < MAX_IMMEDIATE_RETRIES)
+                        continue;
+                }
+            }
             immediate = 0;
-            if (attempt.kind === 'held')
-                holder = attempt.holder;
-            const now = clock.now();
+            const now = clock.monotonic();
             if (now >= deadline) {
-                throw new UserError(`Another rollover of '${this.app}' holds the deploy lock: ${describeHolder(holder)}. ` +
+                throw new UserError(`Another rollover of '${this.app}' holds the deploy lock: ${describeHolder(seen?.holder)}. ` +
                     `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`);
             }
-            if (holder &&
-                now - lastReport >= (this.options.reportEveryMs ?? DEFAULT_TIMINGS.lockReportEveryMs)) {
+            const reportEvery = this.options.reportEveryMs ?? DEFAULT_TIMINGS.lockReportEveryMs;
+            if (seen && now - lastReport >= reportEvery) {
                 lastReport = now;
-                log.info(`Waiting for the deploy lock of '${this.app}', held by ${describeHolder(holder)}.`);
+                log.info(`Waiting for the deploy lock of '${this.app}', held by ${describeHolder(seen.holder)}; unchanged for ${formatDuration(now - seen.since)} of its ${formatDuration(this.leaseOf(seen.holder))} lease.`);
             }
             const pollMs = this.options.pollMs ?? DEFAULT_TIMINGS.lockPollMs;
             const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)());
             await clock.sleep(Math.min(jittered, deadline - now), signal);
         }
     }
-    /** Renews the lease in the background until stopRenewing/release; aborts `lost` if it cannot. */
+    /** Renews the lease in the background until release; aborts `lost` when it cannot. */
     startRenewing() {
-        if (this.renewal || !this.held)
+        if (this.loops || !this.held)
             return;
         const controller = new AbortController();
-        this.renewal = { controller, done: this.renewLoop(controller.signal) };
+        const done = Promise.all([
+            this.renewLoop(controller.signal),
+            this.watchdog(controller.signal),
+        ]).then(() => undefined);
+        this.loops = { controller, done };
     }
-    /** Resolves once no renewal write is in flight, so a following delete sees the latest etag. */
-    stopRenewing() {
-        const renewal = this.renewal;
-        this.renewal = undefined;
-        renewal?.controller.abort();
-        return renewal?.done ?? Promise.resolve();
-    }
-    /** Never throws: it runs in `finally`, and an unreleased lock still frees itself at expiry. */
+    /** Never throws: it runs in `finally`, and an unreleased lock is taken over after a lease. */
     release() {
         this.releasing ??= this.doRelease().finally(() => (this.releasing = undefined));
         return this.releasing;
+    }
+    /** Resolves once no renewal write is in flight, so a following delete sees the latest etag. */
+    async stopRenewing() {
+        const loops = this.loops;
+        this.loops = undefined;
+        loops?.controller.abort();
+        await loops?.done;
     }
     async doRelease() {
         const { store, location, log } = this.options;
         await this.stopRenewing();
         if (!this.held)
             return;
+        if (this.lost.aborted) {
+            // Another run may hold it now; its object is not ours to delete.
+            this.setHeld(undefined);
+            return;
+        }
         try {
             await releaseLockByEtag(store, location, this.held.etag, log);
             this.setHeld(undefined);
         }
         catch (error) {
-            log.warning(`Could not release the deploy lock ${s3Uri(location)} (${String(error)}); ` +
-                `it frees itself at ${iso(this.held.expiresAt)}.`);
+            log.warning(`Could not release the deploy lock ${s3Uri(location)} (${describeError(error)}); ` +
+                `another run takes it over once it has stayed unchanged for ${formatDuration(this.leaseMs)}.`);
         }
     }
-    async attempt(waitingSince) {
-        const { store, location, clock, log } = this.options;
-        const now = clock.now();
+    leaseOf(holder) {
+        return Math.max(this.leaseMs, holder.body?.leaseMs ?? 0);
+    }
+    async tryCreate() {
+        const { store, location, log } = this.options;
         try {
-            await this.write(now, { ifNoneMatch: true });
+            await this.write({ ifNoneMatch: true });
             log.info(`Acquired the deploy lock ${s3Uri(location)}.`);
-            return { kind: 'acquired' };
+            return 'acquired';
         }
         catch (error) {
             if (!(error instanceof PreconditionFailed))
@@ -76019,28 +76293,25 @@ class DeployLock {
         }
         const current = await store.getText(location);
         if (!current)
-            return { kind: 'retry' };
+            return 'gone';
         const holder = { body: parseLockBody(current.body), lastModified: current.lastModified };
-        const ours = holder.body !== undefined && this.isSameRun(holder.body.owner);
-        // A body we cannot read still had a writer: give it one full lease from its last write.
-        const expiresAt = holder.body
-            ? Date.parse(holder.body.expiresAt)
-            : (current.lastModified?.getTime() ?? waitingSince) + this.leaseMs;
-        if (!ours && expiresAt >= now)
-            return { kind: 'held', holder };
+        return { etag: current.etag, holder };
+    }
+    async takeOver(etag, holder, sameRun, unchangedFor) {
+        const { log } = this.options;
         try {
-            await this.write(now, { ifMatch: current.etag });
+            await this.write({ ifMatch: etag });
         }
         catch (error) {
             if (error instanceof PreconditionFailed)
-                return { kind: 'retry' };
+                return false;
             throw error;
         }
-        if (ours)
+        if (sameRun)
             log.info(`Took over the deploy lock left by ${describeHolder(holder)}: same workflow run.`);
         else
-            log.warning(`Took over the expired deploy lock of ${describeHolder(holder)}.`);
-        return { kind: 'acquired' };
+            log.warning(`Took over the deploy lock of ${describeHolder(holder)}: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`);
+        return true;
     }
     // Another attempt of this run can only exist once that attempt has finished (GitHub re-runs
     // completed runs only). The same attempt may be a parallel matrix job, so it must wait.
@@ -76052,69 +76323,242 @@ class DeployLock {
             return false;
         return other.runAttempt !== me.runAttempt || other.deploymentId === me.deploymentId;
     }
-    async write(now, condition, acquiredAt = iso(now)) {
-        const { store, location, owner } = this.options;
-        const expiresAt = now + this.leaseMs;
-        const body = {
+    body(token) {
+        const now = this.options.clock.now();
+        return {
             version: 1,
-            owner,
-            acquiredAt,
-            renewedAt: iso(now),
-            expiresAt: iso(expiresAt),
+            owner: this.options.owner,
+            acquiredAt: this.held?.acquiredAt ?? new Date(now).toISOString(),
+            renewedAt: new Date(now).toISOString(),
+            expiresAt: new Date(now + this.leaseMs).toISOString(),
+            leaseMs: this.leaseMs,
+            token,
         };
-        const etag = await store.putText(location, JSON.stringify(body), condition);
-        this.setHeld({ etag, acquiredAt, expiresAt });
+    }
+    newToken() {
+        return this.options.token?.() ?? (0,external_node_crypto_.randomBytes)(8).toString('hex');
+    }
+    /** One conditional write of our lease; on success the lease counts from the request's start. */
+    async write(condition, signal) {
+        const { store, location, clock } = this.options;
+        const startedAt = clock.monotonic();
+        const token = this.newToken();
+        const body = this.body(token);
+        try {
+            const etag = await store.putText(location, JSON.stringify(body), condition, { signal });
+            this.unconfirmed.length = 0;
+            this.setHeld({ etag, acquiredAt: body.acquiredAt, renewedFrom: startedAt });
+        }
+        catch (error) {
+            if (!(error instanceof PreconditionFailed)) {
+                // The request may have landed even though no answer came back.
+                this.unconfirmed.push({ token, startedAt });
+                if (this.unconfirmed.length > 8)
+                    this.unconfirmed.shift();
+                throw error;
+            }
+            if (condition.ifNoneMatch)
+                throw error;
+            // A 412 behind a lost response: the SDK's retry (or ours) meets our own newer version. The
+            // lease counts from the start of the write that landed, never later.
+            const current = await store.getText(location, { signal }).catch(() => undefined);
+            const found = current && parseLockBody(current.body)?.token;
+            const landed = found === token
+                ? { token, startedAt }
+                : this.unconfirmed.find((u) => found !== undefined && u.token === found);
+            if (current && landed) {
+                this.unconfirmed.length = 0;
+                this.setHeld({
+                    etag: current.etag,
+                    acquiredAt: body.acquiredAt,
+                    renewedFrom: landed.startedAt,
+                });
+                return;
+            }
+            throw error;
+        }
     }
     setHeld(held) {
+        const changed = this.held?.etag !== held?.etag;
         this.held = held;
-        this.options.onStateChange?.(this.state);
+        if (changed)
+            this.options.onStateChange?.(this.state);
     }
-    async renewLoop(signal) {
-        const { clock, log, store, location } = this.options;
+    async renewLoop(stop) {
+        const { clock, log, location, store } = this.options;
         const renewEveryMs = this.options.renewEveryMs ?? DEFAULT_TIMINGS.lockRenewEveryMs;
-        while (this.held) {
-            const left = this.held.expiresAt - clock.now();
-            if (left <= 0)
-                return this.loseLock(`its lease ran out at ${iso(this.held.expiresAt)} before it could be renewed`);
+        const timeoutMs = this.options.renewTimeoutMs ?? DEFAULT_TIMINGS.lockRenewTimeoutMs;
+        let failures = 0;
+        while (this.held && !this.lost.aborted) {
+            // After a failure, try again soon: the lease is running out.
+            const wait = failures === 0 ? renewEveryMs : Math.min(renewEveryMs, 2_000 * failures);
             try {
-                // Halving the wait as expiry nears gives a failing renewal several more tries in time.
-                await clock.sleep(left < 1_000 ? left : Math.min(renewEveryMs, left / 2), signal);
+                await clock.sleep(wait, AbortSignal.any([stop, this.lost]));
             }
             catch {
                 return;
             }
-            if (signal.aborted)
+            const held = this.held;
+            if (!held || this.lost.aborted)
                 return;
-            if (clock.now() >= this.held.expiresAt)
-                continue;
+            const request = AbortSignal.any([stop, this.lost, timeoutSignal(clock, timeoutMs, stop)]);
             try {
-                await this.write(clock.now(), { ifMatch: this.held.etag }, this.held.acquiredAt);
-                log.debug(`Renewed the deploy lock until ${iso(this.held.expiresAt)}.`);
+                await this.write({ ifMatch: held.etag }, request);
+                failures = 0;
+                log.debug(`Renewed the deploy lock ${s3Uri(location)}.`);
             }
             catch (error) {
-                // A 409 can mean a concurrent write that did not win: only a changed etag proves a loss.
+                if (stop.aborted || this.lost.aborted)
+                    return;
                 if (error instanceof PreconditionFailed) {
-                    const current = await store.getText(location).catch(() => this.held);
-                    if (current?.etag !== this.held.etag)
-                        return this.loseLock('another run took it over or deleted it');
+                    // A 409 can mean a concurrent write that did not win: only a changed etag proves a loss.
+                    const current = await store.getText(location).then((read) => read ?? 'deleted', () => 'unknown');
+                    if (current === 'deleted')
+                        return this.lose('it was deleted');
+                    if (current !== 'unknown' && current.etag !== held.etag)
+                        return this.lose('another run took it over');
                 }
-                log.warning(`Could not renew the deploy lock (${String(error)}); will retry.`);
+                failures += 1;
+                log.warning(`Could not renew the deploy lock (${describeError(error)}); will retry.`);
             }
         }
     }
-    loseLock(reason) {
+    /** Declares the lock lost on time, even while a renewal request hangs. */
+    async watchdog(stop) {
+        const { clock } = this.options;
+        while (this.held && !this.lost.aborted) {
+            const age = clock.monotonic() - this.held.renewedFrom;
+            const left = this.leaseMs - this.marginMs - age;
+            if (left < 0)
+                return this.lose(`no renewal succeeded for ${formatDuration(age)}`);
+            try {
+                await clock.sleep(left + 1, stop);
+            }
+            catch {
+                return;
+            }
+        }
+    }
+    lose(reason) {
+        if (this.lost.aborted)
+            return;
         const message = `Lost the deploy lock of '${this.app}' (${s3Uri(this.options.location)}): ${reason}. ` +
-            'Stopping so that two rollovers never act on the application at once.';
+            'Stopping before the next change, so that two rollovers never act on the application at once.';
         this.options.log.warning(message);
-        this.lostController.abort(new UserError(message));
+        this.lostController.abort(new LockLost(message));
     }
 }
-function iso(ms) {
-    return new Date(ms).toISOString();
+/** An AbortSignal that fires after `ms` on the injected clock (tests run it on fake time). */
+function timeoutSignal(clock, ms, stop) {
+    const controller = new AbortController();
+    clock.sleep(ms, stop).then(() => controller.abort(new Error(`timed out after ${formatDuration(ms)}`)), () => undefined);
+    return controller.signal;
+}
+
+;// CONCATENATED MODULE: ./src/contract/reports.ts
+// The driver's reports next to its marker (DESIGN.md, "The contract"): `.ready` (standby),
+// `.progress` (after committed batches) and `.stopped` (after a graceful stop). Parsing is
+// lenient, as the contract says: unknown fields are ignored, a missing field is undefined, and a
+// body that is not a version-1 JSON object is no report at all. Test vectors: ./vectors/.
+const READY_SUFFIX = '.ready';
+const PROGRESS_SUFFIX = '.progress';
+const STOPPED_SUFFIX = '.stopped';
+const REPORT_SUFFIXES = [READY_SUFFIX, PROGRESS_SUFFIX, STOPPED_SUFFIX];
+function object(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return undefined;
+        return value.version === 1 ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const str = (v) => (typeof v === 'string' ? v : undefined);
+const num = (v) => typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+function sources(value) {
+    if (!Array.isArray(value))
+        return [];
+    return value.flatMap((s) => {
+        if (s === null || typeof s !== 'object')
+            return [];
+        const o = s;
+        const description = str(o.description);
+        if (description === undefined)
+            return [];
+        return [
+            {
+                description,
+                startOffset: o.startOffset ?? null,
+                endOffset: o.endOffset ?? null,
+                ...(num(o.numInputRows) === undefined ? {} : { numInputRows: num(o.numInputRows) }),
+            },
+        ];
+    });
+}
+function defined(value) {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
+function parseReady(text) {
+    const o = object(text);
+    if (!o)
+        return undefined;
+    return defined({
+        readyAt: str(o.readyAt),
+        applicationId: str(o.applicationId),
+        deploymentId: str(o.deploymentId),
+    });
+}
+function parseProgress(text) {
+    const o = object(text);
+    if (!o)
+        return undefined;
+    const first = o.firstBatch !== null && typeof o.firstBatch === 'object' ? o.firstBatch : undefined;
+    return defined({
+        api: str(o.api),
+        applicationId: str(o.applicationId),
+        deploymentId: str(o.deploymentId),
+        startedAt: str(o.startedAt),
+        batchId: num(o.batchId),
+        committedAt: str(o.committedAt),
+        firstBatchId: num(o.firstBatchId),
+        firstBatch: first && {
+            ...defined({ batchId: num(first.batchId), committedAt: str(first.committedAt) }),
+            sources: sources(first.sources),
+        },
+        sources: sources(o.sources),
+        numInputRows: num(o.numInputRows),
+        inputRowsPerSecond: num(o.inputRowsPerSecond),
+        processedRowsPerSecond: num(o.processedRowsPerSecond),
+        batchDurationMs: num(o.batchDurationMs),
+        triggerIntervalMs: num(o.triggerIntervalMs),
+    });
+}
+function parseStopped(text) {
+    const o = object(text);
+    if (!o)
+        return undefined;
+    return defined({
+        api: str(o.api),
+        applicationId: str(o.applicationId),
+        deploymentId: str(o.deploymentId),
+        stoppedAt: str(o.stoppedAt),
+        batchId: o.batchId === null ? null : num(o.batchId),
+        sources: sources(o.sources),
+        drainMs: num(o.drainMs),
+        graceful: typeof o.graceful === 'boolean' ? o.graceful : undefined,
+    });
+}
+/** `<marker key>` of a report key, or undefined when the key is no report. */
+function markerKeyOfReport(key) {
+    const suffix = REPORT_SUFFIXES.find((s) => key.endsWith(s));
+    return suffix === undefined ? undefined : key.slice(0, -suffix.length);
 }
 
 ;// CONCATENATED MODULE: ./src/contract/markers.ts
-const ACK_SUFFIX = '.stopped';
+
+const ACK_SUFFIX = STOPPED_SUFFIX;
 /** What a driver reads from any marker text: `standby` only when a version-1 body says so. */
 function markerMode(text) {
     return parseMarkerBody(text)?.mode === 'standby' ? 'standby' : 'run';
@@ -76138,34 +76582,50 @@ function parseMarkerBody(text) {
 ;// CONCATENATED MODULE: ./src/rollover/marker-store.ts
 
 
+
+
+
 class MarkerStore {
     store;
     layout;
-    constructor(store, layout) {
+    warn;
+    constructor(store, layout, warn = () => { }) {
         this.store = store;
         this.layout = layout;
+        this.warn = warn;
     }
     async scan() {
         const listed = await this.store.list(this.layout.markers);
-        const markerObjects = listed.filter((o) => !o.key.endsWith(ACK_SUFFIX));
-        const ackObjects = listed.filter((o) => o.key.endsWith(ACK_SUFFIX));
+        // Folder placeholders (keys ending in '/', as the S3 console makes them) are nobody's marker.
+        const objects = listed.filter((o) => !o.key.endsWith('/'));
+        const markerObjects = objects.filter((o) => markerKeyOfReport(o.key) === undefined);
+        const ackObjects = objects.filter((o) => o.key.endsWith(ACK_SUFFIX));
+        const progress = new Map(objects
+            .filter((o) => o.key.endsWith(PROGRESS_SUFFIX))
+            .map((o) => [this.uriOf(markerKeyOfReport(o.key)), o]));
         const markers = await Promise.all(markerObjects.map(async (o) => {
             const location = { bucket: this.layout.markers.bucket, key: o.key };
-            const read = await this.store.getText(location);
-            if (!read)
+            const read = await this.readOrWarn(location, 'marker');
+            if (read === 'gone')
                 return undefined; // deleted since the listing
+            if (read === 'unreadable') {
+                // Still a marker: deleting it still stops its driver; it just cannot be put back.
+                return { location, uri: s3Uri(location), etag: o.etag, text: '', unreadable: true };
+            }
             return {
                 location,
                 uri: s3Uri(location),
                 etag: read.etag,
                 text: read.body,
                 body: parseMarkerBody(read.body),
+                ...(read.lastModified ? { lastModified: read.lastModified } : {}),
             };
         }));
         const acks = await Promise.all(ackObjects.map((o) => this.readAckAt(o.key)));
         return {
             markers: markers.filter((m) => m !== undefined),
             acks: acks.filter((a) => a !== undefined),
+            progress,
         };
     }
     async create(deploymentId, body) {
@@ -76198,10 +76658,26 @@ class MarkerStore {
     async removeAcks(acks) {
         await Promise.all(acks.map((a) => this.store.delete(a.location)));
     }
+    /** The object, 'gone', or 'unreadable' (403, a KMS key we may not use) with a warning. */
+    async readOrWarn(location, what) {
+        try {
+            return (await this.store.getText(location)) ?? 'gone';
+        }
+        catch (error) {
+            if (isTransient(error))
+                throw error;
+            this.warn(`Cannot read the ${what} ${s3Uri(location)} (${describeError(error)}); treating it as unreadable. Allow s3:GetObject (and kms:Decrypt for its key) on the marker prefix.`);
+            return 'unreadable';
+        }
+    }
+    uriOf(key) {
+        return `s3://${this.layout.markers.bucket}/${key}`;
+    }
     async readAckAt(key) {
         const location = { bucket: this.layout.markers.bucket, key };
-        const read = await this.store.getText(location);
-        if (!read)
+        const read = await this.readOrWarn(location, 'acknowledgement');
+        // An acknowledgement we cannot read is treated as absent: never as proof of a stop.
+        if (read === 'gone' || read === 'unreadable')
             return undefined;
         let body = {};
         try {
@@ -76273,6 +76749,9 @@ async function writeCurrent(store, layout, report, live, github) {
         stepId: live.stepId,
         markerUri: live.markerUri,
         jarUri: live.jarUri,
+        // The exact step, so a rollback never depends on EMR's step history (about 1,000 steps).
+        step: live.step,
+        ...(live.executionRoleArn ? { executionRoleArn: live.executionRoleArn } : {}),
         since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
         record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
         github,
@@ -76294,69 +76773,252 @@ async function readCurrent(store, layout) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/observe.ts
+// Reads what runs now, before anything acts (the Flink operator's observer, apart from the
+// decisions): the app's markers and the driver's reports in S3, its active steps, the action's
+// own records (the driver ledger, current.json) and, when those cannot be trusted to be complete,
+// the cluster's recent step history. Every place a driver of the app can be found makes it a
+// candidate; liveness.ts says which candidates may still be alive.
 
 
 
-function isFirstDeploy(state) {
-    return state.markers.length === 0 && state.steps.length === 0;
+
+
+
+
+
+/** A step is the app's when its name carries the app's identity or its marker is the app's. */
+function belongsToApp(step, app) {
+    if (isKillStepName(step.name))
+        return false;
+    const named = parseStepName(step.name);
+    if (named?.appId !== undefined)
+        return named.appId === app.id;
+    return markerUriOfStep(step.args)?.startsWith(app.markersUri) ?? false;
 }
-/** A step belongs to the app when its name, its marker conf or a marker body says so. */
-function appSteps(steps, appName, layout, markers) {
-    const markerPrefix = `s3://${layout.markers.bucket}/${layout.markers.key}/`;
-    const stepIdsInMarkers = new Set(markers.map((m) => m.body?.stepId).filter(Boolean));
-    return steps.filter((step) => {
-        if (stepIdsInMarkers.has(step.id))
-            return true;
-        const named = parseStepName(step.name);
-        if (named?.appName === appName)
-            return true;
-        return markerUriOfStep(step.args)?.startsWith(markerPrefix) ?? false;
-    });
+function isFirstDeploy(world) {
+    return (world.markers.length === 0 &&
+        world.candidates.length === 0 &&
+        world.current === undefined &&
+        world.ledger.entries.length === 0);
 }
-/** What runs now on the run's cluster: its markers in S3 and its active steps. */
-function observe(ctx) {
-    return readCurrentState(ctx.emr, ctx.markers, ctx.clusterId, ctx.settings.appName);
+/** Candidates that may still be alive: the ones a stop must deal with. */
+function possiblyAlive(world) {
+    return world.candidates.filter((c) => liveness(c).status !== 'gone');
 }
-async function readCurrentState(emr, markerStore, clusterId, appName) {
-    const [scan, steps] = await Promise.all([
-        markerStore.scan(),
+async function observe(ctx) {
+    const { emr, clusterId, app } = ctx;
+    const [scan, active, ledger, current] = await Promise.all([
+        ctx.markers.scan(),
         emr.listActiveSteps(clusterId),
+        ctx.ledger.read(),
+        readCurrentOrWarn(ctx),
     ]);
+    const byKey = new Map();
+    const add = (key, clusterId_, via) => {
+        const draft = byKey.get(key) ?? { key, clusterId: clusterId_, via: new Set(), killTags: [] };
+        draft.via.add(via);
+        byKey.set(key, draft);
+        return draft;
+    };
+    const mine = active.filter((s) => belongsToApp(s, app));
+    for (const step of mine)
+        withStep(add(step.id, clusterId, 'active-step'), step);
+    for (const marker of scan.markers) {
+        const stepId = marker.body?.stepId;
+        if (stepId) {
+            const d = add(stepId, marker.body?.clusterId ?? clusterId, 'marker');
+            d.markerUri ??= marker.uri;
+            d.deploymentId ??= marker.body?.deploymentId;
+        }
+    }
+    for (const entry of ledger.entries) {
+        const d = entry.stepId ? add(entry.stepId, entry.clusterId, 'ledger') : undefined;
+        if (d)
+            fromLedger(d, entry);
+    }
+    if (current?.stepId)
+        add(current.stepId, current.clusterId ?? clusterId, 'current');
+    // Without a ledger (an app deployed by an earlier version) or with a launch whose step id was
+    // never recorded, the recent history is the only place left to look.
+    const unnamed = ledger.entries.filter((e) => e.stepId === undefined);
+    const history = new RecentSteps(ctx);
+    if (ledger.etag === undefined || unnamed.length > 0) {
+        for (const step of await history.of(clusterId)) {
+            if (!belongsToApp(step, app))
+                continue;
+            const entry = unnamed.find((e) => e.stepName === step.name && e.clusterId === clusterId);
+            const d = add(step.id, clusterId, entry ? 'ledger' : 'history');
+            if (entry)
+                fromLedger(d, entry);
+            withStep(d, step);
+        }
+    }
+    await Promise.all([...byKey.values()].filter((d) => !d.step).map((d) => describe(ctx, d)));
+    const linkedMarkers = new Set([...byKey.values()].map((d) => d.markerUri).filter(Boolean));
+    for (const marker of scan.markers) {
+        if (linkedMarkers.has(marker.uri))
+            continue;
+        // A marker no step is known for: an app's own marker, a driver on another cluster, or a
+        // marker the action wrote before a crash kept it from submitting (or recording) the step.
+        const d = add(marker.uri, marker.body?.clusterId ?? clusterId, 'marker');
+        d.markerUri = marker.uri;
+        d.deploymentId = marker.body?.deploymentId;
+        if (marker.body)
+            await findSubmitted(ctx, d, marker, history);
+    }
+    const candidates = [...byKey.values()].map((d) => attachReports(d, scan));
     return {
         markers: scan.markers,
         acks: scan.acks,
-        steps: appSteps(steps, appName, markerStore.layout, scan.markers),
+        candidates: linkOwnMarkers(candidates),
+        ledger,
+        ...(current ? { current } : {}),
+        otherActiveSteps: active.filter((s) => !belongsToApp(s, app) && !isTerminal(s.state)),
+    };
+}
+/** A candidate with what the stop loop read since: a fresh scan of the reports, its step. */
+function refreshed(c, scan, step) {
+    const ack = c.markerUri ? scan?.acks.find((a) => a.markerUri === c.markerUri) : undefined;
+    const progress = c.markerUri ? scan?.progress.get(c.markerUri) : undefined;
+    return {
+        ...c,
+        ...(step ? { step } : {}),
+        ...(ack ? { ack } : {}),
+        ...(progress?.lastModified ? { progressAt: progress.lastModified } : {}),
+    };
+}
+function withStep(d, step) {
+    d.step = step;
+    d.stepId = step.id;
+    d.markerUri ??= markerUriOfStep(step.args);
+    d.deploymentId ??=
+        parseStepName(step.name)?.deploymentId ?? d.markerUri?.slice(d.markerUri.lastIndexOf('/') + 1);
+    if (d.killTags.length === 0 && d.deploymentId)
+        d.killTags = tagsOfStep(step, d.deploymentId);
+}
+function fromLedger(d, entry) {
+    d.stepId ??= entry.stepId;
+    d.deploymentId ??= entry.deploymentId;
+    d.markerUri ??= entry.markerUri;
+    if (entry.tags.length > 0)
+        d.killTags = [...entry.tags];
+    if (entry.killIntent)
+        d.killIntent = entry.killIntent;
+}
+function tagsOfStep(step, deploymentId) {
+    const start = step.args[0] === 'spark-submit' ? 1 : 0;
+    const tags = parseSparkSubmitArgs(step.args.slice(start)).confs.get(TAGS_CONF) ?? '';
+    return deploymentTagsIn(tags.split(','), deploymentId);
+}
+async function describe(ctx, d) {
+    if (!d.stepId)
+        return;
+    try {
+        await ctx.emrBudget.take(1, ctx.signal);
+        withStep(d, await ctx.emr.describeStep(d.clusterId, d.stepId));
+    }
+    catch (error) {
+        if (isTransient(error) || ctx.signal.aborted)
+            throw error;
+        // A step EMR no longer knows (history trimmed, cluster gone): judged by its reports alone.
+        ctx.log.warning(`Cannot describe step ${d.stepId} on ${d.clusterId} (${describeError(error)}); judging its driver by its reports.`);
+    }
+}
+/** One ListSteps page per cluster at most, asked only when needed. */
+class RecentSteps {
+    ctx;
+    pages = new Map();
+    constructor(ctx) {
+        this.ctx = ctx;
+    }
+    of(clusterId) {
+        let page = this.pages.get(clusterId);
+        if (!page) {
+            page = this.ctx.emrBudget
+                .take(1, this.ctx.signal)
+                .then(() => this.ctx.emr.listRecentSteps(clusterId));
+            this.pages.set(clusterId, page);
+        }
+        return page;
+    }
+}
+/** How far before a marker's write its step may have been created (EMR's and S3's clocks). */
+const HISTORY_MARGIN_MS = 5 * 60_000;
+/**
+ * For a marker the action wrote without recording a step: the step of its deployment in its
+ * cluster's recent history, or proof that none was submitted (the history reaches back past the
+ * marker's creation and holds no step of that deployment).
+ */
+async function findSubmitted(ctx, d, marker, history) {
+    const deploymentId = marker.body?.deploymentId;
+    if (!deploymentId)
+        return;
+    let steps;
+    try {
+        steps = await history.of(d.clusterId);
+    }
+    catch (error) {
+        if (isTransient(error) || ctx.signal.aborted)
+            throw error;
+        ctx.log.warning(`Cannot list the steps of ${d.clusterId} (${describeError(error)}); the driver of ${marker.uri} stays possibly alive.`);
+        return;
+    }
+    const step = steps.find((s) => belongsToApp(s, ctx.app) && parseStepName(s.name)?.deploymentId === deploymentId);
+    if (step) {
+        d.key = step.id;
+        withStep(d, step);
+        return;
+    }
+    const writtenAt = marker.lastModified?.getTime();
+    const oldest = steps.at(-1)?.createdAt?.getTime();
+    const complete = steps.length < 50 ||
+        (oldest !== undefined && writtenAt !== undefined && oldest < writtenAt - HISTORY_MARGIN_MS);
+    if (complete)
+        d.neverSubmitted = true;
+}
+async function readCurrentOrWarn(ctx) {
+    try {
+        return await readCurrent(ctx.store, ctx.layout);
+    }
+    catch (error) {
+        if (isTransient(error))
+            throw error;
+        ctx.log.warning(`Cannot read current.json (${describeError(error)}); going on without it.`);
+        return undefined;
+    }
+}
+function attachReports(d, scan) {
+    const ack = d.markerUri ? scan.acks.find((a) => a.markerUri === d.markerUri) : undefined;
+    const progress = d.markerUri ? scan.progress.get(d.markerUri) : undefined;
+    const applicationId = typeof ack?.body.applicationId === 'string' ? ack.body.applicationId : undefined;
+    return {
+        key: d.key,
+        clusterId: d.clusterId,
+        ...(d.stepId ? { stepId: d.stepId } : {}),
+        ...(d.deploymentId ? { deploymentId: d.deploymentId } : {}),
+        ...(d.markerUri ? { markerUri: d.markerUri } : {}),
+        killTags: d.killTags,
+        via: [...d.via],
+        ...(d.step ? { step: d.step } : {}),
+        ...(ack ? { ack } : {}),
+        ...(progress?.lastModified ? { progressAt: progress.lastModified } : {}),
+        ...(d.killIntent ? { killIntent: d.killIntent } : {}),
+        ...(applicationId ? { applicationId } : {}),
+        ...(d.neverSubmitted ? { neverSubmitted: true } : {}),
     };
 }
 /**
- * The step a rollback would restore, and current.json. Nothing running, but a run recorded what
- * ran last (e.g. a run that crashed after stopping it): that is still the version to roll back
- * to, and this is no first deploy.
+ * An application that writes its own marker (keyed by its YARN application id, the original
+ * pattern) is the same driver as the step whose reports name that application: one candidate.
  */
-async function rollbackTarget(ctx, state) {
-    const previous = rollbackSource(state);
-    if (previous)
-        return { previous };
-    const recorded = await readCurrent(ctx.store, ctx.layout);
-    if (!recorded?.stepId || recorded.clusterId !== ctx.clusterId)
-        return { recorded };
-    const described = await ctx.emr
-        .describeStep(ctx.clusterId, recorded.stepId)
-        .catch(() => undefined);
-    if (described)
-        ctx.log.info(`Nothing runs now; current.json names ${described.id} as the last deployment.`);
-    return { previous: described, recorded };
-}
-/** The step whose configuration a rollback restores: the newest running one of the app. */
-function rollbackSource(state) {
-    return state.steps.find((s) => s.state === 'RUNNING') ?? state.steps[0];
-}
-function describeState(state) {
-    if (isFirstDeploy(state))
-        return 'no marker and no active step: first deploy';
-    const steps = state.steps.map((s) => `${s.id} (${s.state}, ${s.name})`).join(', ') || 'none';
-    const markers = state.markers.map((m) => m.uri).join(', ') || 'none';
-    return `active steps: ${steps}; markers: ${markers}`;
+function linkOwnMarkers(candidates) {
+    const byApplication = new Map(candidates.filter((c) => c.stepId && c.applicationId).map((c) => [c.applicationId, c]));
+    return candidates.filter((c) => {
+        if (c.stepId || !c.markerUri)
+            return true;
+        const key = parseS3Location(c.markerUri)?.key.split('/').at(-1);
+        return !(key && /^application_\d+_\d+$/.test(key) && byApplication.has(key));
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/record.ts
@@ -76468,7 +77130,7 @@ async function poll(check, options) {
     const random = options.random ?? Math.random;
     let interval = options.intervalMs;
     if (options.firstCheckAfterMs) {
-        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())), signal);
+        await clock.sleep(Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.monotonic())), signal);
     }
     for (;;) {
         signal?.throwIfAborted();
@@ -76484,7 +77146,7 @@ async function poll(check, options) {
             interval = Math.min(options.maxIntervalMs, interval * 2);
             options.onTransientError?.(error, interval);
         }
-        const remaining = deadline - clock.now();
+        const remaining = deadline - clock.monotonic();
         if (remaining <= 0)
             return { done: false };
         const jittered = interval * (1 + jitter * (2 * random() - 1));
@@ -76494,319 +77156,7 @@ async function poll(check, options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollover/retire.ts
-// Takes a launch that failed verification out of the way before anything else is submitted.
-
-
-
-
-async function retire(ctx, launch) {
-    const { emr, log } = ctx;
-    const retireTimeoutMs = ctx.timings.retireTimeoutMs;
-    // The marker first: if the step starts after all, its driver stops at its first check.
-    await ctx.markers.remove([launch.marker]);
-    const step = await emr.describeStep(ctx.clusterId, launch.stepId);
-    if (step.state === 'PENDING') {
-        await emr.cancelStep(ctx.clusterId, step.id);
-        log.info(`Cancelled step ${step.id}, which had not started.`);
-    }
-    else if (!isTerminal(step.state)) {
-        // It started after all: without its marker the driver exits at its first check.
-        const ended = await poll(async () => {
-            await ctx.emrBudget.take(1);
-            return isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined;
-        }, {
-            clock: ctx.clock,
-            deadline: ctx.clock.now() + retireTimeoutMs,
-            intervalMs: ctx.timings.stepPollMs,
-            maxIntervalMs: ctx.timings.maxPollIntervalMs,
-        });
-        if (!ended.done) {
-            throw new UserError(`Step ${step.id} of the failed deployment is still ${step.state} ${formatDuration(retireTimeoutMs)} after its marker was deleted; not submitting anything else beside it. Stop it, then re-run.`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollover/rollover-failed.ts
-
-/** A run that ended without the new version verified; the message says what runs now. */
-class RolloverFailed extends UserError {
-}
-
-;// CONCATENATED MODULE: ./src/rollover/submit.ts
-
-
-
-/** The Submit phase of the new deployment, after `stop`. */
-async function submitPhase(ctx, launch, stop) {
-    const { report, settings } = ctx;
-    return ctx.phases.run('Submit', async (phase) => {
-        const l = await submit_submit(ctx, { deploymentId: ctx.deploymentId, ...launch }).catch((error) => {
-            const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing';
-            throw new RolloverFailed(`Submitting the new step failed: ${describeError(error)}. ` +
-                `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`);
-        });
-        report.launch = l;
-        phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`;
-        return l;
-    });
-}
-/** Acknowledgements of drivers that are gone (not only those seen before the stop). */
-async function removeStaleAcks(ctx) {
-    await ctx.markers
-        .scan()
-        .then(({ markers: live, acks }) => {
-        const liveUris = new Set(live.map((m) => m.uri));
-        return ctx.markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
-    })
-        .catch(() => undefined);
-}
-/** Marker first (so it exists when the driver first looks), then the step, then the step id. */
-async function submit_submit(ctx, request) {
-    const { log, clock } = ctx;
-    let marker = await ctx.markers.create(request.deploymentId, {
-        version: 1,
-        app: ctx.settings.appName,
-        deploymentId: request.deploymentId,
-        clusterId: ctx.clusterId,
-        jar: request.jarUri,
-        createdAt: new Date(clock.now()).toISOString(),
-        ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
-        github: ctx.github,
-    });
-    log.info(`Wrote marker ${marker.uri}; submitting the step.`);
-    let stepId;
-    try {
-        stepId = await ctx.emr.addStep(ctx.clusterId, request.step, ctx.settings.executionRoleArn);
-    }
-    catch (error) {
-        // A marker without a driver would be taken for a running deployment by the next run.
-        await ctx.markers.remove([marker]).catch((cleanup) => {
-            log.warning(`Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`);
-        });
-        throw error;
-    }
-    const submittedAt = clock.now();
-    log.info(`Submitted step ${stepId} (${request.step.name}) with marker ${marker.uri}.`);
-    try {
-        marker = await ctx.markers.attachStep(marker, stepId);
-    }
-    catch (error) {
-        // Not fatal: the step is still found by its name and its marker conf.
-        log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${describeError(error)}`);
-    }
-    return {
-        deploymentId: request.deploymentId,
-        stepId,
-        markerUri: marker.uri,
-        jarUri: request.jarUri,
-        step: request.step,
-        submittedAt,
-        marker,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/rollover/verify.ts
-// Phase 7: the new step must reach RUNNING within start-timeout and stay up for stable-for.
-// Sets the launch's outcome; never throws for a step that fails, only for I/O or cancellation.
-
-
-
-
-
-/** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
-async function verify(ctx, launch) {
-    const { clock, log, emr, timings } = ctx;
-    const { startTimeoutMs, stableForMs } = ctx.settings;
-    const stepId = launch.stepId;
-    const describe = async () => {
-        await ctx.emrBudget.take(1, ctx.signal);
-        return emr.describeStep(ctx.clusterId, stepId);
-    };
-    const onTransientError = (error, wait) => log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
-    const started = await poll(async () => {
-        const step = await describe();
-        return step.state === 'PENDING' ? undefined : step;
-    }, {
-        clock,
-        deadline: clock.now() + startTimeoutMs,
-        intervalMs: timings.verifyPollMs,
-        maxIntervalMs: timings.maxPollIntervalMs,
-        // A step is never RUNNING the instant AddJobFlowSteps returns.
-        firstCheckAfterMs: timings.verifyFirstCheckMs,
-        signal: ctx.signal,
-        onTransientError,
-    });
-    if (!started.done) {
-        launch.outcome = 'failed-to-start';
-        launch.failure = `step ${stepId} was still PENDING after start-timeout (${formatDuration(startTimeoutMs)}); another step may be occupying the cluster`;
-        return;
-    }
-    if (started.value.state !== 'RUNNING') {
-        launch.outcome = 'failed-to-start';
-        launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`;
-        return;
-    }
-    // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
-    // another machine's clock.
-    const emrStart = started.value.startedAt?.getTime();
-    launch.runningAt =
-        emrStart === undefined
-            ? clock.now()
-            : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
-    log.info(`Step ${stepId} is RUNNING; watching it for ${formatDuration(stableForMs)} (stable-for).`);
-    if (stableForMs <= 0) {
-        launch.outcome = 'running';
-        return;
-    }
-    // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
-    const interval = Math.min(timings.stableCheckMaxMs, Math.max(timings.stableCheckMinMs, stableForMs / 8));
-    const windowEnd = (launch.runningAt ?? clock.now()) + stableForMs;
-    // When EMR last answered "still running". The window counts only if EMR said so at its end:
-    // failed calls up to the deadline prove nothing.
-    let aliveAt = -Infinity;
-    const check = async () => {
-        const step = await describe();
-        if (isTerminal(step.state))
-            return step;
-        aliveAt = clock.now();
-        return undefined;
-    };
-    let ended = await poll(check, {
-        clock,
-        deadline: windowEnd,
-        intervalMs: interval,
-        maxIntervalMs: Math.max(interval, timings.maxPollIntervalMs),
-        firstCheckAfterMs: interval,
-        signal: ctx.signal,
-        onTransientError,
-    });
-    if (!ended.done && aliveAt < windowEnd) {
-        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
-        const confirmed = await poll(async () => {
-            const step = await check();
-            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
-        }, {
-            clock,
-            deadline: clock.now() + startTimeoutMs,
-            intervalMs: timings.stepPollMs,
-            maxIntervalMs: timings.confirmPollMaxMs,
-            signal: ctx.signal,
-            onTransientError,
-        });
-        if (!confirmed.done) {
-            launch.outcome = 'not-verified';
-            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(startTimeoutMs)} after; the step may still run: check it in the EMR console`;
-            return;
-        }
-        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
-    }
-    if (ended.done) {
-        launch.outcome = 'died';
-        // EMR's own start and end times: when we noticed can be a poll interval later.
-        const { startedAt, endedAt } = ended.value;
-        const lived = startedAt && endedAt
-            ? endedAt.getTime() - startedAt.getTime()
-            : clock.now() - (launch.runningAt ?? 0);
-        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`;
-        return;
-    }
-    launch.outcome = 'running';
-    log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`);
-}
-function failureText(step) {
-    const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ');
-    const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : '';
-    return details || log ? `: ${details}${log}` : '';
-}
-/** The Verify phase of the new deployment. */
-async function verifyPhase(ctx, launched) {
-    await ctx.phases.run('Verify', async (phase) => {
-        await verifyOrExplain(ctx, launched);
-        phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure;
-        if (launched.outcome !== 'running')
-            phase.status = 'failed';
-    });
-}
-/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
-async function verifyOrExplain(ctx, launched) {
-    try {
-        await verify(ctx, launched);
-    }
-    catch (error) {
-        if (!ctx.signal.aborted)
-            throw error;
-        launched.outcome = 'not-verified';
-        const watched = launched.runningAt === undefined
-            ? 'before it reached RUNNING'
-            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
-        throw new RolloverFailed(`${reasonOf(ctx.signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
-    }
-}
-function reasonOf(signal) {
-    const reason = signal.reason;
-    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
-}
-
-;// CONCATENATED MODULE: ./src/rollover/rollback.ts
-
-
-
-
-
-
-
-
-/** Always throws RolloverFailed; the message says what runs now. */
-async function restorePrevious(ctx, request) {
-    const { settings, store, log, github, report } = ctx;
-    const { failed, previous, firstDeploy } = request;
-    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
-    await retire(ctx, failed);
-    if (!settings.rollback || firstDeploy || !previous) {
-        const why = !settings.rollback
-            ? "'rollback' is false"
-            : firstDeploy
-                ? 'this was a first deploy: there is no previous version to go back to'
-                : 'no step of the app was running before: there is no previous configuration to go back to';
-        throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
-    }
-    const rollbackId = `${ctx.deploymentId}-rb`;
-    const markerUri = s3Uri(ctx.layout.marker(rollbackId));
-    const step = retargetStep(previous, {
-        appName: settings.appName,
-        deploymentId: rollbackId,
-        markerUri,
-    });
-    log.warning(`${what} Rolling back to the configuration of ${previous.id}.`);
-    const launched = await ctx.phases.run('Rollback', async (phase) => {
-        const l = await submit_submit(ctx, {
-            deploymentId: rollbackId,
-            markerUri,
-            step,
-            jarUri: jarOfStep(previous.args) ?? 'unknown',
-            rollbackOf: ctx.deploymentId,
-        });
-        report.rollback = l;
-        await verifyOrExplain(ctx, l);
-        phase.detail =
-            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
-        if (l.outcome !== 'running')
-            phase.status = 'failed';
-        return l;
-    });
-    if (launched.outcome !== 'running') {
-        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
-        await retire(ctx, launched);
-        throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
-    }
-    report.result = 'rolled-back';
-    await writeCurrent(store, ctx.layout, report, launched, github);
-    throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
-}
-
 ;// CONCATENATED MODULE: ./src/contract/kill-step.ts
-
 /**
  * Kills every live YARN application carrying one of the tags given as arguments ($1...), then
  * checks that none is left. Runs as an EMR step on the primary node (`bash -c SCRIPT
@@ -76880,18 +77230,17 @@ const YARN_KILL_SCRIPT = [
 ].join('\n');
 const KILL_STEP_MARKER_ARG = 'rollover-kill';
 const TAG_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
-function buildKillStep(input, deploymentId) {
-    const { name, tags } = typeof input === 'string'
-        ? { name: `rollover-kill:${input}:${deploymentId ?? ''}`, tags: [appTag(input)] }
-        : input;
+/** An EMR step that kills the YARN applications carrying any of `tags`, and confirms it. */
+function buildKillStep(input) {
+    const { name, tags } = input;
     if (tags.length === 0)
-        throw new Error('a kill step needs at least one tag');
+        throw new Error('buildKillStep: no tag to kill by');
     const bad = tags.find((t) => !TAG_PATTERN.test(t));
     if (bad !== undefined) {
-        throw new Error(`kill step tag '${bad}': use 1 to 100 letters, digits, '.', '_' or '-'`);
+        throw new Error(`buildKillStep: tag '${bad}': use 1 to 100 letters, digits, '.', '_' or '-'`);
     }
     if (name.length === 0 || name.length > 256) {
-        throw new Error(`kill step name must be 1 to 256 characters, not ${name.length}`);
+        throw new Error(`buildKillStep: the name must be 1 to 256 characters, not ${name.length}`);
     }
     return {
         name,
@@ -76914,60 +77263,156 @@ function killStepTags(args) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/force-stop.ts
-// The forced stop (on-stop-timeout: kill): cancel the stuck spark-submit steps, then kill the
-// app's YARN applications by tag in an EMR step, and confirm. CancelSteps alone never stops a
-// cluster-mode driver.
+// The forced stop (on-stop-timeout: kill). CancelSteps alone never stops a cluster-mode driver,
+// so the drivers are killed through YARN by the tags that name each of them alone, in an EMR
+// step, and confirmed. The order matters: the intent is recorded first (a run that dies after
+// it leaves a driver every later run treats as possibly alive), then EMR must accept the kill
+// step, and only then are the stuck steps cancelled (on a one-step-at-a-time cluster the kill
+// step waits behind them). A cancel EMR refuses is looked at again, never trusted blindly.
 
 
 
 
-/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
-async function forceStop(ctx, alive) {
-    const { emr, clock, log } = ctx;
-    for (const step of alive.filter((s) => !isTerminal(s.state))) {
-        // With step concurrency 1 the kill step would queue behind the stuck step forever.
-        await emr.cancelStep(ctx.clusterId, step.id);
-        log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`);
+
+
+/** A driver the action can kill: YARN tags name it alone. */
+function killableBy(c) {
+    return c.killTags.length > 0;
+}
+async function forceStop(ctx, survivors) {
+    const { log, clock } = ctx;
+    const decidedAt = new Date(clock.now()).toISOString();
+    // 1. The intent, before anything changes on the cluster.
+    await ctx.ledger.update((entries) => {
+        const rest = entries.filter((e) => !survivors.some((c) => c.deploymentId === e.deploymentId));
+        const intents = survivors.map((c) => ({
+            ...entryOf(c, entries),
+            killIntent: { at: decidedAt, by: ctx.deploymentId },
+        }));
+        return [...rest, ...intents];
+    });
+    // 2. One kill step per cluster, accepted by EMR before any cancel.
+    const clusters = [...new Set(survivors.map((c) => c.clusterId))];
+    const kills = [];
+    for (const clusterId of clusters) {
+        const here = survivors.filter((c) => c.clusterId === clusterId);
+        const tags = [...new Set(here.flatMap((c) => c.killTags))];
+        const role = ctx.settings.executionRoleArn ??
+            here.find((c) => c.step?.executionRoleArn)?.step?.executionRoleArn;
+        const step = buildKillStep({ name: killStepName(ctx.app, ctx.deploymentId), tags });
+        const killStepId = await ctx.emr.addStep(clusterId, step, role);
+        kills.push({ clusterId, killStepId });
+        log.info(`Submitted kill step ${killStepId} on ${clusterId}: yarn application -kill for ${tags.join(', ')}.`);
+        for (const c of here) {
+            if (c.deploymentId)
+                await ctx.ledger.patch(c.deploymentId, {
+                    killIntent: { at: decidedAt, by: ctx.deploymentId, killStepId },
+                });
+        }
     }
-    const killStep = buildKillStep(ctx.settings.appName, ctx.deploymentId);
-    const killId = await emr.addStep(ctx.clusterId, killStep);
-    log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`);
-    // Rationed like every other poll: the kill script alone can take a minute or more.
-    const describe = async (stepId) => {
+    // 3. Now the stuck spark-submit steps may go.
+    for (const c of survivors) {
+        if (c.stepId && c.step && !isTerminal(c.step.state))
+            await cancelSafely(ctx, c.clusterId, c.stepId);
+    }
+    // 4. The kill steps must report that no application with the tags is left.
+    for (const kill of kills) {
+        const ended = await waitForStep(ctx, kill.clusterId, kill.killStepId, ctx.timings.killTimeoutMs);
+        if (ended?.state !== 'COMPLETED') {
+            throw new UserError(`Could not confirm that ${survivors.map(describeCandidate).join(', ')} is gone: kill step ${kill.killStepId} is ${ended?.state ?? 'not finished'}${ended?.failure?.message ? ` (${ended.failure.message})` : ''}. ` +
+                `Nothing was submitted, and every later run treats the driver as possibly alive until a kill is confirmed. Check the kill step's stderr in the EMR console (the ResourceManager must answer its REST API without Kerberos), kill the application with 'yarn application -kill', then re-run with on-stop-timeout: kill.`);
+        }
+    }
+    // 5. And their steps end (spark-submit saw the application killed, or the cancel went through).
+    for (const c of survivors) {
+        if (!c.stepId)
+            continue;
+        const ended = await waitForStep(ctx, c.clusterId, c.stepId, ctx.timings.killConfirmMs);
+        if (!ended) {
+            throw new UserError(`The kill step reported ${describeCandidate(c)} killed, but its step has not ended ${ctx.timings.killConfirmMs / 1000} s later. Nothing was submitted. Check the step in the EMR console, then re-run.`);
+        }
+    }
+    await ctx.ledger.remove(survivors.map((c) => c.deploymentId).filter((id) => !!id));
+    log.info(`Kill confirmed: no application tagged for ${survivors.map(describeCandidate).join(', ')} is left.`);
+}
+/** CancelSteps, and when EMR refuses it, a fresh look at what is true. */
+async function cancelSafely(ctx, clusterId, stepId) {
+    try {
+        await ctx.emr.cancelStep(clusterId, stepId);
+        ctx.log.info(`Cancelled step ${stepId} (a cluster-mode driver keeps running until killed).`);
+        return undefined;
+    }
+    catch (error) {
+        if (!(error instanceof CancelStepFailed))
+            throw error;
         await ctx.emrBudget.take(1, ctx.signal);
-        return emr.describeStep(ctx.clusterId, stepId);
-    };
+        const now = await ctx.emr.describeStep(clusterId, stepId);
+        // Ended in between, or a cancel already under way: either way nothing is left to cancel.
+        if (isTerminal(now.state) || now.state === 'CANCEL_PENDING') {
+            ctx.log.info(`EMR refused to cancel ${stepId} (${describeError(error)}); it is ${now.state}.`);
+            return now;
+        }
+        throw new UserError(`EMR refused to cancel step ${stepId}, which is ${now.state}: ${error.reason ?? 'no reason given'}. ` +
+            'Nothing was submitted. Cancelling a RUNNING step needs emr-5.28.0 or later.');
+    }
+}
+/** The step once terminal, or undefined when it is not within `timeoutMs`. */
+async function waitForStep(ctx, clusterId, stepId, timeoutMs) {
+    const { clock, timings } = ctx;
     const result = await poll(async () => {
-        const step = await describe(killId);
+        // Rationed like every other poll: the kill script alone can take a minute or more.
+        await ctx.emrBudget.take(1, ctx.signal);
+        const step = await ctx.emr.describeStep(clusterId, stepId);
         return isTerminal(step.state) ? step : undefined;
     }, {
         clock,
-        deadline: clock.now() + ctx.timings.killTimeoutMs,
-        intervalMs: ctx.timings.stepPollMs,
-        maxIntervalMs: ctx.timings.maxPollIntervalMs,
+        deadline: clock.monotonic() + timeoutMs,
+        intervalMs: timings.stepPollMs,
+        maxIntervalMs: timings.maxPollIntervalMs,
         signal: ctx.signal,
     });
-    if (!result.done || result.value.state !== 'COMPLETED') {
-        const state = result.done ? result.value.state : 'not finished';
-        throw new UserError(`Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
-            `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`);
-    }
-    for (const step of alive) {
-        await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
-            clock,
-            deadline: clock.now() + ctx.timings.killConfirmMs,
-            intervalMs: ctx.timings.stepPollMs,
-            maxIntervalMs: ctx.timings.maxPollIntervalMs,
-        });
-    }
-    log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`);
+    return result.done ? result.value : undefined;
+}
+function entryOf(c, entries) {
+    const known = entries.find((e) => e.deploymentId === c.deploymentId);
+    if (known)
+        return known;
+    return {
+        deploymentId: c.deploymentId ?? c.key,
+        clusterId: c.clusterId,
+        stepName: c.step?.name ?? '',
+        markerUri: c.markerUri ?? '',
+        tags: c.killTags,
+        launchedAt: c.step?.createdAt?.toISOString() ?? '',
+        ...(c.stepId ? { stepId: c.stepId } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/status.ts
+// Long waits are visible: a drain of ten minutes or a two-minute stability window logs where it
+// stands about every 30 s (time spent against the deadline, and what was last seen).
+
+function statusTicker(ctx, deadline, lastSeen, waitingFor = 'Still waiting') {
+    const started = ctx.clock.monotonic();
+    let lastLine = started;
+    return {
+        tick() {
+            const now = ctx.clock.monotonic();
+            if (now - lastLine < ctx.timings.statusEveryMs)
+                return;
+            lastLine = now;
+            const seen = lastSeen();
+            ctx.log.info(`${waitingFor}: ${formatDuration(now - started)} of ${formatDuration(deadline - started)}${seen ? `; ${seen}` : ''}.`);
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/stop.ts
-// Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
-// confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
-// forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
-// without the driver's acknowledgement is not taken as proof that the driver is gone.
+// Phase 5: stop every driver of the app that may be alive, and confirm each one gone by the one
+// rule of liveness.ts: its marker is deleted, and it is confirmed by its acknowledgement and
+// then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
+// confirmed gone within stop-timeout fails the run before anything is submitted beside it.
+
 
 
 
@@ -76979,12 +77424,12 @@ class StopTimeout extends UserError {
 }
 class StopCancelled extends UserError {
 }
-/** The Stop phase: stops what `state` found, timed and recorded in the report. */
-async function stopPhase(ctx, state) {
+/** The Stop phase of the old deployment, timed and recorded in the report. */
+async function stopPhase(ctx, request) {
     const { report, clock, log } = ctx;
     return ctx.phases.run('Stop', async (phase) => {
         report.stopStartedAt = clock.now();
-        const outcome = await stopCurrent(ctx, state);
+        const outcome = await stopDrivers(ctx, { ...request, what: 'the running driver' });
         report.previous = outcome.stopped;
         report.oldStoppedAt = outcome.stoppedAt;
         report.forcedStop = outcome.forced;
@@ -76998,129 +77443,549 @@ async function stopPhase(ctx, state) {
         return outcome;
     });
 }
-async function stopCurrent(ctx, state) {
-    const { stopTimeoutMs, onStopTimeout } = ctx.settings;
+async function stopDrivers(ctx, request) {
     const { log, clock } = ctx;
-    if (state.markers.length > 0) {
-        await ctx.markers.remove(state.markers);
-        log.info(`Deleted ${state.markers.length} marker(s): ${state.markers.map((m) => m.uri).join(', ')}`);
+    const { stopTimeoutMs, onStopTimeout } = ctx.settings;
+    const targets = request.candidates.filter((c) => liveness(c).status !== 'gone');
+    const alreadyGone = request.candidates.filter((c) => liveness(c).status === 'gone');
+    if (request.markers.length > 0) {
+        await ctx.markers.remove(request.markers);
+        log.info(`Deleted ${request.markers.length} marker(s): ${request.markers.map((m) => m.uri).join(', ')}`);
     }
-    if (state.steps.length === 0) {
-        log.info('No active step of the app: nothing to wait for.');
+    // A step that never started needs no drain: cancelled, it never will.
+    for (const c of targets) {
+        if (c.stepId && c.step?.state === 'PENDING')
+            await cancelSafely(ctx, c.clusterId, c.stepId);
+    }
+    if (targets.length === 0) {
+        await forget(ctx, alreadyGone);
+        log.info('No driver of the app may be alive: nothing to wait for.');
         return { stopped: [], stoppedAt: clock.now(), forced: false };
     }
-    log.info(`Waiting up to ${formatDuration(stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`);
-    const waited = await waitForSteps(state.steps, ctx, clock.now() + stopTimeoutMs);
-    const unconfirmed = waited.ended.filter((s) => !confirmedGone(s));
-    if (waited.pending.length === 0 && unconfirmed.length === 0) {
-        return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false };
+    log.info(`Waiting up to ${formatDuration(stopTimeoutMs)} for ${targets.map(describeCandidate).join(', ')} to finish the batches in flight and exit.`);
+    const waited = await waitUntilGone(ctx, targets, clock.monotonic() + stopTimeoutMs);
+    const survivors = waited.candidates.filter((c) => liveness(c).status !== 'gone');
+    const confirmed = waited.candidates.filter((c) => liveness(c).status === 'gone');
+    if (survivors.length === 0) {
+        await forget(ctx, [...alreadyGone, ...confirmed]);
+        return { stopped: confirmed.map(toStopped), stoppedAt: clock.now(), forced: false };
     }
-    const alive = [...waited.pending, ...unconfirmed.map((s) => s.step)];
-    const acked = waited.pending.filter((s) => waited.acks.has(s.id));
-    if (acked.length === waited.pending.length &&
-        unconfirmed.length === 0 &&
-        onStopTimeout === 'fail') {
-        // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
-        // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
+    const why = survivors.map((c) => `- ${describeCandidate(c)}: ${liveness(c).why}.`).join('\n');
+    if (onStopTimeout === 'fail' || survivors.some((c) => !killableBy(c))) {
+        const restored = await restoreMarkers(ctx, request.markers, survivors);
         const emrError = waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`;
-        throw new StopTimeout(`The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(stopTimeoutMs)})${emrError}. ` +
-            `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`);
+        throw new StopTimeout(`${capitalised(request.what)} is not confirmed gone within stop-timeout (${formatDuration(stopTimeoutMs)})${emrError}:\n${why}\n` +
+            `Nothing was submitted. ${restored}${wayOut(survivors, onStopTimeout, waited.lastError !== undefined)}`);
     }
-    const why = waited.pending.length > 0
-        ? `did not stop within stop-timeout (${formatDuration(stopTimeoutMs)})`
-        : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`;
-    if (onStopTimeout === 'fail') {
-        const restored = await restoreMarkers(state.markers, alive.filter((s) => !waited.acks.has(s.id)), ctx);
-        throw new StopTimeout(`The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
-            `Nothing was submitted. ${restored}` +
-            `Check that the driver polls its marker (see README, "The driver side"), then re-run; ` +
-            `or set 'on-stop-timeout: kill' to kill it through YARN.`);
-    }
-    log.warning(`Step(s) ${alive.map((s) => s.id).join(', ')} ${why}: killing the YARN application.`);
-    await forceStop(ctx, alive);
-    const stopped = [
-        ...waited.ended.filter(confirmedGone).map(toStopped),
-        ...alive.map((s) => ({ stepId: s.id, state: 'KILLED' })),
-    ];
-    return { stopped, stoppedAt: clock.now(), forced: true };
+    log.warning(`Not confirmed gone within stop-timeout:\n${why}\nKilling through YARN.`);
+    await forceStop(ctx, survivors);
+    await forget(ctx, [...alreadyGone, ...confirmed]);
+    return {
+        stopped: [
+            ...confirmed.map(toStopped),
+            ...survivors.map((c) => ({ stepId: c.key, state: 'KILLED' })),
+        ],
+        stoppedAt: clock.now(),
+        forced: true,
+    };
 }
-function confirmedGone(ended) {
-    // With waitAppCompletion, COMPLETED/FAILED mean spark-submit saw the application end.
-    return (ended.step.state === 'COMPLETED' || ended.step.state === 'FAILED' || ended.ack !== undefined);
+function toStopped(c) {
+    return {
+        stepId: c.stepId ?? c.key,
+        state: c.step?.state ?? 'STOPPED',
+        ...(c.ack ? { ack: c.ack.body } : {}),
+    };
 }
-function toStopped(ended) {
-    return { stepId: ended.step.id, state: ended.step.state, ack: ended.ack?.body };
+/** Drivers confirmed gone leave the action's ledger. */
+async function forget(ctx, gone) {
+    const ids = gone.map((c) => c.deploymentId).filter((id) => id !== undefined);
+    if (ids.length === 0)
+        return;
+    const known = new Set((await ctx.ledger.read()).entries.map((e) => e.deploymentId));
+    const remove = ids.filter((id) => known.has(id));
+    if (remove.length > 0)
+        await ctx.ledger.remove(remove);
 }
-async function waitForSteps(steps, ctx, deadline) {
-    const { clock, log } = ctx;
-    const { ackPollMs, emrPollMs, cancelGraceMs } = ctx.timings;
-    const pending = new Map(steps.map((s) => [s.id, s]));
-    const acks = new Map();
-    const ended = [];
-    let lastEmrCheck = clock.now();
+async function waitUntilGone(ctx, targets, deadline) {
+    const { clock, log, timings } = ctx;
+    let candidates = [...targets];
+    let lastEmrCheck = clock.monotonic();
     let cancelledAt;
     let lastError;
+    const alive = () => candidates.filter((c) => liveness(c).status !== 'gone');
+    const ticker = statusTicker(ctx, deadline, () => alive()
+        .map((c) => `${describeCandidate(c)}: ${liveness(c).why}`)
+        .join('; '));
     const check = async () => {
-        if (ctx.signal?.aborted) {
-            cancelledAt ??= clock.now();
-            if (clock.now() - cancelledAt > cancelGraceMs) {
-                throw new StopCancelled(`Cancelled while ${[...pending.keys()].join(', ')} ${pending.size > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`);
+        if (ctx.cancelled?.aborted) {
+            cancelledAt ??= clock.monotonic();
+            if (clock.monotonic() - cancelledAt > timings.cancelGraceMs) {
+                throw new StopCancelled(`Cancelled while ${alive().map(describeCandidate).join(', ')} ${alive().length > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`);
             }
         }
-        for (const step of pending.values()) {
-            if (acks.has(step.id))
-                continue;
-            const markerUri = markerUriOfStep(step.args);
-            const location = markerUri ? parseS3Location(markerUri) : undefined;
-            const ack = location ? await ctx.markers.readAck(location) : undefined;
-            if (ack) {
-                acks.set(step.id, ack);
-                log.info(`Driver of ${step.id} acknowledged its stop: ${JSON.stringify(ack.body)}`);
-            }
+        const scan = await ctx.markers.scan();
+        const before = new Set(candidates.filter((c) => c.ack).map((c) => c.key));
+        candidates = candidates.map((c) => refreshed(c, scan));
+        for (const c of candidates) {
+            if (c.ack && !before.has(c.key))
+                log.info(`${describeCandidate(c)} acknowledged its stop: ${JSON.stringify(c.ack.body)}`);
         }
         // EMR is asked when a driver says it exited, or every emrPollMs otherwise, within budget.
-        const acked = [...pending.keys()].some((id) => acks.has(id));
-        const due = clock.now() - lastEmrCheck >= (acked ? ackPollMs * 2 : emrPollMs);
-        if (due && ctx.emrBudget.tryTake(pending.size)) {
-            lastEmrCheck = clock.now();
-            for (const step of [...pending.values()]) {
-                const now = await ctx.emr.describeStep(ctx.clusterId, step.id);
-                if (isTerminal(now.state)) {
-                    pending.delete(step.id);
-                    ended.push({ step: now, ack: acks.get(step.id) });
-                    log.info(`${step.id} ended ${now.state}.`);
-                }
+        const acked = alive().some((c) => c.ack);
+        const due = clock.monotonic() - lastEmrCheck >= (acked ? timings.ackPollMs * 2 : timings.emrPollMs);
+        if (due) {
+            lastEmrCheck = clock.monotonic();
+            const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)));
+            for (const c of asked) {
+                // One token per call: a burst smaller than the number of drivers must still make progress.
+                if (!ctx.emrBudget.tryTake(1))
+                    break;
+                const step = await ctx.emr.describeStep(c.clusterId, c.stepId);
+                if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
+                    log.info(`${c.stepId} ended ${step.state}.`);
+                candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x));
             }
         }
-        return pending.size === 0 ? true : undefined;
+        ticker.tick();
+        return alive().length === 0 ? true : undefined;
     };
     // Not aborted by the run's cancellation at once: the driver is already draining, and if it
     // exits within the grace period the caller can still submit the new one and close the window.
     await poll(check, {
         clock,
         deadline,
-        intervalMs: ackPollMs,
-        maxIntervalMs: ctx.timings.maxPollIntervalMs,
+        intervalMs: timings.ackPollMs,
+        maxIntervalMs: timings.maxPollIntervalMs,
+        signal: lostOnly(ctx),
         onTransientError: (error, wait) => {
             lastError = error;
             log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
         },
     });
-    return { ended, pending: [...pending.values()], acks, lastError };
+    return { candidates, lastError };
 }
-async function restoreMarkers(deleted, alive, ctx) {
-    const aliveMarkerUris = new Set(alive.map((s) => markerUriOfStep(s.args)));
-    // Markers not tied to a step (an app's own marker) are restored too: we cannot tell.
-    const toRestore = deleted.filter((m) => aliveMarkerUris.has(m.uri) || !m.body?.stepId);
+/** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
+function lostOnly(ctx) {
+    return ctx.lockLost;
+}
+async function restoreMarkers(ctx, deleted, survivors) {
+    // A driver that acknowledged is stopping for good; a marker back would stand for nothing.
+    const wanted = new Set(survivors.filter((c) => !c.ack).map((c) => c.markerUri));
+    const toRestore = deleted.filter((m) => !m.unreadable && wanted.has(m.uri));
     if (toRestore.length === 0)
         return '';
     try {
         await ctx.markers.restore(toRestore);
-        return `Its marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so it keeps running if it has not started to drain. `;
+        return `The marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so a driver that has not started to drain keeps running. `;
     }
     catch (error) {
-        return `Writing its marker back failed (${describeError(error)}): the driver may be draining. `;
+        return `Writing the marker back failed (${describeError(error)}): the driver may be draining. `;
     }
+}
+function wayOut(survivors, onStopTimeout, emrFailing) {
+    const lines = [];
+    const acked = survivors.filter((c) => c.ack && c.step && !isTerminal(c.step.state));
+    if (emrFailing && acked.length === survivors.length) {
+        // The drivers said they exited, but EMR never confirmed it: nothing is submitted on the
+        // driver's word alone, and no marker goes back (it would stand for a driver that is gone).
+        return "By the driver's word nothing of the app runs now, but EMR did not answer: re-run the workflow to finish the rollover.";
+    }
+    const unkillable = survivors.filter((c) => !killableBy(c));
+    if (unkillable.length > 0) {
+        lines.push(`The action cannot kill ${unkillable.map(describeCandidate).join(', ')}: no YARN tag or application id names it alone. Stop it yourself; once it is gone, write '{}' to its marker's .stopped object (${unkillable.map((c) => `${c.markerUri ?? c.key}.stopped`).join(', ')}) to confirm it, and re-run.`);
+    }
+    if (acked.length > 0) {
+        lines.push('A driver that acknowledged its stop but still runs does not return from main: look for non-daemon threads or a blocking shutdown hook.');
+    }
+    if (onStopTimeout === 'fail' && unkillable.length < survivors.length) {
+        lines.push('Check that the driver watches its marker (README, "The driver side"), then re-run; or re-run with \'on-stop-timeout: kill\' to kill it through YARN by its deployment tag and confirm.');
+    }
+    return lines.join(' ');
+}
+function capitalised(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+;// CONCATENATED MODULE: ./src/rollover/retire.ts
+
+
+async function retire(ctx, launch, what) {
+    const stepId = launch.stepId;
+    await ctx.emrBudget.take(1, ctx.signal);
+    const step = await ctx.emr.describeStep(ctx.clusterId, stepId);
+    await stopDrivers(ctx, {
+        markers: [launch.marker],
+        candidates: [launchCandidate(ctx, launch, step)],
+        what: `${what} ${stepId}`,
+    });
+}
+/** A driver this run launched, as a candidate of liveness.ts. */
+function launchCandidate(ctx, launch, step) {
+    return {
+        key: launch.stepId,
+        clusterId: ctx.clusterId,
+        stepId: launch.stepId,
+        deploymentId: launch.deploymentId,
+        markerUri: launch.markerUri,
+        killTags: [deploymentTag(ctx.app, launch.deploymentId)],
+        via: ['ledger'],
+        ...(step ? { step } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/rollover-failed.ts
+
+/** A run that ended without the new version verified; the message says what runs now. */
+class RolloverFailed extends UserError {
+}
+
+;// CONCATENATED MODULE: ./src/rollover/submit.ts
+
+
+
+
+
+
+/** The Submit phase of the new deployment, after `stop`. */
+async function submitPhase(ctx, launch, stop) {
+    const { report, settings } = ctx;
+    return ctx.phases.run('Submit', async (phase) => {
+        const l = await submit_submit(ctx, { deploymentId: ctx.deploymentId, ...launch }).catch((error) => {
+            const stopped = stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing';
+            if (error instanceof LockLost) {
+                throw new RolloverFailed(`${error.message} ${stopped} of '${settings.appName}' was submitted by this run. If another run holds the lock now, it finishes the rollover; otherwise re-run.`);
+            }
+            throw new RolloverFailed(`Submitting the new step failed: ${describeError(error)}. ` +
+                `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`);
+        });
+        report.launch = l;
+        phase.detail = `step ${l.stepId}, ${formatDuration((l.submittedAt ?? 0) - stop.stoppedAt)} after the old driver stopped`;
+        return l;
+    });
+}
+/** Acknowledgements of drivers that are gone (not only those seen before the stop). */
+async function removeStaleAcks(ctx) {
+    await ctx.markers
+        .scan()
+        .then(({ markers: live, acks }) => {
+        const liveUris = new Set(live.map((m) => m.uri));
+        return ctx.markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
+    })
+        .catch(() => undefined);
+}
+/**
+ * Marker first (so it exists when the driver first looks), then the ledger entry (so a later run
+ * knows of the driver even if this one dies), then the step, then its id in both.
+ */
+async function submit_submit(ctx, request) {
+    const { log, clock } = ctx;
+    const executionRoleArn = request.executionRoleArn ?? ctx.settings.executionRoleArn;
+    let marker = await ctx.markers.create(request.deploymentId, {
+        version: 1,
+        app: ctx.settings.appName,
+        deploymentId: request.deploymentId,
+        clusterId: ctx.clusterId,
+        jar: request.jarUri,
+        createdAt: new Date(clock.now()).toISOString(),
+        ...(request.mode ? { mode: request.mode } : {}),
+        ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
+        github: ctx.github,
+    });
+    log.info(`Wrote marker ${marker.uri}; submitting the step.`);
+    let stepId;
+    try {
+        await ctx.ledger.upsert({
+            deploymentId: request.deploymentId,
+            clusterId: ctx.clusterId,
+            stepName: request.step.name,
+            markerUri: marker.uri,
+            tags: [deploymentTag(ctx.app, request.deploymentId)],
+            launchedAt: new Date(clock.now()).toISOString(),
+            ...(executionRoleArn ? { executionRoleArn } : {}),
+        });
+        stepId = await ctx.emr.addStep(ctx.clusterId, request.step, executionRoleArn);
+    }
+    catch (error) {
+        // A marker without a driver would be taken for a running deployment by the next run.
+        await ctx.markers.remove([marker]).catch((cleanup) => {
+            log.warning(`Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`);
+        });
+        // EMR said no for sure: nothing was launched. After a timeout the entry stays, and the next
+        // run looks for the step by its name.
+        if (!isTransient(error))
+            await ctx.ledger.remove([request.deploymentId]).catch(() => undefined);
+        throw error;
+    }
+    const submittedAt = clock.now();
+    log.info(`Submitted step ${stepId} (${request.step.name}) with marker ${marker.uri}.`);
+    await ctx.ledger.patch(request.deploymentId, { stepId }).catch((error) => {
+        // Not fatal: the step is still found by its name in the next run's look at the history.
+        log.warning(`Could not record step ${stepId} in the driver ledger: ${describeError(error)}`);
+    });
+    try {
+        marker = await ctx.markers.attachStep(marker, stepId);
+    }
+    catch (error) {
+        // Not fatal: the step is still found by its name and its marker conf.
+        log.warning(`Could not record step id ${stepId} in ${marker.uri}: ${describeError(error)}`);
+    }
+    return {
+        deploymentId: request.deploymentId,
+        stepId,
+        markerUri: marker.uri,
+        jarUri: request.jarUri,
+        step: request.step,
+        ...(executionRoleArn ? { executionRoleArn } : {}),
+        submittedAt,
+        marker,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollover/verify.ts
+// Phase 7: the new step must reach RUNNING within start-timeout and stay up for stable-for.
+// Sets the launch's outcome; never throws for a step that fails, only for I/O or cancellation.
+
+
+
+
+
+/** Sets `launch.outcome` (and runningAt); never throws for a step that fails, only for I/O. */
+async function verify(ctx, launch) {
+    const { clock, log, emr, timings } = ctx;
+    const { startTimeoutMs, stableForMs } = ctx.settings;
+    const stepId = launch.stepId;
+    const describe = async () => {
+        await ctx.emrBudget.take(1, ctx.signal);
+        return emr.describeStep(ctx.clusterId, stepId);
+    };
+    const onTransientError = (error, wait) => log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
+    const started = await poll(async () => {
+        const step = await describe();
+        return step.state === 'PENDING' ? undefined : step;
+    }, {
+        clock,
+        deadline: clock.monotonic() + startTimeoutMs,
+        intervalMs: timings.verifyPollMs,
+        maxIntervalMs: timings.maxPollIntervalMs,
+        // A step is never RUNNING the instant AddJobFlowSteps returns.
+        firstCheckAfterMs: timings.verifyFirstCheckMs,
+        signal: ctx.signal,
+        onTransientError,
+    });
+    if (!started.done) {
+        launch.outcome = 'failed-to-start';
+        launch.failure = `step ${stepId} was still PENDING after start-timeout (${formatDuration(startTimeoutMs)}); another step may be occupying the cluster`;
+        return;
+    }
+    if (started.value.state !== 'RUNNING') {
+        launch.outcome = 'failed-to-start';
+        launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`;
+        return;
+    }
+    // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
+    // another machine's clock.
+    const emrStart = started.value.startedAt?.getTime();
+    launch.runningAt =
+        emrStart === undefined
+            ? clock.now()
+            : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
+    log.info(`Step ${stepId} is RUNNING; watching it for ${formatDuration(stableForMs)} (stable-for).`);
+    if (stableForMs <= 0) {
+        launch.outcome = 'running';
+        return;
+    }
+    // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
+    const interval = Math.min(timings.stableCheckMaxMs, Math.max(timings.stableCheckMinMs, stableForMs / 8));
+    // The window is counted from EMR's start time, on this machine's monotonic clock.
+    const windowEnd = clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now());
+    // When EMR last answered "still running". The window counts only if EMR said so at its end:
+    // failed calls up to the deadline prove nothing.
+    let aliveAt = -Infinity;
+    const check = async () => {
+        const step = await describe();
+        if (isTerminal(step.state))
+            return step;
+        aliveAt = clock.monotonic();
+        return undefined;
+    };
+    let ended = await poll(check, {
+        clock,
+        deadline: windowEnd,
+        intervalMs: interval,
+        maxIntervalMs: Math.max(interval, timings.maxPollIntervalMs),
+        firstCheckAfterMs: interval,
+        signal: ctx.signal,
+        onTransientError,
+    });
+    if (!ended.done && aliveAt < windowEnd) {
+        log.info(`EMR has not confirmed ${stepId} at the end of stable-for; asking until it answers.`);
+        const confirmed = await poll(async () => {
+            const step = await check();
+            return step ?? (aliveAt >= windowEnd ? 'alive' : undefined);
+        }, {
+            clock,
+            deadline: clock.monotonic() + startTimeoutMs,
+            intervalMs: timings.stepPollMs,
+            maxIntervalMs: timings.confirmPollMaxMs,
+            signal: ctx.signal,
+            onTransientError,
+        });
+        if (!confirmed.done) {
+            launch.outcome = 'not-verified';
+            launch.failure = `EMR did not answer DescribeStep for ${stepId} at the end of stable-for, nor for ${formatDuration(startTimeoutMs)} after; the step may still run: check it in the EMR console`;
+            return;
+        }
+        ended = confirmed.value === 'alive' ? { done: false } : { done: true, value: confirmed.value };
+    }
+    if (ended.done) {
+        launch.outcome = 'died';
+        // EMR's own start and end times: when we noticed can be a poll interval later.
+        const { startedAt, endedAt } = ended.value;
+        const lived = startedAt && endedAt
+            ? endedAt.getTime() - startedAt.getTime()
+            : clock.now() - (launch.runningAt ?? 0);
+        launch.failure = `step ${stepId} ended ${ended.value.state} ${formatDuration(lived)} after it started${failureText(ended.value)}`;
+        return;
+    }
+    launch.outcome = 'running';
+    log.info(`Step ${stepId} stayed up for ${formatDuration(stableForMs)}.`);
+}
+function failureText(step) {
+    const details = [step.failure?.reason, step.failure?.message].filter(Boolean).join(': ');
+    const log = step.failure?.logFile ? ` (log: ${step.failure.logFile})` : '';
+    return details || log ? `: ${details}${log}` : '';
+}
+/** The Verify phase of the new deployment. */
+async function verifyPhase(ctx, launched) {
+    await ctx.phases.run('Verify', async (phase) => {
+        await verifyOrExplain(ctx, launched);
+        phase.detail = launched.outcome === 'running' ? `${launched.stepId} running` : launched.failure;
+        if (launched.outcome !== 'running')
+            phase.status = 'failed';
+    });
+}
+/** verify(), but a cancellation or a lost lock ends with a message that says what runs. */
+async function verifyOrExplain(ctx, launched) {
+    try {
+        await verify(ctx, launched);
+    }
+    catch (error) {
+        if (!ctx.signal.aborted)
+            throw error;
+        launched.outcome = 'not-verified';
+        const watched = launched.runningAt === undefined
+            ? 'before it reached RUNNING'
+            : `after watching it RUNNING for ${formatDuration(ctx.clock.now() - launched.runningAt)} of stable-for`;
+        throw new RolloverFailed(`${reasonOf(ctx.signal)} while verifying: the new step ${launched.stepId} (${launched.jarUri}) was submitted and stopped being watched ${watched}. Check it in the EMR console, or re-run to verify it.`);
+    }
+}
+function reasonOf(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason.message.replace(/\.$/, '') : 'Cancelled';
+}
+
+;// CONCATENATED MODULE: ./src/rollover/rollback.ts
+
+
+
+
+
+
+
+
+
+/**
+ * The last verified deployment, from current.json: never a step that ran unverified (a run that
+ * ended not-verified leaves current.json as it was). Without current.json (a deployment made by
+ * hand or by an earlier tool), the newest running step of the app.
+ */
+async function rollbackTarget(ctx, world) {
+    const current = world.current;
+    if (current?.step) {
+        return {
+            step: current.step,
+            ...(current.stepId ? { stepId: current.stepId } : {}),
+            ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
+            jarUri: current.jarUri ?? jarOfStep(current.step.args),
+            source: 'current.json',
+        };
+    }
+    if (current?.stepId) {
+        const known = world.candidates.find((c) => c.stepId === current.stepId)?.step;
+        const step = known ??
+            (await ctx.emr
+                .describeStep(current.clusterId ?? ctx.clusterId, current.stepId)
+                .catch((error) => {
+                ctx.log.warning(`current.json names step ${current.stepId}, which EMR cannot describe (${describeError(error)}): no rollback target.`);
+                return undefined;
+            }));
+        if (step) {
+            return {
+                step,
+                stepId: step.id,
+                ...(step.executionRoleArn ? { executionRoleArn: step.executionRoleArn } : {}),
+                jarUri: jarOfStep(step.args),
+                source: 'current.json',
+            };
+        }
+        return undefined;
+    }
+    const running = world.candidates
+        .filter((c) => c.step?.state === 'RUNNING')
+        .sort((a, b) => (b.step?.createdAt?.getTime() ?? 0) - (a.step?.createdAt?.getTime() ?? 0))[0]?.step;
+    return (running && {
+        step: running,
+        stepId: running.id,
+        ...(running.executionRoleArn ? { executionRoleArn: running.executionRoleArn } : {}),
+        jarUri: jarOfStep(running.args),
+        source: 'running step',
+    });
+}
+/** Always throws RolloverFailed; the message says what runs now. */
+async function restorePrevious(ctx, request) {
+    const { settings, store, log, github, report } = ctx;
+    const { failed, previous, firstDeploy } = request;
+    const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`;
+    await retire(ctx, failed, 'the failed new step');
+    if (!settings.rollback || firstDeploy || !previous) {
+        const why = !settings.rollback
+            ? "'rollback' is false"
+            : firstDeploy
+                ? 'this was a first deploy: there is no previous version to go back to'
+                : 'no verified deployment of the app is recorded: there is no previous configuration to go back to';
+        throw new RolloverFailed(`${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`);
+    }
+    const rollbackId = `${ctx.deploymentId}-rb`;
+    const markerUri = s3Uri(ctx.layout.marker(rollbackId));
+    const step = retargetStep(previous.step, { app: ctx.app, deploymentId: rollbackId, markerUri });
+    const from = previous.stepId ? `${previous.stepId} (${previous.source})` : previous.source;
+    log.warning(`${what} Rolling back to the configuration of ${from}.`);
+    const launched = await ctx.phases.run('Rollback', async (phase) => {
+        const l = await submit_submit(ctx, {
+            deploymentId: rollbackId,
+            markerUri,
+            step,
+            jarUri: previous.jarUri ?? jarOfStep(previous.step.args) ?? 'unknown',
+            rollbackOf: ctx.deploymentId,
+            // The previous step's own role: the input may name the new version's.
+            ...(previous.executionRoleArn ? { executionRoleArn: previous.executionRoleArn } : {}),
+        });
+        report.rollback = l;
+        await verifyOrExplain(ctx, l);
+        phase.detail =
+            l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
+        if (l.outcome !== 'running')
+            phase.status = 'failed';
+        return l;
+    });
+    if (launched.outcome !== 'running') {
+        // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
+        await retire(ctx, launched, 'the failed rollback step');
+        throw new RolloverFailed(`${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`);
+    }
+    report.result = 'rolled-back';
+    await writeCurrent(store, ctx.layout, report, launched, github);
+    throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/strategies/stop-start.ts
@@ -77135,15 +78000,22 @@ async function restoreMarkers(deleted, alive, ctx) {
 
 
 
+
 async function stopStart(ctx, launch) {
     const { report, log } = ctx;
     // Reconcile: what runs now may have changed while we waited for the lock.
-    const state = await observe(ctx);
-    report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }));
-    const { previous, recorded } = await rollbackTarget(ctx, state);
-    const firstDeploy = isFirstDeploy(state) && recorded === undefined;
+    const world = await observe(ctx);
+    const alive = possiblyAlive(world);
+    report.found = alive.map((c) => ({
+        stepId: c.stepId ?? c.key,
+        state: c.step?.state ?? 'unknown',
+    }));
+    if (alive.length > 0)
+        log.info(`Drivers to stop: ${alive.map(describeCandidate).join(', ')}.`);
+    const previous = await rollbackTarget(ctx, world);
+    const firstDeploy = isFirstDeploy(world);
     await recordProgress(ctx);
-    const stop = await stopPhase(ctx, state);
+    const stop = await stopPhase(ctx, world);
     // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
     const launched = await submitPhase(ctx, launch, stop);
     await removeStaleAcks(ctx);
@@ -77170,10 +78042,10 @@ async function stopStart(ctx, launch) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/run.ts
-// One rollover from settings to a filled report (DESIGN.md, "Phases of one run"): preflight
-// (read-only), the dry-run plan, staging, the deploy lock, then the strategy's ordering of the
-// phases. A reconciler, not a script: every phase that acts reads the real state first, so a
-// rerun after a crash converges to "the new jar runs, exactly one driver, one marker".
+
+
+
+
 
 
 
@@ -77190,26 +78062,23 @@ async function stopStart(ctx, launch) {
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 async function runRollover(deps, report) {
     const scope = runScope(deps, report);
-    const { settings, emr, store, log, phases, markers } = scope;
-    const preflight = await phases.run('Preflight', async (phase) => {
+    const { settings, emr, store, log, phases } = scope;
+    const preflight = await phases.run('Preflight', async () => {
         const cluster = await emr.resolveCluster(settings.cluster);
         report.clusterId = cluster.id;
         report.clusterName = cluster.name;
-        log.info(`Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}.`);
+        log.info(`Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}${cluster.releaseLabel ? `, ${cluster.releaseLabel}` : ''}.`);
         const jar = await planJar(settings, store);
         report.jarUri = jar.uri;
         log.info(`Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`);
-        const state = await readCurrentState(emr, markers, cluster.id, settings.appName);
-        phase.detail = describeState(state);
-        log.info(`Current deployment: ${phase.detail}`);
-        return { cluster, jar, state };
+        return { cluster, jar };
     });
     const markerUri = s3Uri(scope.layout.marker(deps.deploymentId));
     const launch = {
         markerUri,
         jarUri: preflight.jar.uri,
         step: buildSparkStep({
-            appName: settings.appName,
+            app: scope.app,
             deploymentId: deps.deploymentId,
             mainClass: settings.mainClass,
             sparkSubmitArgs: settings.sparkSubmitArgs,
@@ -77219,10 +78088,14 @@ async function runRollover(deps, report) {
         }),
     };
     if (settings.dryRun) {
+        // Read-only: what a run would stop, as observe() under the lock would see it now.
+        const never = new AbortController().signal;
+        const ctx = heldContext(scope, preflight.cluster, deps.signal ?? never, never);
+        const world = await observe(ctx);
         report.plan = {
             stop: [
-                ...preflight.state.steps.map((s) => `step ${s.id} (${s.state})`),
-                ...preflight.state.markers.map((m) => `marker ${m.uri}`),
+                ...possiblyAlive(world).map((c) => c.stepId ? `step ${describeCandidate(c)}` : describeCandidate(c)),
+                ...world.markers.map((m) => `marker ${m.uri}`),
             ],
             markerUri,
             step: launch.step,
@@ -77247,6 +78120,7 @@ async function runRollover(deps, report) {
         log,
         leaseMs: scope.timings.lockLeaseMs,
         renewEveryMs: scope.timings.lockRenewEveryMs,
+        renewTimeoutMs: scope.timings.lockRenewTimeoutMs,
         pollMs: scope.timings.lockPollMs,
         reportEveryMs: scope.timings.lockReportEveryMs,
         onStateChange: deps.onLockState,
@@ -77257,11 +78131,9 @@ async function runRollover(deps, report) {
             lock.startRenewing();
             log.info(`Holding the deploy lock ${s3Uri(scope.layout.lock)}.`);
         });
-        const ctx = {
-            ...scope,
-            clusterId: preflight.cluster.id,
-            signal: deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost,
-        };
+        const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
+        const fenced = fencedScope(scope, () => lock.assertHeld());
+        const ctx = heldContext(fenced, preflight.cluster, signal, lock.lost);
         await stopStart(ctx, launch).catch(async (error) => {
             // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
             report.status = 'failed';
@@ -77275,6 +78147,25 @@ async function runRollover(deps, report) {
         await lock.release();
     }
 }
+function heldContext(scope, cluster, signal, lockLost) {
+    return { ...scope, clusterId: cluster.id, cluster, signal, lockLost };
+}
+/** The scope whose ports check the lock before every change of shared state. */
+function fencedScope(scope, fence) {
+    const appKey = `${scope.layout.app.key}/`;
+    const shared = (location) => location.bucket === scope.layout.app.bucket &&
+        location.key.startsWith(appKey) &&
+        !location.key.startsWith(`${appKey}deployments/`) &&
+        location.key !== scope.layout.lock.key;
+    const store = fencedStore(scope.store, fence, shared);
+    return {
+        ...scope,
+        emr: fencedEmr(scope.emr, fence),
+        store,
+        markers: new MarkerStore(store, scope.layout, (m) => scope.log.warning(m)),
+        ledger: new LedgerStore(store, scope.layout.drivers),
+    };
+}
 function runScope(deps, report) {
     const timings = timingsWith(deps.timings);
     const layout = new AppLayout(deps.settings.markerPrefix, deps.settings.appName);
@@ -77287,8 +78178,10 @@ function runScope(deps, report) {
         deploymentId: deps.deploymentId,
         github: deps.github,
         timings,
+        app: appIdentity(deps.settings.markerPrefix, deps.settings.appName),
         layout,
-        markers: new MarkerStore(deps.store, layout),
+        markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
+        ledger: new LedgerStore(deps.store, layout.drivers),
         emrBudget: new TokenBucket(deps.clock, timings.emrBurst, timings.emrCallsPerSecond),
         report,
         phases: new PhaseRunner(report, deps.clock, deps.log),
@@ -77351,9 +78244,9 @@ class S3ObjectStore {
             throw error;
         }
     }
-    async getText(location) {
+    async getText(location, options) {
         try {
-            const out = await this.client.send(new client_s3_dist_cjs.GetObjectCommand(this.target(location)));
+            const out = await this.client.send(new client_s3_dist_cjs.GetObjectCommand(this.target(location)), abortable(options));
             const body = (await out.Body?.transformToString('utf-8')) ?? '';
             return {
                 body,
@@ -77395,7 +78288,7 @@ class S3ObjectStore {
         } while (token !== undefined);
         return objects;
     }
-    async putText(location, body, condition) {
+    async putText(location, body, condition, options) {
         const conditional = condition?.ifNoneMatch === true || condition?.ifMatch !== undefined;
         try {
             const out = await this.client.send(new client_s3_dist_cjs.PutObjectCommand({
@@ -77405,7 +78298,7 @@ class S3ObjectStore {
                 ...(condition?.ifNoneMatch && { IfNoneMatch: '*' }),
                 ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
                 ...this.encryption(),
-            }));
+            }), abortable(options));
             return requireEtag(out.ETag, location);
         }
         catch (error) {
@@ -77467,6 +78360,9 @@ class S3ObjectStore {
         const key = this.options.sseKmsKeyId;
         return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : {};
     }
+}
+function abortable(options) {
+    return options?.signal ? { abortSignal: options.signal } : {};
 }
 function asPreconditionFailed(error, location) {
     const status = httpStatus(error);

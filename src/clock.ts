@@ -2,14 +2,20 @@
 
 /** Injected so that polling and leases are tested without real time. */
 export interface Clock {
-  /** Milliseconds on this machine's clock. Only differences on one machine are meaningful. */
+  /** Wall time, epoch ms: for timestamps people read. Never compared across machines. */
   now(): number
+  /**
+   * Monotonic ms from an arbitrary origin: for leases and deadlines. Unlike now(), it never jumps
+   * when the system clock is set, and it keeps counting while the process is paused.
+   */
+  monotonic(): number
   /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {

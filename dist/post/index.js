@@ -62072,9 +62072,9 @@ class S3ObjectStore {
             throw error;
         }
     }
-    async getText(location) {
+    async getText(location, options) {
         try {
-            const out = await this.client.send(new dist_cjs.GetObjectCommand(this.target(location)));
+            const out = await this.client.send(new dist_cjs.GetObjectCommand(this.target(location)), abortable(options));
             const body = (await out.Body?.transformToString('utf-8')) ?? '';
             return {
                 body,
@@ -62116,7 +62116,7 @@ class S3ObjectStore {
         } while (token !== undefined);
         return objects;
     }
-    async putText(location, body, condition) {
+    async putText(location, body, condition, options) {
         const conditional = condition?.ifNoneMatch === true || condition?.ifMatch !== undefined;
         try {
             const out = await this.client.send(new dist_cjs.PutObjectCommand({
@@ -62126,7 +62126,7 @@ class S3ObjectStore {
                 ...(condition?.ifNoneMatch && { IfNoneMatch: '*' }),
                 ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
                 ...this.encryption(),
-            }));
+            }), abortable(options));
             return requireEtag(out.ETag, location);
         }
         catch (error) {
@@ -62188,6 +62188,9 @@ class S3ObjectStore {
         const key = this.options.sseKmsKeyId;
         return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : {};
     }
+}
+function abortable(options) {
+    return options?.signal ? { abortSignal: options.signal } : {};
 }
 function asPreconditionFailed(error, location) {
     const status = httpStatus(error);
@@ -62374,7 +62377,7 @@ function describeHolder(holder) {
         return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`;
     const o = body.owner;
     const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run';
-    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`;
+    return `${o.runUrl ?? run} (deployment ${o.deploymentId}, last renewed ${body.renewedAt} by its clock)`;
 }
 
 

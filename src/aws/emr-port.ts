@@ -65,9 +65,24 @@ export interface StepInfo extends StepSpec {
 export interface EmrPort {
   /** Read-only. Throws UserError when nothing, or more than one active cluster, matches. */
   resolveCluster(ref: ClusterRef): Promise<ClusterInfo>
-  /** Steps in PENDING, CANCEL_PENDING or RUNNING, newest first. */
+  /** Steps in PENDING, CANCEL_PENDING or RUNNING, in no documented order (all pages). */
   listActiveSteps(clusterId: string): Promise<StepInfo[]>
+  /** The cluster's newest steps in any state (ListSteps' first page, newest first: up to 50). */
+  listRecentSteps(clusterId: string): Promise<StepInfo[]>
   describeStep(clusterId: string, stepId: string): Promise<StepInfo>
   addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string>
   cancelStep(clusterId: string, stepId: string): Promise<void>
+}
+
+/** CancelSteps answered FAILED for the step: usually it had already ended. */
+export class CancelStepFailed extends Error {
+  readonly stepId: string
+  readonly reason: string | undefined
+
+  constructor(stepId: string, reason: string | undefined) {
+    super(`EMR refused to cancel step ${stepId}: ${reason ?? 'no reason given'}`)
+    this.stepId = stepId
+    this.reason = reason
+    this.name = 'CancelStepFailed'
+  }
 }

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-emr'
 import { isTransient } from './transient.ts'
 import {
+  CancelStepFailed,
   ACTIVE_STEP_STATES,
   STEP_STATES,
   type ClusterInfo,
@@ -67,24 +68,13 @@ export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   return resolveEndpoint('EMR', env)
 }
 
-/** CancelSteps answered FAILED for the step: usually it had already ended. */
-export class CancelStepFailed extends Error {
-  readonly stepId: string
-  readonly reason: string | undefined
-
-  constructor(stepId: string, reason: string | undefined) {
-    super(`EMR refused to cancel step ${stepId}: ${reason ?? 'no reason given'}`)
-    this.stepId = stepId
-    this.reason = reason
-    this.name = 'CancelStepFailed'
-  }
-}
-
 export interface AwsEmrOptions {
   readonly log?: Pick<Log, 'info'>
   /** A client without SDK retries, for AddJobFlowSteps (see addStep). */
   readonly submitClient?: EMRClient
 }
+
+export { CancelStepFailed } from './emr-port.ts'
 
 export class AwsEmr implements EmrPort {
   /**
@@ -160,11 +150,18 @@ export class AwsEmr implements EmrPort {
           }),
         ),
       )
-      // EMR lists steps newest first, across pages too; kept as is.
       for (const step of out.Steps ?? []) steps.push(toStepInfo(step))
       marker = out.Marker
     } while (marker)
-    return steps
+    // With a StepStates filter EMR documents no order: newest first, by creation time.
+    return steps.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))
+  }
+
+  async listRecentSteps(clusterId: string): Promise<StepInfo[]> {
+    const out = await this.call('ListSteps', `cluster ${clusterId}`, () =>
+      this.client.send(new ListStepsCommand({ ClusterId: clusterId })),
+    )
+    return (out.Steps ?? []).map(toStepInfo)
   }
 
   async describeStep(clusterId: string, stepId: string): Promise<StepInfo> {

@@ -17,6 +17,11 @@ export interface ListedObject extends ObjectHead {
   readonly key: string
 }
 
+/** Per-request options: an abort signal bounds a request that hangs (e.g. a lock renewal). */
+export interface RequestOptions {
+  readonly signal?: AbortSignal
+}
+
 /** Conditions for compare-and-swap writes. `ifNoneMatch` = create only. */
 export interface WriteCondition {
   readonly ifNoneMatch?: true
@@ -48,11 +53,16 @@ export interface ObjectStore {
   /** undefined when the object does not exist. */
   head(location: S3Location): Promise<ObjectHead | undefined>
   /** undefined when the object does not exist. */
-  getText(location: S3Location): Promise<ObjectText | undefined>
+  getText(location: S3Location, options?: RequestOptions): Promise<ObjectText | undefined>
   /** Every object whose key starts with `prefix.key + '/'`, all pages. */
   list(prefix: S3Location): Promise<ListedObject[]>
   /** Returns the new ETag. Throws PreconditionFailed when `condition` does not hold. */
-  putText(location: S3Location, body: string, condition?: WriteCondition): Promise<string>
+  putText(
+    location: S3Location,
+    body: string,
+    condition?: WriteCondition,
+    options?: RequestOptions,
+  ): Promise<string>
   /** Deleting a missing object succeeds. Throws PreconditionFailed when `ifMatch` does not hold. */
   delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void>
   /** Uploads a local file (multipart when large), reporting progress. */

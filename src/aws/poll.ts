@@ -3,7 +3,7 @@ import { isTransient } from './transient.ts'
 
 export interface PollOptions {
   readonly clock: Clock
-  /** Absolute time (clock.now()) after which poll gives up and returns `timedOut`. */
+  /** Absolute monotonic time (clock.monotonic()) after which poll gives up. */
   readonly deadline: number
   /** First wait between checks; doubles on throttling, up to maxIntervalMs. */
   readonly intervalMs: number
@@ -35,7 +35,7 @@ export async function poll<T>(
   let interval = options.intervalMs
   if (options.firstCheckAfterMs) {
     await clock.sleep(
-      Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.now())),
+      Math.min(options.firstCheckAfterMs, Math.max(0, deadline - clock.monotonic())),
       signal,
     )
   }
@@ -50,7 +50,7 @@ export async function poll<T>(
       interval = Math.min(options.maxIntervalMs, interval * 2)
       options.onTransientError?.(error, interval)
     }
-    const remaining = deadline - clock.now()
+    const remaining = deadline - clock.monotonic()
     if (remaining <= 0) return { done: false }
     const jittered = interval * (1 + jitter * (2 * random() - 1))
     // A check just before the deadline and another at it would be one call too many.

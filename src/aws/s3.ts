@@ -20,6 +20,7 @@ import {
   type ObjectHead,
   type ObjectStore,
   type ObjectText,
+  type RequestOptions,
   type UploadProgress,
   type WriteCondition,
 } from './object-store.ts'
@@ -82,9 +83,12 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getText(location: S3Location): Promise<ObjectText | undefined> {
+  async getText(location: S3Location, options?: RequestOptions): Promise<ObjectText | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand(this.target(location)))
+      const out = await this.client.send(
+        new GetObjectCommand(this.target(location)),
+        abortable(options),
+      )
       const body = (await out.Body?.transformToString('utf-8')) ?? ''
       return {
         body,
@@ -127,7 +131,12 @@ export class S3ObjectStore implements ObjectStore {
     return objects
   }
 
-  async putText(location: S3Location, body: string, condition?: WriteCondition): Promise<string> {
+  async putText(
+    location: S3Location,
+    body: string,
+    condition?: WriteCondition,
+    options?: RequestOptions,
+  ): Promise<string> {
     const conditional = condition?.ifNoneMatch === true || condition?.ifMatch !== undefined
     try {
       const out = await this.client.send(
@@ -139,6 +148,7 @@ export class S3ObjectStore implements ObjectStore {
           ...(condition?.ifMatch !== undefined && { IfMatch: condition.ifMatch }),
           ...this.encryption(),
         }),
+        abortable(options),
       )
       return requireEtag(out.ETag, location)
     } catch (error) {
@@ -213,6 +223,10 @@ export class S3ObjectStore implements ObjectStore {
     const key = this.options.sseKmsKeyId
     return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : {}
   }
+}
+
+function abortable(options: RequestOptions | undefined): { abortSignal?: AbortSignal } {
+  return options?.signal ? { abortSignal: options.signal } : {}
 }
 
 function asPreconditionFailed(error: unknown, location: S3Location): unknown {

@@ -2,7 +2,6 @@
 // given tags, then checks that none is left. Pure: the script is a constant, the tags its
 // arguments.
 import type { StepSpec } from '../aws/emr-port.ts'
-import { appTag } from './identity.ts'
 
 /**
  * Kills every live YARN application carrying one of the tags given as arguments ($1...), then
@@ -88,24 +87,16 @@ export interface KillStepInput {
 
 const TAG_PATTERN = /^[A-Za-z0-9._-]{1,100}$/
 
-/**
- * An EMR step that force-stops every application carrying one of `tags`, or (the older form)
- * every driver of the app (tagged `rollover-<app>`), named after the deployment that kills.
- */
-export function buildKillStep(input: KillStepInput): StepSpec
-export function buildKillStep(appName: string, deploymentId: string): StepSpec
-export function buildKillStep(input: KillStepInput | string, deploymentId?: string): StepSpec {
-  const { name, tags } =
-    typeof input === 'string'
-      ? { name: `rollover-kill:${input}:${deploymentId ?? ''}`, tags: [appTag(input)] }
-      : input
-  if (tags.length === 0) throw new Error('a kill step needs at least one tag')
+/** An EMR step that kills the YARN applications carrying any of `tags`, and confirms it. */
+export function buildKillStep(input: KillStepInput): StepSpec {
+  const { name, tags } = input
+  if (tags.length === 0) throw new Error('buildKillStep: no tag to kill by')
   const bad = tags.find((t) => !TAG_PATTERN.test(t))
   if (bad !== undefined) {
-    throw new Error(`kill step tag '${bad}': use 1 to 100 letters, digits, '.', '_' or '-'`)
+    throw new Error(`buildKillStep: tag '${bad}': use 1 to 100 letters, digits, '.', '_' or '-'`)
   }
   if (name.length === 0 || name.length > 256) {
-    throw new Error(`kill step name must be 1 to 256 characters, not ${name.length}`)
+    throw new Error(`buildKillStep: the name must be 1 to 256 characters, not ${name.length}`)
   }
   return {
     name,

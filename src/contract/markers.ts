@@ -4,7 +4,9 @@
 import type { S3Location } from '../aws/s3-location.ts'
 import type { RunContext } from '../settings/github-run.ts'
 
-export const ACK_SUFFIX = '.stopped'
+import { STOPPED_SUFFIX } from './reports.ts'
+
+export const ACK_SUFFIX = STOPPED_SUFFIX
 
 export interface MarkerBody {
   readonly version: 1
@@ -36,6 +38,10 @@ export interface Marker {
   readonly text: string
   /** undefined when the object was not written by this action (e.g. an app's own marker). */
   readonly body?: MarkerBody
+  /** It exists but this run may not read it (403, KMS): it can be deleted, not restored. */
+  readonly unreadable?: boolean
+  /** S3's LastModified: when it was written, on AWS's clock. */
+  readonly lastModified?: Date
 }
 
 export interface StopAck {
@@ -63,4 +69,6 @@ export function parseMarkerBody(text: string): MarkerBody | undefined {
 export interface MarkerScan {
   readonly markers: readonly Marker[]
   readonly acks: readonly StopAck[]
+  /** `<marker>.progress` objects as listed (their LastModified says when), by marker URI. */
+  readonly progress: ReadonlyMap<string, { readonly etag: string; readonly lastModified?: Date }>
 }

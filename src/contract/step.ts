@@ -2,11 +2,11 @@
 // contract's confs (marker, tags, waitAppCompletion). Pure. Arguments are an array end to end
 // (command-runner.jar execs them); nothing goes through a shell.
 import type { StepSpec } from '../aws/emr-port.ts'
-import { appTag, deploymentTag, stepName } from './identity.ts'
+import { appTag, deploymentTag, stepName, type AppIdentity } from './identity.ts'
 import { MARKER_CONF, MARKER_ENV_CONF, TAGS_CONF, WAIT_CONF } from './spark-submit.ts'
 
 export interface SparkStepInput {
-  readonly appName: string
+  readonly app: AppIdentity
   readonly deploymentId: string
   readonly mainClass: string
   readonly sparkSubmitArgs: readonly string[]
@@ -16,7 +16,7 @@ export interface SparkStepInput {
 }
 
 export function buildSparkStep(input: SparkStepInput): StepSpec {
-  const tags = [appTag(input.appName), deploymentTag(input.appName, input.deploymentId)]
+  const tags = [appTag(input.app), deploymentTag(input.app, input.deploymentId)]
   const args = [
     'spark-submit',
     '--deploy-mode',
@@ -38,7 +38,7 @@ export function buildSparkStep(input: SparkStepInput): StepSpec {
     ...input.appArgs,
   ]
   return {
-    name: stepName(input.appName, input.deploymentId),
+    name: stepName(input.app, input.deploymentId),
     jar: 'command-runner.jar',
     args,
     actionOnFailure: 'CONTINUE',
@@ -51,11 +51,9 @@ export function buildSparkStep(input: SparkStepInput): StepSpec {
  */
 export function retargetStep(
   previous: StepSpec,
-  target: { readonly appName: string; readonly deploymentId: string; readonly markerUri: string },
+  target: { readonly app: AppIdentity; readonly deploymentId: string; readonly markerUri: string },
 ): StepSpec {
-  const tags = [appTag(target.appName), deploymentTag(target.appName, target.deploymentId)].join(
-    ',',
-  )
+  const tags = [appTag(target.app), deploymentTag(target.app, target.deploymentId)].join(',')
   const replaced = new Map([
     [MARKER_CONF, target.markerUri],
     [MARKER_ENV_CONF, target.markerUri],
@@ -81,7 +79,7 @@ export function retargetStep(
     args.splice(1, 0, ...missing.flatMap((key) => ['--conf', `${key}=${replaced.get(key)}`]))
   }
   return {
-    name: stepName(target.appName, target.deploymentId),
+    name: stepName(target.app, target.deploymentId),
     jar: previous.jar,
     args,
     actionOnFailure: 'CONTINUE',

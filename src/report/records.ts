@@ -2,6 +2,7 @@
 // person can see where a run stopped, and current.json, which names what runs now.
 import type { AppLayout } from '../contract/layout.ts'
 import { downtimeSeconds, seconds, type LaunchRecord, type RunReport } from '../rollover/report.ts'
+import type { StepSpec } from '../aws/emr-port.ts'
 import type { ObjectStore } from '../aws/object-store.ts'
 import type { RunContext } from '../settings/github-run.ts'
 
@@ -74,6 +75,9 @@ export async function writeCurrent(
     stepId: live.stepId,
     markerUri: live.markerUri,
     jarUri: live.jarUri,
+    // The exact step, so a rollback never depends on EMR's step history (about 1,000 steps).
+    step: live.step,
+    ...(live.executionRoleArn ? { executionRoleArn: live.executionRoleArn } : {}),
     since: live.runningAt === undefined ? undefined : new Date(live.runningAt).toISOString(),
     record: `s3://${layout.deploymentRecord(report.deploymentId).bucket}/${layout.deploymentRecord(report.deploymentId).key}`,
     github,
@@ -86,6 +90,12 @@ export interface CurrentRecord {
   readonly deploymentId?: string
   readonly stepId?: string
   readonly jarUri?: string
+  readonly markerUri?: string
+  /** The verified step as submitted (absent in records of earlier versions). */
+  readonly step?: StepSpec
+  readonly executionRoleArn?: string
+  readonly since?: string
+  readonly github?: RunContext
 }
 
 /** current.json, or undefined when there is none (or it is unreadable: it is only a hint). */

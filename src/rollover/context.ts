@@ -1,15 +1,17 @@
 // What every phase of one run is given: the ports, the injected clock and log, the settings, the
 // timings and what the run has learnt so far. One object instead of many arguments, built once
 // by run.ts; a phase reads what it needs from it.
-import type { EmrPort } from '../aws/emr-port.ts'
+import type { ClusterInfo, EmrPort } from '../aws/emr-port.ts'
 import type { ObjectStore } from '../aws/object-store.ts'
 import type { TokenBucket } from '../aws/rate-budget.ts'
 import type { Clock } from '../clock.ts'
+import type { AppIdentity } from '../contract/identity.ts'
 import type { AppLayout } from '../contract/layout.ts'
 import type { Log } from '../log.ts'
 import type { RunContext } from '../settings/github-run.ts'
 import type { Settings } from '../settings/settings.ts'
 import type { LockState } from '../state.ts'
+import type { LedgerStore } from './ledger.ts'
 import type { MarkerStore } from './marker-store.ts'
 import type { PhaseRunner, RunReport } from './report.ts'
 import type { Timings } from './timings.ts'
@@ -38,8 +40,10 @@ export interface RolloverDeps extends RunPorts {
 /** One run, before the cluster is known (preflight). */
 export interface RunScope extends RunPorts {
   readonly timings: Timings
+  readonly app: AppIdentity
   readonly layout: AppLayout
   readonly markers: MarkerStore
+  readonly ledger: LedgerStore
   /** This run's ration of EMR calls (EMR's limits are per account and region). */
   readonly emrBudget: TokenBucket
   readonly report: RunReport
@@ -51,6 +55,10 @@ export interface RunScope extends RunPorts {
 /** One run on its cluster, holding the deploy lock. */
 export interface RolloverContext extends RunScope {
   readonly clusterId: string
+  /** The cluster as preflight found it (release label, concurrency, LogUri). */
+  readonly cluster: ClusterInfo
   /** Aborted when the runner cancels the job or the deploy lock is lost. */
   readonly signal: AbortSignal
+  /** Aborted when the deploy lock is lost (a wait that tolerates cancellation still ends). */
+  readonly lockLost: AbortSignal
 }

@@ -1,55 +1,153 @@
-// The forced stop (on-stop-timeout: kill): cancel the stuck spark-submit steps, then kill the
-// app's YARN applications by tag in an EMR step, and confirm. CancelSteps alone never stops a
-// cluster-mode driver.
-import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
+// The forced stop (on-stop-timeout: kill). CancelSteps alone never stops a cluster-mode driver,
+// so the drivers are killed through YARN by the tags that name each of them alone, in an EMR
+// step, and confirmed. The order matters: the intent is recorded first (a run that dies after
+// it leaves a driver every later run treats as possibly alive), then EMR must accept the kill
+// step, and only then are the stuck steps cancelled (on a one-step-at-a-time cluster the kill
+// step waits behind them). A cancel EMR refuses is looked at again, never trusted blindly.
+import { CancelStepFailed, isTerminal, type StepInfo } from '../aws/emr-port.ts'
 import { poll } from '../aws/poll.ts'
+import { killStepName } from '../contract/identity.ts'
 import { buildKillStep } from '../contract/kill-step.ts'
-import { UserError } from '../errors.ts'
+import { UserError, describeError } from '../errors.ts'
 import type { RolloverContext } from './context.ts'
+import type { LedgerEntry } from './ledger.ts'
+import { describeCandidate, type DriverCandidate } from './liveness.ts'
 
-/** Cancel the stuck spark-submit step(s), then kill the YARN application by tag and confirm. */
-export async function forceStop(ctx: RolloverContext, alive: readonly StepInfo[]): Promise<void> {
-  const { emr, clock, log } = ctx
-  for (const step of alive.filter((s) => !isTerminal(s.state))) {
-    // With step concurrency 1 the kill step would queue behind the stuck step forever.
-    await emr.cancelStep(ctx.clusterId, step.id)
-    log.info(`Cancelled step ${step.id} (its YARN application keeps running until killed).`)
+/** A driver the action can kill: YARN tags name it alone. */
+export function killableBy(c: DriverCandidate): boolean {
+  return c.killTags.length > 0
+}
+
+export async function forceStop(
+  ctx: RolloverContext,
+  survivors: readonly DriverCandidate[],
+): Promise<void> {
+  const { log, clock } = ctx
+  const decidedAt = new Date(clock.now()).toISOString()
+  // 1. The intent, before anything changes on the cluster.
+  await ctx.ledger.update((entries) => {
+    const rest = entries.filter((e) => !survivors.some((c) => c.deploymentId === e.deploymentId))
+    const intents = survivors.map((c): LedgerEntry => ({
+      ...entryOf(c, entries),
+      killIntent: { at: decidedAt, by: ctx.deploymentId },
+    }))
+    return [...rest, ...intents]
+  })
+  // 2. One kill step per cluster, accepted by EMR before any cancel.
+  const clusters = [...new Set(survivors.map((c) => c.clusterId))]
+  const kills: { clusterId: string; killStepId: string }[] = []
+  for (const clusterId of clusters) {
+    const here = survivors.filter((c) => c.clusterId === clusterId)
+    const tags = [...new Set(here.flatMap((c) => c.killTags))]
+    const role =
+      ctx.settings.executionRoleArn ??
+      here.find((c) => c.step?.executionRoleArn)?.step?.executionRoleArn
+    const step = buildKillStep({ name: killStepName(ctx.app, ctx.deploymentId), tags })
+    const killStepId = await ctx.emr.addStep(clusterId, step, role)
+    kills.push({ clusterId, killStepId })
+    log.info(
+      `Submitted kill step ${killStepId} on ${clusterId}: yarn application -kill for ${tags.join(', ')}.`,
+    )
+    for (const c of here) {
+      if (c.deploymentId)
+        await ctx.ledger.patch(c.deploymentId, {
+          killIntent: { at: decidedAt, by: ctx.deploymentId, killStepId },
+        })
+    }
   }
-  const killStep = buildKillStep(ctx.settings.appName, ctx.deploymentId)
-  const killId = await emr.addStep(ctx.clusterId, killStep)
-  log.info(`Submitted kill step ${killId}: yarn application -kill for tag ${killStep.args.at(-1)}.`)
-  // Rationed like every other poll: the kill script alone can take a minute or more.
-  const describe = async (stepId: string): Promise<StepInfo> => {
+  // 3. Now the stuck spark-submit steps may go.
+  for (const c of survivors) {
+    if (c.stepId && c.step && !isTerminal(c.step.state))
+      await cancelSafely(ctx, c.clusterId, c.stepId)
+  }
+  // 4. The kill steps must report that no application with the tags is left.
+  for (const kill of kills) {
+    const ended = await waitForStep(ctx, kill.clusterId, kill.killStepId, ctx.timings.killTimeoutMs)
+    if (ended?.state !== 'COMPLETED') {
+      throw new UserError(
+        `Could not confirm that ${survivors.map(describeCandidate).join(', ')} is gone: kill step ${kill.killStepId} is ${ended?.state ?? 'not finished'}${ended?.failure?.message ? ` (${ended.failure.message})` : ''}. ` +
+          `Nothing was submitted, and every later run treats the driver as possibly alive until a kill is confirmed. Check the kill step's stderr in the EMR console (the ResourceManager must answer its REST API without Kerberos), kill the application with 'yarn application -kill', then re-run with on-stop-timeout: kill.`,
+      )
+    }
+  }
+  // 5. And their steps end (spark-submit saw the application killed, or the cancel went through).
+  for (const c of survivors) {
+    if (!c.stepId) continue
+    const ended = await waitForStep(ctx, c.clusterId, c.stepId, ctx.timings.killConfirmMs)
+    if (!ended) {
+      throw new UserError(
+        `The kill step reported ${describeCandidate(c)} killed, but its step has not ended ${ctx.timings.killConfirmMs / 1000} s later. Nothing was submitted. Check the step in the EMR console, then re-run.`,
+      )
+    }
+  }
+  await ctx.ledger.remove(survivors.map((c) => c.deploymentId).filter((id): id is string => !!id))
+  log.info(
+    `Kill confirmed: no application tagged for ${survivors.map(describeCandidate).join(', ')} is left.`,
+  )
+}
+
+/** CancelSteps, and when EMR refuses it, a fresh look at what is true. */
+export async function cancelSafely(
+  ctx: RolloverContext,
+  clusterId: string,
+  stepId: string,
+): Promise<StepInfo | undefined> {
+  try {
+    await ctx.emr.cancelStep(clusterId, stepId)
+    ctx.log.info(`Cancelled step ${stepId} (a cluster-mode driver keeps running until killed).`)
+    return undefined
+  } catch (error) {
+    if (!(error instanceof CancelStepFailed)) throw error
     await ctx.emrBudget.take(1, ctx.signal)
-    return emr.describeStep(ctx.clusterId, stepId)
+    const now = await ctx.emr.describeStep(clusterId, stepId)
+    // Ended in between, or a cancel already under way: either way nothing is left to cancel.
+    if (isTerminal(now.state) || now.state === 'CANCEL_PENDING') {
+      ctx.log.info(`EMR refused to cancel ${stepId} (${describeError(error)}); it is ${now.state}.`)
+      return now
+    }
+    throw new UserError(
+      `EMR refused to cancel step ${stepId}, which is ${now.state}: ${error.reason ?? 'no reason given'}. ` +
+        'Nothing was submitted. Cancelling a RUNNING step needs emr-5.28.0 or later.',
+    )
   }
+}
+
+/** The step once terminal, or undefined when it is not within `timeoutMs`. */
+async function waitForStep(
+  ctx: RolloverContext,
+  clusterId: string,
+  stepId: string,
+  timeoutMs: number,
+): Promise<StepInfo | undefined> {
+  const { clock, timings } = ctx
   const result = await poll(
     async () => {
-      const step = await describe(killId)
+      // Rationed like every other poll: the kill script alone can take a minute or more.
+      await ctx.emrBudget.take(1, ctx.signal)
+      const step = await ctx.emr.describeStep(clusterId, stepId)
       return isTerminal(step.state) ? step : undefined
     },
     {
       clock,
-      deadline: clock.now() + ctx.timings.killTimeoutMs,
-      intervalMs: ctx.timings.stepPollMs,
-      maxIntervalMs: ctx.timings.maxPollIntervalMs,
+      deadline: clock.monotonic() + timeoutMs,
+      intervalMs: timings.stepPollMs,
+      maxIntervalMs: timings.maxPollIntervalMs,
       signal: ctx.signal,
     },
   )
-  if (!result.done || result.value.state !== 'COMPLETED') {
-    const state = result.done ? result.value.state : 'not finished'
-    throw new UserError(
-      `Could not confirm that the old driver is gone: kill step ${killId} is ${state}. ` +
-        `Nothing was submitted. Check the step's stderr in the EMR console, kill the application with 'yarn application -kill', then re-run.`,
-    )
+  return result.done ? result.value : undefined
+}
+
+function entryOf(c: DriverCandidate, entries: readonly LedgerEntry[]): LedgerEntry {
+  const known = entries.find((e) => e.deploymentId === c.deploymentId)
+  if (known) return known
+  return {
+    deploymentId: c.deploymentId ?? c.key,
+    clusterId: c.clusterId,
+    stepName: c.step?.name ?? '',
+    markerUri: c.markerUri ?? '',
+    tags: c.killTags,
+    launchedAt: c.step?.createdAt?.toISOString() ?? '',
+    ...(c.stepId ? { stepId: c.stepId } : {}),
   }
-  for (const step of alive) {
-    await poll(async () => (isTerminal((await describe(step.id)).state) ? true : undefined), {
-      clock,
-      deadline: clock.now() + ctx.timings.killConfirmMs,
-      intervalMs: ctx.timings.stepPollMs,
-      maxIntervalMs: ctx.timings.maxPollIntervalMs,
-    })
-  }
-  log.info(`Kill step ${killId} confirmed: no application tagged for the app is left.`)
 }

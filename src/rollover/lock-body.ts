@@ -21,7 +21,12 @@ export interface LockBody {
   readonly owner: LockOwner
   readonly acquiredAt: string
   readonly renewedAt: string
+  /** For people reading the object: the holder's own clock. Never compared by a waiter. */
   readonly expiresAt: string
+  /** How long the holder's lease lasts: a waiter takes over once the object is unchanged for it. */
+  readonly leaseMs?: number
+  /** Unique per write, so a holder can recognise its own write behind a lost response. */
+  readonly token?: string
 }
 
 /** What a waiter knows of the lock's holder: its body, if it could be read. */
@@ -87,5 +92,5 @@ export function describeHolder(holder: Holder | undefined): string {
     return `an unreadable lock object (last written ${lastModified?.toISOString() ?? 'at an unknown time'})`
   const o = body.owner
   const run = o.repository && o.runId ? `${o.repository} run ${o.runId}` : 'an unknown run'
-  return `${o.runUrl ?? run} (deployment ${o.deploymentId}, lease until ${body.expiresAt})`
+  return `${o.runUrl ?? run} (deployment ${o.deploymentId}, last renewed ${body.renewedAt} by its clock)`
 }

@@ -1,13 +1,16 @@
-// The deploy lock: one S3 object per application, created with IfNoneMatch and renewed and
-// deleted with IfMatch, so two rollovers of one application never act at once. Its lease is short
-// and renewed while the run works, so the lock of a crashed run frees itself within a minute.
-import { formatDuration } from '../clock.ts'
-import { isTransient } from '../aws/transient.ts'
+// The deploy lock as a fence (DESIGN.md): one S3 object per application, created with
+// IfNoneMatch, renewed and released with IfMatch. Correctness never depends on two machines'
+// clocks agreeing: a waiter takes a lock over only once its ETag has not changed for a whole lease
+// by the waiter's own monotonic clock; a holder judges itself lost once no renewal has succeeded
+// within the lease minus a margin by its own monotonic clock, whatever a hanging request does.
+// Since every successful renewal started before the waiter last saw the object change, the
+// holder always gives up before a waiter may take over.
+import { randomBytes } from 'node:crypto'
 import { PreconditionFailed, type ObjectStore } from '../aws/object-store.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
-import type { Clock } from '../clock.ts'
-import { UserError } from '../errors.ts'
-import { DEFAULT_TIMINGS } from './timings.ts'
+import { isTransient } from '../aws/transient.ts'
+import { formatDuration, type Clock } from '../clock.ts'
+import { UserError, describeError } from '../errors.ts'
 import type { Log } from '../log.ts'
 import {
   describeHolder,
@@ -18,6 +21,7 @@ import {
   type LockOwner,
   type LockState,
 } from './lock-body.ts'
+import { DEFAULT_TIMINGS } from './timings.ts'
 
 export { lockOwner, type LockOwner, type LockState } from './lock-body.ts'
 
@@ -29,36 +33,55 @@ export interface DeployLockOptions {
   readonly log: Log
   readonly leaseMs?: number
   readonly renewEveryMs?: number
+  /** How long one renewal request may take before it is abandoned. */
+  readonly renewTimeoutMs?: number
+  /** The holder gives up this long before a waiter could take over. */
+  readonly marginMs?: number
   readonly pollMs?: number
   /** How often a waiter says who it waits for. */
   readonly reportEveryMs?: number
   readonly random?: () => number
-  /** Called whenever the held etag changes, so the main step can core.saveState it for post. */
+  readonly token?: () => string
+  /** Called whenever the held etag changes, so the main step can save it for post. */
   readonly onStateChange?: (state: LockState | undefined) => void
 }
 
-// retry: the lock changed under us, look again at once; failed: S3 trouble, look after a pause.
-type Attempt =
-  { kind: 'acquired' } | { kind: 'retry' } | { kind: 'failed' } | { kind: 'held'; holder: Holder }
+/** Thrown by `assertHeld` (the fence) and the reason of `lost`. */
+export class LockLost extends UserError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'LockLost'
+  }
+}
 
 // Bounds the re-read/re-create loop when the lock keeps changing under us.
 const MAX_IMMEDIATE_RETRIES = 5
 
+interface Held {
+  readonly etag: string
+  readonly acquiredAt: string
+  /** Monotonic start of the last request that is known to have written our lease. */
+  readonly renewedFrom: number
+}
+
 export class DeployLock {
   readonly lost: AbortSignal
   private readonly lostController = new AbortController()
-  private readonly leaseMs: number
-  private readonly app: string
-  private held: { etag: string; acquiredAt: string; expiresAt: number } | undefined
-  private renewal: { controller: AbortController; done: Promise<void> } | undefined
-  private releasing: Promise<void> | undefined
-
   private readonly options: DeployLockOptions
+  private readonly leaseMs: number
+  private readonly marginMs: number
+  private readonly app: string
+  private held: Held | undefined
+  /** Writes whose response never came: one of them may have landed. */
+  private readonly unconfirmed: { readonly token: string; readonly startedAt: number }[] = []
+  private loops: { controller: AbortController; done: Promise<void> } | undefined
+  private releasing: Promise<void> | undefined
 
   constructor(options: DeployLockOptions) {
     this.options = options
     this.lost = this.lostController.signal
     this.leaseMs = options.leaseMs ?? DEFAULT_TIMINGS.lockLeaseMs
+    this.marginMs = options.marginMs ?? Math.max(1_000, Math.round(this.leaseMs / 6))
     this.app = options.location.key.split('/').at(-2) ?? options.location.key
   }
 
@@ -70,40 +93,64 @@ export class DeployLock {
     return this.held && { location: this.options.location, etag: this.held.etag }
   }
 
+  /**
+   * The fence, called before every mutation: throws LockLost unless a renewal succeeded within
+   * the lease minus the margin, by this machine's monotonic clock.
+   */
+  assertHeld(): void {
+    if (this.lost.aborted) throw this.lost.reason
+    if (!this.held) throw new LockLost(`The deploy lock of '${this.app}' is not held.`)
+    const age = this.options.clock.monotonic() - this.held.renewedFrom
+    if (age > this.leaseMs - this.marginMs) {
+      this.lose(`no renewal succeeded for ${formatDuration(age)}`)
+      throw this.lost.reason
+    }
+  }
+
   async acquire(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const { clock, log } = this.options
-    const started = clock.now()
-    const deadline = started + timeoutMs
+    const deadline = clock.monotonic() + timeoutMs
     let lastReport = -Infinity
     let immediate = 0
-    let holder: Holder | undefined
+    let seen: { etag: string; since: number; holder: Holder } | undefined
     for (;;) {
       signal?.throwIfAborted()
-      let attempt: Attempt
+      const lookedAt = clock.monotonic()
+      let current: { etag: string; holder: Holder } | 'acquired' | 'gone' | 'failed'
       try {
-        attempt = await this.attempt(started)
+        current = await this.tryCreate()
       } catch (error) {
-        if (!isTransient(error) || clock.now() >= deadline) throw error
-        log.debug(`Deploy lock: S3 error, will retry: ${String(error)}`)
-        attempt = { kind: 'failed' }
+        if (!isTransient(error) || clock.monotonic() >= deadline) throw error
+        log.debug(`Deploy lock: S3 error, will retry: ${describeError(error)}`)
+        current = 'failed'
       }
-      if (attempt.kind === 'acquired') return
-      if (attempt.kind === 'retry' && immediate++ < MAX_IMMEDIATE_RETRIES) continue
+      if (current === 'acquired') return
+      if (current === 'gone') {
+        if (immediate++ < MAX_IMMEDIATE_RETRIES) continue
+      } else if (current !== 'failed') {
+        const { etag, holder } = current
+        if (seen?.etag !== etag) seen = { etag, since: lookedAt, holder }
+        const sameRun = holder.body !== undefined && this.isSameRun(holder.body.owner)
+        const unchangedFor = clock.monotonic() - seen.since
+        if (sameRun || unchangedFor >= this.leaseOf(holder)) {
+          if (await this.takeOver(etag, holder, sameRun, unchangedFor)) return
+          if (immediate++ < MAX_IMMEDIATE_RETRIES) continue
+        }
+      }
       immediate = 0
-      if (attempt.kind === 'held') holder = attempt.holder
-      const now = clock.now()
+      const now = clock.monotonic()
       if (now >= deadline) {
         throw new UserError(
-          `Another rollover of '${this.app}' holds the deploy lock: ${describeHolder(holder)}. ` +
+          `Another rollover of '${this.app}' holds the deploy lock: ${describeHolder(seen?.holder)}. ` +
             `Waited ${formatDuration(timeoutMs)}. Wait for it to finish, or raise 'lock-timeout'.`,
         )
       }
-      if (
-        holder &&
-        now - lastReport >= (this.options.reportEveryMs ?? DEFAULT_TIMINGS.lockReportEveryMs)
-      ) {
+      const reportEvery = this.options.reportEveryMs ?? DEFAULT_TIMINGS.lockReportEveryMs
+      if (seen && now - lastReport >= reportEvery) {
         lastReport = now
-        log.info(`Waiting for the deploy lock of '${this.app}', held by ${describeHolder(holder)}.`)
+        log.info(
+          `Waiting for the deploy lock of '${this.app}', held by ${describeHolder(seen.holder)}; unchanged for ${formatDuration(now - seen.since)} of its ${formatDuration(this.leaseOf(seen.holder))} lease.`,
+        )
       }
       const pollMs = this.options.pollMs ?? DEFAULT_TIMINGS.lockPollMs
       const jittered = pollMs * (0.8 + 0.4 * (this.options.random ?? Math.random)())
@@ -111,71 +158,90 @@ export class DeployLock {
     }
   }
 
-  /** Renews the lease in the background until stopRenewing/release; aborts `lost` if it cannot. */
+  /** Renews the lease in the background until release; aborts `lost` when it cannot. */
   startRenewing(): void {
-    if (this.renewal || !this.held) return
+    if (this.loops || !this.held) return
     const controller = new AbortController()
-    this.renewal = { controller, done: this.renewLoop(controller.signal) }
+    const done = Promise.all([
+      this.renewLoop(controller.signal),
+      this.watchdog(controller.signal),
+    ]).then(() => undefined)
+    this.loops = { controller, done }
   }
 
-  /** Resolves once no renewal write is in flight, so a following delete sees the latest etag. */
-  stopRenewing(): Promise<void> {
-    const renewal = this.renewal
-    this.renewal = undefined
-    renewal?.controller.abort()
-    return renewal?.done ?? Promise.resolve()
-  }
-
-  /** Never throws: it runs in `finally`, and an unreleased lock still frees itself at expiry. */
+  /** Never throws: it runs in `finally`, and an unreleased lock is taken over after a lease. */
   release(): Promise<void> {
     this.releasing ??= this.doRelease().finally(() => (this.releasing = undefined))
     return this.releasing
+  }
+
+  /** Resolves once no renewal write is in flight, so a following delete sees the latest etag. */
+  async stopRenewing(): Promise<void> {
+    const loops = this.loops
+    this.loops = undefined
+    loops?.controller.abort()
+    await loops?.done
   }
 
   private async doRelease(): Promise<void> {
     const { store, location, log } = this.options
     await this.stopRenewing()
     if (!this.held) return
+    if (this.lost.aborted) {
+      // Another run may hold it now; its object is not ours to delete.
+      this.setHeld(undefined)
+      return
+    }
     try {
       await releaseLockByEtag(store, location, this.held.etag, log)
       this.setHeld(undefined)
     } catch (error) {
       log.warning(
-        `Could not release the deploy lock ${s3Uri(location)} (${String(error)}); ` +
-          `it frees itself at ${iso(this.held.expiresAt)}.`,
+        `Could not release the deploy lock ${s3Uri(location)} (${describeError(error)}); ` +
+          `another run takes it over once it has stayed unchanged for ${formatDuration(this.leaseMs)}.`,
       )
     }
   }
 
-  private async attempt(waitingSince: number): Promise<Attempt> {
-    const { store, location, clock, log } = this.options
-    const now = clock.now()
+  private leaseOf(holder: Holder): number {
+    return Math.max(this.leaseMs, holder.body?.leaseMs ?? 0)
+  }
+
+  private async tryCreate(): Promise<{ etag: string; holder: Holder } | 'acquired' | 'gone'> {
+    const { store, location, log } = this.options
     try {
-      await this.write(now, { ifNoneMatch: true })
+      await this.write({ ifNoneMatch: true })
       log.info(`Acquired the deploy lock ${s3Uri(location)}.`)
-      return { kind: 'acquired' }
+      return 'acquired'
     } catch (error) {
       if (!(error instanceof PreconditionFailed)) throw error
     }
     const current = await store.getText(location)
-    if (!current) return { kind: 'retry' }
-    const holder: Holder = { body: parseLockBody(current.body), lastModified: current.lastModified }
-    const ours = holder.body !== undefined && this.isSameRun(holder.body.owner)
-    // A body we cannot read still had a writer: give it one full lease from its last write.
-    const expiresAt = holder.body
-      ? Date.parse(holder.body.expiresAt)
-      : (current.lastModified?.getTime() ?? waitingSince) + this.leaseMs
-    if (!ours && expiresAt >= now) return { kind: 'held', holder }
+    if (!current) return 'gone'
+    const holder = { body: parseLockBody(current.body), lastModified: current.lastModified }
+    return { etag: current.etag, holder }
+  }
+
+  private async takeOver(
+    etag: string,
+    holder: Holder,
+    sameRun: boolean,
+    unchangedFor: number,
+  ): Promise<boolean> {
+    const { log } = this.options
     try {
-      await this.write(now, { ifMatch: current.etag })
+      await this.write({ ifMatch: etag })
     } catch (error) {
-      if (error instanceof PreconditionFailed) return { kind: 'retry' }
+      if (error instanceof PreconditionFailed) return false
       throw error
     }
-    if (ours)
+    if (sameRun)
       log.info(`Took over the deploy lock left by ${describeHolder(holder)}: same workflow run.`)
-    else log.warning(`Took over the expired deploy lock of ${describeHolder(holder)}.`)
-    return { kind: 'acquired' }
+    else
+      log.warning(
+        `Took over the deploy lock of ${describeHolder(holder)}: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`,
+      )
+    return true
   }
 
   // Another attempt of this run can only exist once that attempt has finished (GitHub re-runs
@@ -187,70 +253,140 @@ export class DeployLock {
     return other.runAttempt !== me.runAttempt || other.deploymentId === me.deploymentId
   }
 
-  private async write(
-    now: number,
-    condition: { ifNoneMatch?: true; ifMatch?: string },
-    acquiredAt = iso(now),
-  ): Promise<void> {
-    const { store, location, owner } = this.options
-    const expiresAt = now + this.leaseMs
-    const body: LockBody = {
+  private body(token: string): LockBody {
+    const now = this.options.clock.now()
+    return {
       version: 1,
-      owner,
-      acquiredAt,
-      renewedAt: iso(now),
-      expiresAt: iso(expiresAt),
+      owner: this.options.owner,
+      acquiredAt: this.held?.acquiredAt ?? new Date(now).toISOString(),
+      renewedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.leaseMs).toISOString(),
+      leaseMs: this.leaseMs,
+      token,
     }
-    const etag = await store.putText(location, JSON.stringify(body), condition)
-    this.setHeld({ etag, acquiredAt, expiresAt })
   }
 
-  private setHeld(held: DeployLock['held']): void {
+  private newToken(): string {
+    return this.options.token?.() ?? randomBytes(8).toString('hex')
+  }
+
+  /** One conditional write of our lease; on success the lease counts from the request's start. */
+  private async write(
+    condition: { ifNoneMatch?: true; ifMatch?: string },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { store, location, clock } = this.options
+    const startedAt = clock.monotonic()
+    const token = this.newToken()
+    const body = this.body(token)
+    try {
+      const etag = await store.putText(location, JSON.stringify(body), condition, { signal })
+      this.unconfirmed.length = 0
+      this.setHeld({ etag, acquiredAt: body.acquiredAt, renewedFrom: startedAt })
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) {
+        // The request may have landed even though no answer came back.
+        this.unconfirmed.push({ token, startedAt })
+        if (this.unconfirmed.length > 8) this.unconfirmed.shift()
+        throw error
+      }
+      if (condition.ifNoneMatch) throw error
+      // A 412 behind a lost response: the SDK's retry (or ours) meets our own newer version. The
+      // lease counts from the start of the write that landed, never later.
+      const current = await store.getText(location, { signal }).catch(() => undefined)
+      const found = current && parseLockBody(current.body)?.token
+      const landed =
+        found === token
+          ? { token, startedAt }
+          : this.unconfirmed.find((u) => found !== undefined && u.token === found)
+      if (current && landed) {
+        this.unconfirmed.length = 0
+        this.setHeld({
+          etag: current.etag,
+          acquiredAt: body.acquiredAt,
+          renewedFrom: landed.startedAt,
+        })
+        return
+      }
+      throw error
+    }
+  }
+
+  private setHeld(held: Held | undefined): void {
+    const changed = this.held?.etag !== held?.etag
     this.held = held
-    this.options.onStateChange?.(this.state)
+    if (changed) this.options.onStateChange?.(this.state)
   }
 
-  private async renewLoop(signal: AbortSignal): Promise<void> {
-    const { clock, log, store, location } = this.options
+  private async renewLoop(stop: AbortSignal): Promise<void> {
+    const { clock, log, location, store } = this.options
     const renewEveryMs = this.options.renewEveryMs ?? DEFAULT_TIMINGS.lockRenewEveryMs
-    while (this.held) {
-      const left = this.held.expiresAt - clock.now()
-      if (left <= 0)
-        return this.loseLock(
-          `its lease ran out at ${iso(this.held.expiresAt)} before it could be renewed`,
-        )
+    const timeoutMs = this.options.renewTimeoutMs ?? DEFAULT_TIMINGS.lockRenewTimeoutMs
+    let failures = 0
+    while (this.held && !this.lost.aborted) {
+      // After a failure, try again soon: the lease is running out.
+      const wait = failures === 0 ? renewEveryMs : Math.min(renewEveryMs, 2_000 * failures)
       try {
-        // Halving the wait as expiry nears gives a failing renewal several more tries in time.
-        await clock.sleep(left < 1_000 ? left : Math.min(renewEveryMs, left / 2), signal)
+        await clock.sleep(wait, AbortSignal.any([stop, this.lost]))
       } catch {
         return
       }
-      if (signal.aborted) return
-      if (clock.now() >= this.held.expiresAt) continue
+      const held = this.held
+      if (!held || this.lost.aborted) return
+      const request = AbortSignal.any([stop, this.lost, timeoutSignal(clock, timeoutMs, stop)])
       try {
-        await this.write(clock.now(), { ifMatch: this.held.etag }, this.held.acquiredAt)
-        log.debug(`Renewed the deploy lock until ${iso(this.held.expiresAt)}.`)
+        await this.write({ ifMatch: held.etag }, request)
+        failures = 0
+        log.debug(`Renewed the deploy lock ${s3Uri(location)}.`)
       } catch (error) {
-        // A 409 can mean a concurrent write that did not win: only a changed etag proves a loss.
+        if (stop.aborted || this.lost.aborted) return
         if (error instanceof PreconditionFailed) {
-          const current = await store.getText(location).catch(() => this.held)
-          if (current?.etag !== this.held.etag)
-            return this.loseLock('another run took it over or deleted it')
+          // A 409 can mean a concurrent write that did not win: only a changed etag proves a loss.
+          const current = await store.getText(location).then(
+            (read) => read ?? 'deleted',
+            () => 'unknown' as const,
+          )
+          if (current === 'deleted') return this.lose('it was deleted')
+          if (current !== 'unknown' && current.etag !== held.etag)
+            return this.lose('another run took it over')
         }
-        log.warning(`Could not renew the deploy lock (${String(error)}); will retry.`)
+        failures += 1
+        log.warning(`Could not renew the deploy lock (${describeError(error)}); will retry.`)
       }
     }
   }
 
-  private loseLock(reason: string): void {
+  /** Declares the lock lost on time, even while a renewal request hangs. */
+  private async watchdog(stop: AbortSignal): Promise<void> {
+    const { clock } = this.options
+    while (this.held && !this.lost.aborted) {
+      const age = clock.monotonic() - this.held.renewedFrom
+      const left = this.leaseMs - this.marginMs - age
+      if (left < 0) return this.lose(`no renewal succeeded for ${formatDuration(age)}`)
+      try {
+        await clock.sleep(left + 1, stop)
+      } catch {
+        return
+      }
+    }
+  }
+
+  private lose(reason: string): void {
+    if (this.lost.aborted) return
     const message =
       `Lost the deploy lock of '${this.app}' (${s3Uri(this.options.location)}): ${reason}. ` +
-      'Stopping so that two rollovers never act on the application at once.'
+      'Stopping before the next change, so that two rollovers never act on the application at once.'
     this.options.log.warning(message)
-    this.lostController.abort(new UserError(message))
+    this.lostController.abort(new LockLost(message))
   }
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString()
+/** An AbortSignal that fires after `ms` on the injected clock (tests run it on fake time). */
+function timeoutSignal(clock: Clock, ms: number, stop: AbortSignal): AbortSignal {
+  const controller = new AbortController()
+  clock.sleep(ms, stop).then(
+    () => controller.abort(new Error(`timed out after ${formatDuration(ms)}`)),
+    () => undefined,
+  )
+  return controller.signal
 }

@@ -1,5 +1,8 @@
 // Reads and writes the app's markers and the driver's reports through the ObjectStore port.
-import type { ObjectStore, WriteCondition } from '../aws/object-store.ts'
+import type { ObjectStore, ObjectText, WriteCondition } from '../aws/object-store.ts'
+import { isTransient } from '../aws/transient.ts'
+import { markerKeyOfReport, PROGRESS_SUFFIX } from '../contract/reports.ts'
+import { describeError } from '../errors.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
 import type { AppLayout } from '../contract/layout.ts'
 import {
@@ -15,27 +18,41 @@ import {
 export class MarkerStore {
   private readonly store: ObjectStore
   readonly layout: AppLayout
+  private readonly warn: (message: string) => void
 
-  constructor(store: ObjectStore, layout: AppLayout) {
+  constructor(store: ObjectStore, layout: AppLayout, warn: (message: string) => void = () => {}) {
     this.store = store
     this.layout = layout
+    this.warn = warn
   }
 
   async scan(): Promise<MarkerScan> {
     const listed = await this.store.list(this.layout.markers)
-    const markerObjects = listed.filter((o) => !o.key.endsWith(ACK_SUFFIX))
-    const ackObjects = listed.filter((o) => o.key.endsWith(ACK_SUFFIX))
+    // Folder placeholders (keys ending in '/', as the S3 console makes them) are nobody's marker.
+    const objects = listed.filter((o) => !o.key.endsWith('/'))
+    const markerObjects = objects.filter((o) => markerKeyOfReport(o.key) === undefined)
+    const ackObjects = objects.filter((o) => o.key.endsWith(ACK_SUFFIX))
+    const progress = new Map(
+      objects
+        .filter((o) => o.key.endsWith(PROGRESS_SUFFIX))
+        .map((o) => [this.uriOf(markerKeyOfReport(o.key) as string), o] as const),
+    )
     const markers = await Promise.all(
       markerObjects.map(async (o): Promise<Marker | undefined> => {
         const location = { bucket: this.layout.markers.bucket, key: o.key }
-        const read = await this.store.getText(location)
-        if (!read) return undefined // deleted since the listing
+        const read = await this.readOrWarn(location, 'marker')
+        if (read === 'gone') return undefined // deleted since the listing
+        if (read === 'unreadable') {
+          // Still a marker: deleting it still stops its driver; it just cannot be put back.
+          return { location, uri: s3Uri(location), etag: o.etag, text: '', unreadable: true }
+        }
         return {
           location,
           uri: s3Uri(location),
           etag: read.etag,
           text: read.body,
           body: parseMarkerBody(read.body),
+          ...(read.lastModified ? { lastModified: read.lastModified } : {}),
         }
       }),
     )
@@ -43,6 +60,7 @@ export class MarkerStore {
     return {
       markers: markers.filter((m): m is Marker => m !== undefined),
       acks: acks.filter((a): a is StopAck => a !== undefined),
+      progress,
     }
   }
 
@@ -84,10 +102,31 @@ export class MarkerStore {
     await Promise.all(acks.map((a) => this.store.delete(a.location)))
   }
 
+  /** The object, 'gone', or 'unreadable' (403, a KMS key we may not use) with a warning. */
+  private async readOrWarn(
+    location: S3Location,
+    what: string,
+  ): Promise<ObjectText | 'gone' | 'unreadable'> {
+    try {
+      return (await this.store.getText(location)) ?? 'gone'
+    } catch (error) {
+      if (isTransient(error)) throw error
+      this.warn(
+        `Cannot read the ${what} ${s3Uri(location)} (${describeError(error)}); treating it as unreadable. Allow s3:GetObject (and kms:Decrypt for its key) on the marker prefix.`,
+      )
+      return 'unreadable'
+    }
+  }
+
+  private uriOf(key: string): string {
+    return `s3://${this.layout.markers.bucket}/${key}`
+  }
+
   private async readAckAt(key: string): Promise<StopAck | undefined> {
     const location = { bucket: this.layout.markers.bucket, key }
-    const read = await this.store.getText(location)
-    if (!read) return undefined
+    const read = await this.readOrWarn(location, 'acknowledgement')
+    // An acknowledgement we cannot read is treated as absent: never as proof of a stop.
+    if (read === 'gone' || read === 'unreadable') return undefined
     let body: Record<string, unknown> = {}
     try {
       const parsed: unknown = JSON.parse(read.body)

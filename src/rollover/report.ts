@@ -57,6 +57,8 @@ export interface LaunchRecord {
   readonly markerUri: string
   readonly jarUri?: string
   readonly step: StepSpec
+  /** The runtime role the step runs as, when the cluster uses runtime roles. */
+  readonly executionRoleArn?: string
   submittedAt?: number
   runningAt?: number
   /** standby: when the driver wrote `.ready`, and when its marker was switched to `run`. */

@@ -1,38 +1,38 @@
-// Takes a launch that failed verification out of the way before anything else is submitted.
-import { isTerminal } from '../aws/emr-port.ts'
-import { poll } from '../aws/poll.ts'
-import { formatDuration } from '../clock.ts'
-import { UserError } from '../errors.ts'
+// Takes a launch that failed verification out of the way before anything else is submitted: its
+// marker is deleted and its driver confirmed gone by the same rule as any other (a new step
+// cancelled in the console during verify still has a live driver in cluster mode).
+import type { StepInfo } from '../aws/emr-port.ts'
+import { deploymentTag } from '../contract/identity.ts'
 import type { RolloverContext } from './context.ts'
+import type { DriverCandidate } from './liveness.ts'
+import { stopDrivers } from './stop.ts'
 import type { Launched } from './submit.ts'
 
-export async function retire(ctx: RolloverContext, launch: Launched): Promise<void> {
-  const { emr, log } = ctx
-  const retireTimeoutMs = ctx.timings.retireTimeoutMs
-  // The marker first: if the step starts after all, its driver stops at its first check.
-  await ctx.markers.remove([launch.marker])
-  const step = await emr.describeStep(ctx.clusterId, launch.stepId as string)
-  if (step.state === 'PENDING') {
-    await emr.cancelStep(ctx.clusterId, step.id)
-    log.info(`Cancelled step ${step.id}, which had not started.`)
-  } else if (!isTerminal(step.state)) {
-    // It started after all: without its marker the driver exits at its first check.
-    const ended = await poll(
-      async () => {
-        await ctx.emrBudget.take(1)
-        return isTerminal((await emr.describeStep(ctx.clusterId, step.id)).state) ? true : undefined
-      },
-      {
-        clock: ctx.clock,
-        deadline: ctx.clock.now() + retireTimeoutMs,
-        intervalMs: ctx.timings.stepPollMs,
-        maxIntervalMs: ctx.timings.maxPollIntervalMs,
-      },
-    )
-    if (!ended.done) {
-      throw new UserError(
-        `Step ${step.id} of the failed deployment is still ${step.state} ${formatDuration(retireTimeoutMs)} after its marker was deleted; not submitting anything else beside it. Stop it, then re-run.`,
-      )
-    }
+export async function retire(ctx: RolloverContext, launch: Launched, what: string): Promise<void> {
+  const stepId = launch.stepId as string
+  await ctx.emrBudget.take(1, ctx.signal)
+  const step = await ctx.emr.describeStep(ctx.clusterId, stepId)
+  await stopDrivers(ctx, {
+    markers: [launch.marker],
+    candidates: [launchCandidate(ctx, launch, step)],
+    what: `${what} ${stepId}`,
+  })
+}
+
+/** A driver this run launched, as a candidate of liveness.ts. */
+export function launchCandidate(
+  ctx: RolloverContext,
+  launch: Launched,
+  step?: StepInfo,
+): DriverCandidate {
+  return {
+    key: launch.stepId as string,
+    clusterId: ctx.clusterId,
+    stepId: launch.stepId as string,
+    deploymentId: launch.deploymentId,
+    markerUri: launch.markerUri,
+    killTags: [deploymentTag(ctx.app, launch.deploymentId)],
+    via: ['ledger'],
+    ...(step ? { step } : {}),
   }
 }

@@ -1,21 +1,91 @@
 // Phase 8: when the new step fails to start or dies within stable-for, retire it, resubmit the
-// previous step's exact configuration with a fresh marker, verify it, and fail the run either way.
-import type { StepInfo } from '../aws/emr-port.ts'
+// last *verified* deployment's exact step (its jar, args and runtime role) with a fresh marker,
+// verify it, and fail the run either way.
+import type { StepSpec } from '../aws/emr-port.ts'
 import { s3Uri } from '../aws/s3-location.ts'
 import { jarOfStep } from '../contract/spark-submit.ts'
 import { retargetStep } from '../contract/step.ts'
+import { describeError } from '../errors.ts'
 import { writeCurrent } from '../report/records.ts'
 import type { RolloverContext } from './context.ts'
+import type { World } from './observe.ts'
 import { retire } from './retire.ts'
 import { RolloverFailed } from './rollover-failed.ts'
 import { submit, type Launched } from './submit.ts'
 import { verifyOrExplain } from './verify.ts'
 
+/** What a rollback restores. */
+export interface RollbackTarget {
+  readonly step: StepSpec
+  readonly stepId?: string
+  readonly executionRoleArn?: string
+  readonly jarUri?: string
+  /** current.json (the last verified deployment), or the step that ran when none was recorded. */
+  readonly source: 'current.json' | 'running step'
+}
+
+/**
+ * The last verified deployment, from current.json: never a step that ran unverified (a run that
+ * ended not-verified leaves current.json as it was). Without current.json (a deployment made by
+ * hand or by an earlier tool), the newest running step of the app.
+ */
+export async function rollbackTarget(
+  ctx: RolloverContext,
+  world: World,
+): Promise<RollbackTarget | undefined> {
+  const current = world.current
+  if (current?.step) {
+    return {
+      step: current.step,
+      ...(current.stepId ? { stepId: current.stepId } : {}),
+      ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
+      jarUri: current.jarUri ?? jarOfStep(current.step.args),
+      source: 'current.json',
+    }
+  }
+  if (current?.stepId) {
+    const known = world.candidates.find((c) => c.stepId === current.stepId)?.step
+    const step =
+      known ??
+      (await ctx.emr
+        .describeStep(current.clusterId ?? ctx.clusterId, current.stepId)
+        .catch((error: unknown) => {
+          ctx.log.warning(
+            `current.json names step ${current.stepId}, which EMR cannot describe (${describeError(error)}): no rollback target.`,
+          )
+          return undefined
+        }))
+    if (step) {
+      return {
+        step,
+        stepId: step.id,
+        ...(step.executionRoleArn ? { executionRoleArn: step.executionRoleArn } : {}),
+        jarUri: jarOfStep(step.args),
+        source: 'current.json',
+      }
+    }
+    return undefined
+  }
+  const running = world.candidates
+    .filter((c) => c.step?.state === 'RUNNING')
+    .sort(
+      (a, b) => (b.step?.createdAt?.getTime() ?? 0) - (a.step?.createdAt?.getTime() ?? 0),
+    )[0]?.step
+  return (
+    running && {
+      step: running,
+      stepId: running.id,
+      ...(running.executionRoleArn ? { executionRoleArn: running.executionRoleArn } : {}),
+      jarUri: jarOfStep(running.args),
+      source: 'running step',
+    }
+  )
+}
+
 export interface RollbackRequest {
   /** The new launch that failed verification. */
   readonly failed: Launched
-  /** The step whose configuration is restored; undefined when nothing ran before. */
-  readonly previous: StepInfo | undefined
+  readonly previous: RollbackTarget | undefined
   readonly firstDeploy: boolean
 }
 
@@ -27,32 +97,31 @@ export async function restorePrevious(
   const { settings, store, log, github, report } = ctx
   const { failed, previous, firstDeploy } = request
   const what = `The new step ${failed.stepId} ${failed.outcome === 'died' ? 'died' : 'did not start'}: ${failed.failure}.`
-  await retire(ctx, failed)
+  await retire(ctx, failed, 'the failed new step')
   if (!settings.rollback || firstDeploy || !previous) {
     const why = !settings.rollback
       ? "'rollback' is false"
       : firstDeploy
         ? 'this was a first deploy: there is no previous version to go back to'
-        : 'no step of the app was running before: there is no previous configuration to go back to'
+        : 'no verified deployment of the app is recorded: there is no previous configuration to go back to'
     throw new RolloverFailed(
       `${what} Nothing of this app runs now (${why}). Fix the jar and re-run.`,
     )
   }
   const rollbackId = `${ctx.deploymentId}-rb`
   const markerUri = s3Uri(ctx.layout.marker(rollbackId))
-  const step = retargetStep(previous, {
-    appName: settings.appName,
-    deploymentId: rollbackId,
-    markerUri,
-  })
-  log.warning(`${what} Rolling back to the configuration of ${previous.id}.`)
+  const step = retargetStep(previous.step, { app: ctx.app, deploymentId: rollbackId, markerUri })
+  const from = previous.stepId ? `${previous.stepId} (${previous.source})` : previous.source
+  log.warning(`${what} Rolling back to the configuration of ${from}.`)
   const launched = await ctx.phases.run('Rollback', async (phase) => {
     const l = await submit(ctx, {
       deploymentId: rollbackId,
       markerUri,
       step,
-      jarUri: jarOfStep(previous.args) ?? 'unknown',
+      jarUri: previous.jarUri ?? jarOfStep(previous.step.args) ?? 'unknown',
       rollbackOf: ctx.deploymentId,
+      // The previous step's own role: the input may name the new version's.
+      ...(previous.executionRoleArn ? { executionRoleArn: previous.executionRoleArn } : {}),
     })
     report.rollback = l
     await verifyOrExplain(ctx, l)
@@ -63,7 +132,7 @@ export async function restorePrevious(
   })
   if (launched.outcome !== 'running') {
     // As for the new step: a PENDING rollback step would start later, beside nothing we know of.
-    await retire(ctx, launched)
+    await retire(ctx, launched, 'the failed rollback step')
     throw new RolloverFailed(
       `${what} The rollback step ${launched.stepId} failed too: ${launched.failure}. Nothing of this app runs now.`,
     )

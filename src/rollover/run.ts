@@ -2,14 +2,19 @@
 // (read-only), the dry-run plan, staging, the deploy lock, then the strategy's ordering of the
 // phases. A reconciler, not a script: every phase that acts reads the real state first, so a
 // rerun after a crash converges to "the new jar runs, exactly one driver, one marker".
+import type { ClusterInfo } from '../aws/emr-port.ts'
 import { TokenBucket } from '../aws/rate-budget.ts'
-import { s3Uri } from '../aws/s3-location.ts'
+import { s3Uri, type S3Location } from '../aws/s3-location.ts'
+import { appIdentity } from '../contract/identity.ts'
 import { AppLayout } from '../contract/layout.ts'
 import { buildSparkStep } from '../contract/step.ts'
 import type { RolloverContext, RolloverDeps, RunScope } from './context.ts'
+import { fencedEmr, fencedStore } from './fence.ts'
+import { LedgerStore } from './ledger.ts'
+import { describeCandidate } from './liveness.ts'
 import { DeployLock, lockOwner } from './lock.ts'
 import { MarkerStore } from './marker-store.ts'
-import { describeState, readCurrentState } from './observe.ts'
+import { observe, possiblyAlive } from './observe.ts'
 import { recordProgress } from './record.ts'
 import { PhaseRunner, type RunReport } from './report.ts'
 import { planJar, stageJar } from './stage.ts'
@@ -23,24 +28,21 @@ export { RolloverFailed } from './rollover-failed.ts'
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 export async function runRollover(deps: RolloverDeps, report: RunReport): Promise<void> {
   const scope = runScope(deps, report)
-  const { settings, emr, store, log, phases, markers } = scope
+  const { settings, emr, store, log, phases } = scope
 
-  const preflight = await phases.run('Preflight', async (phase) => {
+  const preflight = await phases.run('Preflight', async () => {
     const cluster = await emr.resolveCluster(settings.cluster)
     report.clusterId = cluster.id
     report.clusterName = cluster.name
     log.info(
-      `Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}.`,
+      `Cluster ${cluster.id} (${cluster.name}) is ${cluster.state}, step concurrency ${cluster.stepConcurrencyLevel}${cluster.releaseLabel ? `, ${cluster.releaseLabel}` : ''}.`,
     )
     const jar = await planJar(settings, store)
     report.jarUri = jar.uri
     log.info(
       `Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`,
     )
-    const state = await readCurrentState(emr, markers, cluster.id, settings.appName)
-    phase.detail = describeState(state)
-    log.info(`Current deployment: ${phase.detail}`)
-    return { cluster, jar, state }
+    return { cluster, jar }
   })
 
   const markerUri = s3Uri(scope.layout.marker(deps.deploymentId))
@@ -48,7 +50,7 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
     markerUri,
     jarUri: preflight.jar.uri,
     step: buildSparkStep({
-      appName: settings.appName,
+      app: scope.app,
       deploymentId: deps.deploymentId,
       mainClass: settings.mainClass,
       sparkSubmitArgs: settings.sparkSubmitArgs,
@@ -59,10 +61,16 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
   }
 
   if (settings.dryRun) {
+    // Read-only: what a run would stop, as observe() under the lock would see it now.
+    const never = new AbortController().signal
+    const ctx = heldContext(scope, preflight.cluster, deps.signal ?? never, never)
+    const world = await observe(ctx)
     report.plan = {
       stop: [
-        ...preflight.state.steps.map((s) => `step ${s.id} (${s.state})`),
-        ...preflight.state.markers.map((m) => `marker ${m.uri}`),
+        ...possiblyAlive(world).map((c) =>
+          c.stepId ? `step ${describeCandidate(c)}` : describeCandidate(c),
+        ),
+        ...world.markers.map((m) => `marker ${m.uri}`),
       ],
       markerUri,
       step: launch.step,
@@ -90,6 +98,7 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
     log,
     leaseMs: scope.timings.lockLeaseMs,
     renewEveryMs: scope.timings.lockRenewEveryMs,
+    renewTimeoutMs: scope.timings.lockRenewTimeoutMs,
     pollMs: scope.timings.lockPollMs,
     reportEveryMs: scope.timings.lockReportEveryMs,
     onStateChange: deps.onLockState,
@@ -100,11 +109,9 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
       lock.startRenewing()
       log.info(`Holding the deploy lock ${s3Uri(scope.layout.lock)}.`)
     })
-    const ctx: RolloverContext = {
-      ...scope,
-      clusterId: preflight.cluster.id,
-      signal: deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost,
-    }
+    const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost
+    const fenced = fencedScope(scope, () => lock.assertHeld())
+    const ctx = heldContext(fenced, preflight.cluster, signal, lock.lost)
     await stopStart(ctx, launch).catch(async (error: unknown) => {
       // The record in S3 must show how the run ended (and a rollback), not stay 'in-progress'.
       report.status = 'failed'
@@ -115,6 +122,33 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
   } finally {
     // Never throws; when it fails, the saved lock state lets the post step try again.
     await lock.release()
+  }
+}
+
+function heldContext(
+  scope: RunScope,
+  cluster: ClusterInfo,
+  signal: AbortSignal,
+  lockLost: AbortSignal,
+): RolloverContext {
+  return { ...scope, clusterId: cluster.id, cluster, signal, lockLost }
+}
+
+/** The scope whose ports check the lock before every change of shared state. */
+function fencedScope(scope: RunScope, fence: () => void): RunScope {
+  const appKey = `${scope.layout.app.key}/`
+  const shared = (location: S3Location): boolean =>
+    location.bucket === scope.layout.app.bucket &&
+    location.key.startsWith(appKey) &&
+    !location.key.startsWith(`${appKey}deployments/`) &&
+    location.key !== scope.layout.lock.key
+  const store = fencedStore(scope.store, fence, shared)
+  return {
+    ...scope,
+    emr: fencedEmr(scope.emr, fence),
+    store,
+    markers: new MarkerStore(store, scope.layout, (m) => scope.log.warning(m)),
+    ledger: new LedgerStore(store, scope.layout.drivers),
   }
 }
 
@@ -130,8 +164,10 @@ function runScope(deps: RolloverDeps, report: RunReport): RunScope {
     deploymentId: deps.deploymentId,
     github: deps.github,
     timings,
+    app: appIdentity(deps.settings.markerPrefix, deps.settings.appName),
     layout,
-    markers: new MarkerStore(deps.store, layout),
+    markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
+    ledger: new LedgerStore(deps.store, layout.drivers),
     emrBudget: new TokenBucket(deps.clock, timings.emrBurst, timings.emrCallsPerSecond),
     report,
     phases: new PhaseRunner(report, deps.clock, deps.log),

@@ -1,22 +1,31 @@
-// Phase 5: stop the running driver(s) gracefully by deleting their markers, and wait until EMR
-// confirms that every step of the app ended. CancelSteps never stops a cluster-mode driver, so a
-// forced stop is a YARN kill by tag, confirmed, and a step that ended CANCELLED or INTERRUPTED
-// without the driver's acknowledgement is not taken as proof that the driver is gone.
-import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
+// Phase 5: stop every driver of the app that may be alive, and confirm each one gone by the one
+// rule of liveness.ts: its marker is deleted, and it is confirmed by its acknowledgement and
+// then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
+// confirmed gone within stop-timeout fails the run before anything is submitted beside it.
+import { isTerminal } from '../aws/emr-port.ts'
 import { poll } from '../aws/poll.ts'
-import { parseS3Location } from '../aws/s3-location.ts'
 import { formatDuration } from '../clock.ts'
-import type { Marker, StopAck } from '../contract/markers.ts'
-import { markerUriOfStep } from '../contract/spark-submit.ts'
+import type { Marker, MarkerScan } from '../contract/markers.ts'
 import { UserError, describeError } from '../errors.ts'
 import type { RolloverContext } from './context.ts'
-import { forceStop } from './force-stop.ts'
-import type { CurrentState } from './observe.ts'
+import { cancelSafely, forceStop, killableBy } from './force-stop.ts'
+import { describeCandidate, liveness, type DriverCandidate } from './liveness.ts'
+import { refreshed } from './observe.ts'
 import type { StoppedStep } from './report.ts'
+import { statusTicker } from './status.ts'
+
+export interface StopRequest {
+  /** Markers to delete: every marker of the app (the stop request). */
+  readonly markers: readonly Marker[]
+  /** Every candidate found; those not gone are stopped and confirmed. */
+  readonly candidates: readonly DriverCandidate[]
+  /** For messages: "the old driver", "the failed new step". */
+  readonly what: string
+}
 
 export interface StopOutcome {
   readonly stopped: StoppedStep[]
-  /** When the last old step was seen terminal: the start of the downtime. */
+  /** When the last driver was confirmed gone: the start of the downtime. */
   readonly stoppedAt: number
   readonly forced: boolean
 }
@@ -24,12 +33,15 @@ export interface StopOutcome {
 export class StopTimeout extends UserError {}
 export class StopCancelled extends UserError {}
 
-/** The Stop phase: stops what `state` found, timed and recorded in the report. */
-export async function stopPhase(ctx: RolloverContext, state: CurrentState): Promise<StopOutcome> {
+/** The Stop phase of the old deployment, timed and recorded in the report. */
+export async function stopPhase(
+  ctx: RolloverContext,
+  request: Omit<StopRequest, 'what'>,
+): Promise<StopOutcome> {
   const { report, clock, log } = ctx
   return ctx.phases.run('Stop', async (phase) => {
     report.stopStartedAt = clock.now()
-    const outcome = await stopCurrent(ctx, state)
+    const outcome = await stopDrivers(ctx, { ...request, what: 'the running driver' })
     report.previous = outcome.stopped
     report.oldStoppedAt = outcome.stoppedAt
     report.forcedStop = outcome.forced
@@ -46,169 +58,204 @@ export async function stopPhase(ctx: RolloverContext, state: CurrentState): Prom
   })
 }
 
-export async function stopCurrent(ctx: RolloverContext, state: CurrentState): Promise<StopOutcome> {
-  const { stopTimeoutMs, onStopTimeout } = ctx.settings
+export async function stopDrivers(
+  ctx: RolloverContext,
+  request: StopRequest,
+): Promise<StopOutcome> {
   const { log, clock } = ctx
-  if (state.markers.length > 0) {
-    await ctx.markers.remove(state.markers)
+  const { stopTimeoutMs, onStopTimeout } = ctx.settings
+  const targets = request.candidates.filter((c) => liveness(c).status !== 'gone')
+  const alreadyGone = request.candidates.filter((c) => liveness(c).status === 'gone')
+  if (request.markers.length > 0) {
+    await ctx.markers.remove(request.markers)
     log.info(
-      `Deleted ${state.markers.length} marker(s): ${state.markers.map((m) => m.uri).join(', ')}`,
+      `Deleted ${request.markers.length} marker(s): ${request.markers.map((m) => m.uri).join(', ')}`,
     )
   }
-  if (state.steps.length === 0) {
-    log.info('No active step of the app: nothing to wait for.')
+  // A step that never started needs no drain: cancelled, it never will.
+  for (const c of targets) {
+    if (c.stepId && c.step?.state === 'PENDING') await cancelSafely(ctx, c.clusterId, c.stepId)
+  }
+  if (targets.length === 0) {
+    await forget(ctx, alreadyGone)
+    log.info('No driver of the app may be alive: nothing to wait for.')
     return { stopped: [], stoppedAt: clock.now(), forced: false }
   }
   log.info(
-    `Waiting up to ${formatDuration(stopTimeoutMs)} for ${state.steps.map((s) => s.id).join(', ')} to finish the batches in flight and exit.`,
+    `Waiting up to ${formatDuration(stopTimeoutMs)} for ${targets.map(describeCandidate).join(', ')} to finish the batches in flight and exit.`,
   )
-  const waited = await waitForSteps(state.steps, ctx, clock.now() + stopTimeoutMs)
-  const unconfirmed = waited.ended.filter((s) => !confirmedGone(s))
-  if (waited.pending.length === 0 && unconfirmed.length === 0) {
-    return { stopped: waited.ended.map(toStopped), stoppedAt: clock.now(), forced: false }
+  const waited = await waitUntilGone(ctx, targets, clock.monotonic() + stopTimeoutMs)
+  const survivors = waited.candidates.filter((c) => liveness(c).status !== 'gone')
+  const confirmed = waited.candidates.filter((c) => liveness(c).status === 'gone')
+  if (survivors.length === 0) {
+    await forget(ctx, [...alreadyGone, ...confirmed])
+    return { stopped: confirmed.map(toStopped), stoppedAt: clock.now(), forced: false }
   }
-
-  const alive = [...waited.pending, ...unconfirmed.map((s) => s.step)]
-  const acked = waited.pending.filter((s) => waited.acks.has(s.id))
-  if (
-    acked.length === waited.pending.length &&
-    unconfirmed.length === 0 &&
-    onStopTimeout === 'fail'
-  ) {
-    // The drivers said they exited, but EMR never confirmed it: no marker goes back (it would
-    // stand for a driver that is gone), and nothing is submitted on the driver's word alone.
+  const why = survivors.map((c) => `- ${describeCandidate(c)}: ${liveness(c).why}.`).join('\n')
+  if (onStopTimeout === 'fail' || survivors.some((c) => !killableBy(c))) {
+    const restored = await restoreMarkers(ctx, request.markers, survivors)
     const emrError =
       waited.lastError === undefined ? '' : ` (last EMR error: ${describeError(waited.lastError)})`
     throw new StopTimeout(
-      `The driver of ${acked.map((s) => s.id).join(', ')} acknowledged its stop, but EMR did not confirm that the step ended within stop-timeout (${formatDuration(stopTimeoutMs)})${emrError}. ` +
-        `Nothing was submitted and, by the driver's word, nothing of the app runs now. Re-run the workflow to finish the rollover.`,
+      `${capitalised(request.what)} is not confirmed gone within stop-timeout (${formatDuration(stopTimeoutMs)})${emrError}:\n${why}\n` +
+        `Nothing was submitted. ${restored}${wayOut(survivors, onStopTimeout, waited.lastError !== undefined)}`,
     )
   }
-  const why =
-    waited.pending.length > 0
-      ? `did not stop within stop-timeout (${formatDuration(stopTimeoutMs)})`
-      : `ended ${unconfirmed.map((s) => s.step.state).join('/')} without the driver's acknowledgement; its YARN application may still run (CancelSteps does not stop a cluster-mode driver)`
-  if (onStopTimeout === 'fail') {
-    const restored = await restoreMarkers(
-      state.markers,
-      alive.filter((s) => !waited.acks.has(s.id)),
-      ctx,
-    )
-    throw new StopTimeout(
-      `The running driver ${alive.map((s) => s.id).join(', ')} ${why}. ` +
-        `Nothing was submitted. ${restored}` +
-        `Check that the driver polls its marker (see README, "The driver side"), then re-run; ` +
-        `or set 'on-stop-timeout: kill' to kill it through YARN.`,
-    )
+  log.warning(`Not confirmed gone within stop-timeout:\n${why}\nKilling through YARN.`)
+  await forceStop(ctx, survivors)
+  await forget(ctx, [...alreadyGone, ...confirmed])
+  return {
+    stopped: [
+      ...confirmed.map(toStopped),
+      ...survivors.map((c) => ({ stepId: c.key, state: 'KILLED' })),
+    ],
+    stoppedAt: clock.now(),
+    forced: true,
   }
-  log.warning(`Step(s) ${alive.map((s) => s.id).join(', ')} ${why}: killing the YARN application.`)
-  await forceStop(ctx, alive)
-  const stopped = [
-    ...waited.ended.filter(confirmedGone).map(toStopped),
-    ...alive.map((s) => ({ stepId: s.id, state: 'KILLED' })),
-  ]
-  return { stopped, stoppedAt: clock.now(), forced: true }
 }
 
-interface EndedStep {
-  readonly step: StepInfo
-  readonly ack?: StopAck
+function toStopped(c: DriverCandidate): StoppedStep {
+  return {
+    stepId: c.stepId ?? c.key,
+    state: c.step?.state ?? 'STOPPED',
+    ...(c.ack ? { ack: c.ack.body } : {}),
+  }
 }
 
-function confirmedGone(ended: EndedStep): boolean {
-  // With waitAppCompletion, COMPLETED/FAILED mean spark-submit saw the application end.
-  return (
-    ended.step.state === 'COMPLETED' || ended.step.state === 'FAILED' || ended.ack !== undefined
-  )
+/** Drivers confirmed gone leave the action's ledger. */
+async function forget(ctx: RolloverContext, gone: readonly DriverCandidate[]): Promise<void> {
+  const ids = gone.map((c) => c.deploymentId).filter((id): id is string => id !== undefined)
+  if (ids.length === 0) return
+  const known = new Set((await ctx.ledger.read()).entries.map((e) => e.deploymentId))
+  const remove = ids.filter((id) => known.has(id))
+  if (remove.length > 0) await ctx.ledger.remove(remove)
 }
 
-function toStopped(ended: EndedStep): StoppedStep {
-  return { stepId: ended.step.id, state: ended.step.state, ack: ended.ack?.body }
+interface Waited {
+  readonly candidates: DriverCandidate[]
+  readonly lastError?: unknown
 }
 
-async function waitForSteps(
-  steps: readonly StepInfo[],
+async function waitUntilGone(
   ctx: RolloverContext,
+  targets: readonly DriverCandidate[],
   deadline: number,
-): Promise<{
-  ended: EndedStep[]
-  pending: StepInfo[]
-  acks: Map<string, StopAck>
-  lastError?: unknown
-}> {
-  const { clock, log } = ctx
-  const { ackPollMs, emrPollMs, cancelGraceMs } = ctx.timings
-  const pending = new Map(steps.map((s) => [s.id, s]))
-  const acks = new Map<string, StopAck>()
-  const ended: EndedStep[] = []
-  let lastEmrCheck = clock.now()
-
+): Promise<Waited> {
+  const { clock, log, timings } = ctx
+  let candidates = [...targets]
+  let lastEmrCheck = clock.monotonic()
   let cancelledAt: number | undefined
   let lastError: unknown
+  const alive = (): DriverCandidate[] => candidates.filter((c) => liveness(c).status !== 'gone')
+  const ticker = statusTicker(ctx, deadline, () =>
+    alive()
+      .map((c) => `${describeCandidate(c)}: ${liveness(c).why}`)
+      .join('; '),
+  )
   const check = async (): Promise<true | undefined> => {
-    if (ctx.signal?.aborted) {
-      cancelledAt ??= clock.now()
-      if (clock.now() - cancelledAt > cancelGraceMs) {
+    if (ctx.cancelled?.aborted) {
+      cancelledAt ??= clock.monotonic()
+      if (clock.monotonic() - cancelledAt > timings.cancelGraceMs) {
         throw new StopCancelled(
-          `Cancelled while ${[...pending.keys()].join(', ')} ${pending.size > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`,
+          `Cancelled while ${alive().map(describeCandidate).join(', ')} ${alive().length > 1 ? 'were' : 'was'} stopping: the marker is deleted and nothing new was submitted. Re-run the workflow to finish the rollover.`,
         )
       }
     }
-    for (const step of pending.values()) {
-      if (acks.has(step.id)) continue
-      const markerUri = markerUriOfStep(step.args)
-      const location = markerUri ? parseS3Location(markerUri) : undefined
-      const ack = location ? await ctx.markers.readAck(location) : undefined
-      if (ack) {
-        acks.set(step.id, ack)
-        log.info(`Driver of ${step.id} acknowledged its stop: ${JSON.stringify(ack.body)}`)
-      }
+    const scan: MarkerScan = await ctx.markers.scan()
+    const before = new Set(candidates.filter((c) => c.ack).map((c) => c.key))
+    candidates = candidates.map((c) => refreshed(c, scan))
+    for (const c of candidates) {
+      if (c.ack && !before.has(c.key))
+        log.info(`${describeCandidate(c)} acknowledged its stop: ${JSON.stringify(c.ack.body)}`)
     }
     // EMR is asked when a driver says it exited, or every emrPollMs otherwise, within budget.
-    const acked = [...pending.keys()].some((id) => acks.has(id))
-    const due = clock.now() - lastEmrCheck >= (acked ? ackPollMs * 2 : emrPollMs)
-    if (due && ctx.emrBudget.tryTake(pending.size)) {
-      lastEmrCheck = clock.now()
-      for (const step of [...pending.values()]) {
-        const now = await ctx.emr.describeStep(ctx.clusterId, step.id)
-        if (isTerminal(now.state)) {
-          pending.delete(step.id)
-          ended.push({ step: now, ack: acks.get(step.id) })
-          log.info(`${step.id} ended ${now.state}.`)
-        }
+    const acked = alive().some((c) => c.ack)
+    const due =
+      clock.monotonic() - lastEmrCheck >= (acked ? timings.ackPollMs * 2 : timings.emrPollMs)
+    if (due) {
+      lastEmrCheck = clock.monotonic()
+      const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)))
+      for (const c of asked) {
+        // One token per call: a burst smaller than the number of drivers must still make progress.
+        if (!ctx.emrBudget.tryTake(1)) break
+        const step = await ctx.emr.describeStep(c.clusterId, c.stepId as string)
+        if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
+          log.info(`${c.stepId} ended ${step.state}.`)
+        candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x))
       }
     }
-    return pending.size === 0 ? true : undefined
+    ticker.tick()
+    return alive().length === 0 ? true : undefined
   }
-
   // Not aborted by the run's cancellation at once: the driver is already draining, and if it
   // exits within the grace period the caller can still submit the new one and close the window.
   await poll(check, {
     clock,
     deadline,
-    intervalMs: ackPollMs,
-    maxIntervalMs: ctx.timings.maxPollIntervalMs,
+    intervalMs: timings.ackPollMs,
+    maxIntervalMs: timings.maxPollIntervalMs,
+    signal: lostOnly(ctx),
     onTransientError: (error, wait) => {
       lastError = error
       log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`)
     },
   })
-  return { ended, pending: [...pending.values()], acks, lastError }
+  return { candidates, lastError }
+}
+
+/** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
+function lostOnly(ctx: RolloverContext): AbortSignal | undefined {
+  return ctx.lockLost
 }
 
 async function restoreMarkers(
-  deleted: readonly Marker[],
-  alive: readonly StepInfo[],
   ctx: RolloverContext,
+  deleted: readonly Marker[],
+  survivors: readonly DriverCandidate[],
 ): Promise<string> {
-  const aliveMarkerUris = new Set(alive.map((s) => markerUriOfStep(s.args)))
-  // Markers not tied to a step (an app's own marker) are restored too: we cannot tell.
-  const toRestore = deleted.filter((m) => aliveMarkerUris.has(m.uri) || !m.body?.stepId)
+  // A driver that acknowledged is stopping for good; a marker back would stand for nothing.
+  const wanted = new Set(survivors.filter((c) => !c.ack).map((c) => c.markerUri))
+  const toRestore = deleted.filter((m) => !m.unreadable && wanted.has(m.uri))
   if (toRestore.length === 0) return ''
   try {
     await ctx.markers.restore(toRestore)
-    return `Its marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so it keeps running if it has not started to drain. `
+    return `The marker was written back (${toRestore.map((m) => m.uri).join(', ')}), so a driver that has not started to drain keeps running. `
   } catch (error) {
-    return `Writing its marker back failed (${describeError(error)}): the driver may be draining. `
+    return `Writing the marker back failed (${describeError(error)}): the driver may be draining. `
   }
+}
+
+function wayOut(
+  survivors: readonly DriverCandidate[],
+  onStopTimeout: string,
+  emrFailing: boolean,
+): string {
+  const lines: string[] = []
+  const acked = survivors.filter((c) => c.ack && c.step && !isTerminal(c.step.state))
+  if (emrFailing && acked.length === survivors.length) {
+    // The drivers said they exited, but EMR never confirmed it: nothing is submitted on the
+    // driver's word alone, and no marker goes back (it would stand for a driver that is gone).
+    return "By the driver's word nothing of the app runs now, but EMR did not answer: re-run the workflow to finish the rollover."
+  }
+  const unkillable = survivors.filter((c) => !killableBy(c))
+  if (unkillable.length > 0) {
+    lines.push(
+      `The action cannot kill ${unkillable.map(describeCandidate).join(', ')}: no YARN tag or application id names it alone. Stop it yourself; once it is gone, write '{}' to its marker's .stopped object (${unkillable.map((c) => `${c.markerUri ?? c.key}.stopped`).join(', ')}) to confirm it, and re-run.`,
+    )
+  }
+  if (acked.length > 0) {
+    lines.push(
+      'A driver that acknowledged its stop but still runs does not return from main: look for non-daemon threads or a blocking shutdown hook.',
+    )
+  }
+  if (onStopTimeout === 'fail' && unkillable.length < survivors.length) {
+    lines.push(
+      'Check that the driver watches its marker (README, "The driver side"), then re-run; or re-run with \'on-stop-timeout: kill\' to kill it through YARN by its deployment tag and confirm.',
+    )
+  }
+  return lines.join(' ')
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }

@@ -2,9 +2,12 @@
 // new jar and, unchanged, for a rollback.
 import type { StepSpec } from '../aws/emr-port.ts'
 import { formatDuration } from '../clock.ts'
-import type { Marker } from '../contract/markers.ts'
+import { isTransient } from '../aws/transient.ts'
+import { deploymentTag } from '../contract/identity.ts'
+import type { Marker, MarkerMode } from '../contract/markers.ts'
 import { describeError } from '../errors.ts'
 import type { RolloverContext } from './context.ts'
+import { LockLost } from './lock.ts'
 import type { LaunchRecord } from './report.ts'
 import { RolloverFailed } from './rollover-failed.ts'
 import type { StopOutcome } from './stop.ts'
@@ -28,6 +31,11 @@ export async function submitPhase(
       (error: unknown) => {
         const stopped =
           stop.stopped.length > 0 ? 'The old driver is stopped and nothing' : 'Nothing'
+        if (error instanceof LockLost) {
+          throw new RolloverFailed(
+            `${error.message} ${stopped} of '${settings.appName}' was submitted by this run. If another run holds the lock now, it finishes the rollover; otherwise re-run.`,
+          )
+        }
         throw new RolloverFailed(
           `Submitting the new step failed: ${describeError(error)}. ` +
             `${stopped} of '${settings.appName}' runs now; the new marker was removed. Fix the cause and re-run: the rerun submits again.`,
@@ -57,15 +65,23 @@ export interface LaunchRequest {
   readonly step: StepSpec
   readonly jarUri: string
   readonly rollbackOf?: string
+  /** The step's runtime role; default the `execution-role-arn` input. */
+  readonly executionRoleArn?: string
+  /** `standby`: the driver starts Spark but waits for `run` before it reads its checkpoint. */
+  readonly mode?: MarkerMode
 }
 
 export interface Launched extends LaunchRecord {
   marker: Marker
 }
 
-/** Marker first (so it exists when the driver first looks), then the step, then the step id. */
+/**
+ * Marker first (so it exists when the driver first looks), then the ledger entry (so a later run
+ * knows of the driver even if this one dies), then the step, then its id in both.
+ */
 export async function submit(ctx: RolloverContext, request: LaunchRequest): Promise<Launched> {
   const { log, clock } = ctx
+  const executionRoleArn = request.executionRoleArn ?? ctx.settings.executionRoleArn
   let marker = await ctx.markers.create(request.deploymentId, {
     version: 1,
     app: ctx.settings.appName,
@@ -73,13 +89,23 @@ export async function submit(ctx: RolloverContext, request: LaunchRequest): Prom
     clusterId: ctx.clusterId,
     jar: request.jarUri,
     createdAt: new Date(clock.now()).toISOString(),
+    ...(request.mode ? { mode: request.mode } : {}),
     ...(request.rollbackOf ? { rollbackOf: request.rollbackOf } : {}),
     github: ctx.github,
   })
   log.info(`Wrote marker ${marker.uri}; submitting the step.`)
   let stepId: string
   try {
-    stepId = await ctx.emr.addStep(ctx.clusterId, request.step, ctx.settings.executionRoleArn)
+    await ctx.ledger.upsert({
+      deploymentId: request.deploymentId,
+      clusterId: ctx.clusterId,
+      stepName: request.step.name,
+      markerUri: marker.uri,
+      tags: [deploymentTag(ctx.app, request.deploymentId)],
+      launchedAt: new Date(clock.now()).toISOString(),
+      ...(executionRoleArn ? { executionRoleArn } : {}),
+    })
+    stepId = await ctx.emr.addStep(ctx.clusterId, request.step, executionRoleArn)
   } catch (error) {
     // A marker without a driver would be taken for a running deployment by the next run.
     await ctx.markers.remove([marker]).catch((cleanup) => {
@@ -87,10 +113,17 @@ export async function submit(ctx: RolloverContext, request: LaunchRequest): Prom
         `Could not delete marker ${marker.uri} after the failed submit: ${describeError(cleanup)}`,
       )
     })
+    // EMR said no for sure: nothing was launched. After a timeout the entry stays, and the next
+    // run looks for the step by its name.
+    if (!isTransient(error)) await ctx.ledger.remove([request.deploymentId]).catch(() => undefined)
     throw error
   }
   const submittedAt = clock.now()
   log.info(`Submitted step ${stepId} (${request.step.name}) with marker ${marker.uri}.`)
+  await ctx.ledger.patch(request.deploymentId, { stepId }).catch((error) => {
+    // Not fatal: the step is still found by its name in the next run's look at the history.
+    log.warning(`Could not record step ${stepId} in the driver ledger: ${describeError(error)}`)
+  })
   try {
     marker = await ctx.markers.attachStep(marker, stepId)
   } catch (error) {
@@ -103,6 +136,7 @@ export async function submit(ctx: RolloverContext, request: LaunchRequest): Prom
     markerUri: marker.uri,
     jarUri: request.jarUri,
     step: request.step,
+    ...(executionRoleArn ? { executionRoleArn } : {}),
     submittedAt,
     marker,
   }

@@ -11,6 +11,8 @@ export interface Timings {
   readonly lockPollMs: number
   /** Deploy lock: how often a waiter says who it waits for. */
   readonly lockReportEveryMs: number
+  /** Deploy lock: how long one renewal request may hang before it is abandoned. */
+  readonly lockRenewTimeoutMs: number
 
   /** Stop: how often the driver's `.stopped` acknowledgement is looked for in S3 (cheap). */
   readonly ackPollMs: number
@@ -40,6 +42,8 @@ export interface Timings {
 
   /** Any poll loop: the longest wait between checks after backing off. */
   readonly maxPollIntervalMs: number
+  /** Any long wait (drain, start, stable-for): how often it logs where it stands. */
+  readonly statusEveryMs: number
 
   /** The EMR call budget of this run: burst (calls) and refill (calls per second). */
   readonly emrBurst: number
@@ -51,6 +55,7 @@ export const DEFAULT_TIMINGS: Timings = Object.freeze({
   lockRenewEveryMs: 20_000,
   lockPollMs: 5_000,
   lockReportEveryMs: 30_000,
+  lockRenewTimeoutMs: 10_000,
   ackPollMs: 250,
   emrPollMs: 3_000,
   cancelGraceMs: 5_000,
@@ -64,6 +69,7 @@ export const DEFAULT_TIMINGS: Timings = Object.freeze({
   stableCheckMaxMs: 15_000,
   confirmPollMaxMs: 30_000,
   maxPollIntervalMs: 10_000,
+  statusEveryMs: 30_000,
   // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
   emrBurst: 5,
   emrCallsPerSecond: 0.4,

@@ -27,7 +27,7 @@ export async function verify(ctx: RolloverContext, launch: LaunchRecord): Promis
     },
     {
       clock,
-      deadline: clock.now() + startTimeoutMs,
+      deadline: clock.monotonic() + startTimeoutMs,
       intervalMs: timings.verifyPollMs,
       maxIntervalMs: timings.maxPollIntervalMs,
       // A step is never RUNNING the instant AddJobFlowSteps returns.
@@ -65,14 +65,16 @@ export async function verify(ctx: RolloverContext, launch: LaunchRecord): Promis
     timings.stableCheckMaxMs,
     Math.max(timings.stableCheckMinMs, stableForMs / 8),
   )
-  const windowEnd = (launch.runningAt ?? clock.now()) + stableForMs
+  // The window is counted from EMR's start time, on this machine's monotonic clock.
+  const windowEnd =
+    clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now())
   // When EMR last answered "still running". The window counts only if EMR said so at its end:
   // failed calls up to the deadline prove nothing.
   let aliveAt = -Infinity
   const check = async (): Promise<StepInfo | undefined> => {
     const step = await describe()
     if (isTerminal(step.state)) return step
-    aliveAt = clock.now()
+    aliveAt = clock.monotonic()
     return undefined
   }
   let ended = await poll(check, {
@@ -93,7 +95,7 @@ export async function verify(ctx: RolloverContext, launch: LaunchRecord): Promis
       },
       {
         clock,
-        deadline: clock.now() + startTimeoutMs,
+        deadline: clock.monotonic() + startTimeoutMs,
         intervalMs: timings.stepPollMs,
         maxIntervalMs: timings.confirmPollMaxMs,
         signal: ctx.signal,

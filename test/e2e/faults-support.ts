@@ -2,7 +2,9 @@
 // test a fresh cluster, app name and stream, so that no test sees another's steps, markers, lock
 // or drivers. Every helper reads the real state (emulator, S3, activity log): nothing is mocked.
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest'
+import { markerKeyOfReport } from '../../src/contract/reports.ts'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import type { DriverBehavior } from '../emulator/contract.ts'
 import type { Invariants } from '../emulator/invariants.ts'
@@ -165,7 +167,7 @@ export async function freshApp(
       }
       await t.putObject(markerKey, JSON.stringify(body))
       const spec = buildSparkStep({
-        appName: app,
+        app: appIdentity({ bucket: stack.bucket, key: 'rollover' }, app),
         deploymentId,
         mainClass: stack.mainClass,
         sparkSubmitArgs: [],
@@ -196,7 +198,8 @@ export async function freshApp(
     },
     async markers() {
       const keys = await listAllKeys(stack.s3, stack.bucket, `${appKey}/markers/`)
-      return keys.filter((k) => !k.endsWith('.stopped'))
+      // The driver's reports (.stopped, .progress, .ready) are not markers.
+      return keys.filter((k) => markerKeyOfReport(k) === undefined)
     },
     lockBody() {
       return readText(stack.s3, stack.bucket, `${appKey}/lock`)

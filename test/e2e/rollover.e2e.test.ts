@@ -4,6 +4,7 @@
 // every record processed, none twice, never two drivers at once, and exactly one driver and one
 // marker left behind, and checks that the outputs and the job summary say what happened.
 import { createHash } from 'node:crypto'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { readFile } from 'node:fs/promises'
 import {
   DeleteObjectCommand,
@@ -13,6 +14,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { markerKeyOfReport } from '../../src/contract/reports.ts'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts'
 import type { ActivityEvent, DriverBehavior, SourceConfig } from '../emulator/contract.ts'
@@ -99,7 +101,7 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
     const markerKey = `${app.markersKey}${deploymentId}`
     const markerUri = `s3://${stack.bucket}/${markerKey}`
     const spec = buildSparkStep({
-      appName: app.name,
+      app: appIdentity({ bucket: stack.bucket, key: 'rollover' }, app.name),
       deploymentId,
       mainClass: stack.mainClass,
       sparkSubmitArgs: [],
@@ -157,10 +159,10 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
     return (await out.Body?.transformToString()) ?? ''
   }
 
-  /** The marker objects of the app (`.stopped` acknowledgements are not markers). */
+  /** The marker objects of the app (the driver's reports, e.g. `.stopped`, are not markers). */
   async function markers(app: App): Promise<string[]> {
     return (await keys(app.markersKey))
-      .filter((k) => !k.endsWith('.stopped'))
+      .filter((k) => markerKeyOfReport(k) === undefined)
       .map((k) => `s3://${stack.bucket}/${k}`)
   }
 

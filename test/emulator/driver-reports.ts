@@ -145,6 +145,21 @@ export function stoppedBody(
   }
 }
 
+/** A standby retired before it ran (its marker deleted while it waited): nothing is its own. */
+export function retiredBody(id: ReportIdentity): Record<string, unknown> {
+  return {
+    version: 1,
+    api: 'structured-streaming',
+    ...(id.applicationId ? { applicationId: id.applicationId } : {}),
+    ...(id.deploymentId ? { deploymentId: id.deploymentId } : {}),
+    stoppedAt: iso(Date.now()),
+    batchId: null,
+    sources: [],
+    graceful: true,
+    retired: true,
+  }
+}
+
 export async function writeStopped(marker: S3Object, body: Record<string, unknown>): Promise<void> {
   await putJson(marker.bucket, `${marker.key}${STOPPED_SUFFIX}`, body)
 }

@@ -24,6 +24,7 @@ import {
 import { die, exists, getText, loadJar, putJson, type S3Object } from './driver-io.ts'
 import {
   ProgressReporter,
+  retiredBody,
   stoppedBody,
   writeReady,
   writeStopped,
@@ -116,10 +117,12 @@ async function main(): Promise<void> {
   if (marker && watches) {
     markerText = await readMarker(marker, pollMs)
     if (markerText === undefined) {
-      // A wrong URI, or a YARN re-attempt of a driver already rolled over: touch nothing.
+      // A wrong URI, or a YARN re-attempt of a driver already rolled over: touch nothing. The
+      // driver library throws from start(), so the attempt fails (and YARN may try again).
       activity('refused')
-      log(`marker ${markerUri} does not exist: refusing to start`)
-      process.exit(0)
+      die(
+        `io.github.emrrollover.driver.MarkerMissingException: rollover marker ${markerUri} does not exist: this deployment was already stopped (a YARN re-attempt of a driver that was rolled over), or spark.rollover.marker names the wrong object. Not starting.`,
+      )
     }
   }
   const id: ReportIdentity = {
@@ -138,6 +141,8 @@ async function main(): Promise<void> {
       await sleep(pollMs)
       const text = await readMarker(marker, pollMs)
       if (text === undefined) {
+        // Retired before it ran: no checkpoint read, no batch; `.stopped` says so.
+        if (reports) await writeStopped(marker, retiredBody(id))
         activity('standby-exit')
         log('standby: the marker is gone, returning without processing')
         process.exit(0)

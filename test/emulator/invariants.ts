@@ -60,7 +60,7 @@ export interface Invariants {
     readonly gapMs: number
   }>
   readonly liveApps: AppInfo[]
-  /** Marker objects (s3:// URIs) present under the marker prefix, `.stopped` acks excluded. */
+  /** Marker objects (s3:// URIs) present under the marker prefix, the driver reports excluded. */
   readonly markers: string[]
   /** No loss, no corruption, no overlap, no re-read records. */
   readonly ok: boolean

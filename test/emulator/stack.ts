@@ -1,9 +1,11 @@
 // The whole local world for e2e tests, the demo and the bench: moto (S3), the EMR emulator with
 // one cluster, a stream's source in S3, test jars, the action runner and the data-safety verdict.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { markerKeyOfReport } from '../../src/contract/reports.ts'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import { createMotoClient, startMoto, type MotoServer } from '../support/moto.ts'
 import {
@@ -251,7 +253,7 @@ function buildStack(p: Parts): Stack {
         }),
       )
       const spec = buildSparkStep({
-        appName: p.appName,
+        app: appIdentity({ bucket, key: 'rollover' }, p.appName),
         deploymentId,
         mainClass,
         sparkSubmitArgs: [],
@@ -290,7 +292,7 @@ function buildStack(p: Parts): Stack {
       const outputs = await readOutputs(s3, bucket, outputKeys)
       const markerKey = parseS3Uri(markerPrefix).key
       const markers = (await listKeys(`${markerKey}/`))
-        .filter((key) => key.includes('/markers/') && !key.endsWith('.stopped'))
+        .filter((key) => key.includes('/markers/') && markerKeyOfReport(key) === undefined)
         .map((key) => `s3://${bucket}/${key}`)
       return computeInvariants({
         events: await stack.readActivity(state),

@@ -10,6 +10,7 @@ import {
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe } from 'vitest'
 import type { StepSpec } from '../../src/aws/emr-port.ts'
+import { appIdentity, type AppIdentity } from '../../src/contract/identity.ts'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import type { ActivityEvent } from '../emulator/contract.ts'
 import type { ClusterSpec } from '../emulator/emr-state.ts'
@@ -23,6 +24,8 @@ export interface EmulatorContext {
   readonly stack: Stack
   readonly emr: EMRClient
   client(maxAttempts: number): EMRClient
+  /** The identity the action gives `appName` (default the stack's) under the stack's prefix. */
+  app(appName?: string): AppIdentity
   /** A fresh cluster and stream: steps cannot be deleted, and queues must not mix. */
   fresh(
     name: string,
@@ -91,6 +94,12 @@ export function describeEmulator(
         if (!emr) throw new Error('the stack is not running (use it inside tests only)')
         return emr
       },
+      app(appName) {
+        return appIdentity(
+          { bucket: ctx.stack.bucket, key: 'rollover' },
+          appName ?? ctx.stack.appName,
+        )
+      },
       client(maxAttempts) {
         return new EMRClient({
           endpoint: ctx.stack.emrEndpoint,
@@ -136,7 +145,7 @@ export function describeEmulator(
         const body = options.markerBody ?? { version: 1, app: appName, deploymentId }
         await ctx.putObject(markerKey, JSON.stringify(body))
         const spec = buildSparkStep({
-          appName,
+          app: ctx.app(appName),
           deploymentId,
           mainClass: ctx.stack.mainClass,
           sparkSubmitArgs: options.sparkSubmitArgs ?? ['--conf', 'spark.executor.memory=2g'],

@@ -32,18 +32,18 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
     await t.waitForStep(clusterId, d2.stepId, ['RUNNING'])
     // Up and ignoring SIGTERM (a driver still starting would die of it).
     await t.waitForEvents(state, (e) => e.some((x) => x.event === 'driver-start'))
-    const tag1 = deploymentTag(t.stack.appName, d1.deploymentId)
+    const tag1 = deploymentTag(t.app(), d1.deploymentId)
 
     // What the script reads: Hadoop's JSON, tags comma-separated, filtered by any tag.
     expect(await rmApps(clusterId, 'rollover-nobody')).toEqual({ apps: null })
-    const listed = await rmApps(clusterId, appTag(t.stack.appName))
+    const listed = await rmApps(clusterId, appTag(t.app()))
     expect(listed.apps?.app.map((a) => a.id).sort()).toEqual(
       [app(d1.stepId)?.appId, app(d2.stepId)?.appId].sort(),
     )
     expect(listed.apps?.app.find((a) => a.id === app(d1.stepId)?.appId)).toMatchObject({
       state: 'RUNNING',
       finalStatus: 'UNDEFINED',
-      applicationTags: `${appTag(t.stack.appName)},${tag1}`,
+      applicationTags: `${appTag(t.app())},${tag1}`,
       applicationType: 'SPARK',
     })
 
@@ -74,10 +74,10 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
       sparkSubmitArgs: ['--name', `replaces ${foreignId} "id":"${foreignId}"`],
     })
     await t.waitForStep(clusterId, ours.stepId, ['RUNNING'])
-    const listed = await rmApps(clusterId, appTag(t.stack.appName))
+    const listed = await rmApps(clusterId, appTag(t.app()))
     expect(JSON.stringify(listed)).toContain(foreignId)
 
-    const killId = await t.addStep(clusterId, killStep([appTag(t.stack.appName)]))
+    const killId = await t.addStep(clusterId, killStep([appTag(t.app())]))
     expect((await t.waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])).Status?.State).toBe(
       'COMPLETED',
     )
@@ -98,7 +98,7 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
       const { stepId } = await t.submit(clusterId, jar, state)
       await t.waitForStep(clusterId, stepId, ['RUNNING'])
       t.stack.emr.setFaults({ rm: mode })
-      const killId = await t.addStep(clusterId, killStep([appTag(t.stack.appName)]))
+      const killId = await t.addStep(clusterId, killStep([appTag(t.app())]))
       const kill = await t.waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
       expect(kill.Status?.State).toBe('FAILED')
       expect(kill.Status?.FailureDetails?.Message).toMatch(why)
@@ -122,7 +122,7 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
       `${t.stack.emr.rm.base}/${clusterId}/ws/v1/cluster/apps?states=RUNNING`,
     )
     t.stack.emr.setFaults({ rm: 'standby-redirect' })
-    const killId = await t.addStep(clusterId, killStep([appTag(t.stack.appName)]))
+    const killId = await t.addStep(clusterId, killStep([appTag(t.app())]))
     expect((await t.waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])).Status?.State).toBe(
       'COMPLETED',
     )
@@ -150,7 +150,7 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
     const second = Date.now()
     await t.waitForEvents(state, (e) => batchEnds(e, second, stepId) >= 2)
     expect(app(stepId)).toMatchObject({ attempt: 2, yarnState: 'RUNNING', alive: true })
-    const listed = await rmApps(clusterId, appTag(t.stack.appName))
+    const listed = await rmApps(clusterId, appTag(t.app()))
     expect(String(listed.apps?.app[0]?.diagnostics)).toMatch(/appattempt_\d+_\d+_000001/)
 
     await t.deleteMarker(markerKey)
@@ -196,7 +196,7 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
       })
       await t.until(() => app(stepId)?.yarnState === 'ACCEPTED', 15_000, 'the gap between attempts')
       const gapFrom = Date.now()
-      const killId = await t.addStep(clusterId, killStep([appTag(t.stack.appName)]))
+      const killId = await t.addStep(clusterId, killStep([appTag(t.app())]))
       await t.waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
       expect(app(stepId)?.yarnState).toBe('KILLED')
       expect(t.stack.emr.step(stepId)?.state).toBe('FAILED')
@@ -210,7 +210,7 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
     }
   })
 
-  it('a re-attempt whose marker is gone refuses to start, touching nothing, and returns', async () => {
+  it('a re-attempt whose marker is gone refuses to start, touching nothing: the step fails', async () => {
     const { clusterId, state } = await t.fresh('reattempt-gone')
     const saved = t.stack.emr.timings.reattemptDelayMs
     t.stack.emr.timings.reattemptDelayMs = 3000
@@ -222,13 +222,14 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
       const { stepId, markerKey } = await t.submit(clusterId, jar, state)
       await t.waitForEvents(state, (e) => e.some((x) => x.event === 'crash'))
       await t.deleteMarker(markerKey)
-      await t.waitForStep(clusterId, stepId, ['COMPLETED', 'FAILED'])
-      expect(t.stack.emr.step(stepId)?.state).toBe('COMPLETED')
+      const failed = await t.waitForStep(clusterId, stepId, ['COMPLETED', 'FAILED'])
+      expect(failed.Status?.State).toBe('FAILED')
+      expect(failed.Status?.FailureDetails?.Message).toMatch(/MarkerMissingException/)
       const events = await t.stack.readActivity(state)
       expect(events.filter((e) => e.event === 'refused')).toHaveLength(1)
       expect(events.filter((e) => e.event === 'driver-start')).toHaveLength(1)
       expect(await t.getText(`${markerKey}.stopped`)).toBeUndefined()
-      expect(app(stepId)).toMatchObject({ yarnState: 'FINISHED', attempt: 2 })
+      expect(app(stepId)).toMatchObject({ yarnState: 'FAILED', attempt: 2 })
     } finally {
       t.stack.emr.timings.reattemptDelayMs = saved
     }

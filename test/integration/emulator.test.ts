@@ -12,6 +12,7 @@ import {
   type StepSummary,
 } from '@aws-sdk/client-emr'
 import { expect, it } from 'vitest'
+import { appTag } from '../../src/contract/identity.ts'
 import { buildKillStep } from '../../src/contract/kill-step.ts'
 import { parseStopped } from '../../src/contract/reports.ts'
 import {
@@ -78,7 +79,7 @@ describeEmulator('EMR emulator', (t) => {
       alive: false,
       exitCode: 0,
       yarnState: 'FINISHED',
-      tags: expect.arrayContaining(['rollover-clickstream']),
+      tags: expect.arrayContaining([appTag(t.app())]),
     })
   })
 
@@ -135,7 +136,10 @@ describeEmulator('EMR emulator', (t) => {
     expect(t.stack.emr.liveApps().map((a) => a.stepId)).toEqual([stepId])
 
     // The kill step runs: the cancelled step no longer holds the only slot.
-    const killId = await t.addStep(clusterId, buildKillStep(t.stack.appName, 'd-kill'))
+    const killId = await t.addStep(
+      clusterId,
+      buildKillStep({ name: 'rollover-kill:d-kill', tags: [appTag(t.app())] }),
+    )
     const kill = await t.waitForStep(clusterId, killId, ['COMPLETED', 'FAILED'])
     expect(kill.Status?.State).toBe('COMPLETED')
     expect(t.stack.emr.apps().find((a) => a.stepId === stepId)).toMatchObject({
@@ -174,7 +178,10 @@ describeEmulator('EMR emulator', (t) => {
     expect((await cancel()).CancelStepsInfoList).toEqual([{ StepId: stepId, Status: 'SUBMITTED' }])
     // CancelSteps is idempotent: a repeat is SUBMITTED again, and nothing changes.
     expect((await cancel()).CancelStepsInfoList).toEqual([{ StepId: stepId, Status: 'SUBMITTED' }])
-    const killId = await t.addStep(clusterId, buildKillStep(t.stack.appName, 'd-kill'))
+    const killId = await t.addStep(
+      clusterId,
+      buildKillStep({ name: 'rollover-kill:d-kill', tags: [appTag(t.app())] }),
+    )
     // Past the cancel delay, the step is still CANCEL_PENDING and the kill step queues behind it.
     const cancelledAt = Date.now()
     await t.waitForEvents(state, (events) => batchEnds(events, cancelledAt) >= 3)
@@ -218,7 +225,10 @@ describeEmulator('EMR emulator', (t) => {
     const jar = await t.stack.makeJar('v1', 'ok', { upload: true })
     const first = await t.submit(clusterId, jar, state)
     await t.waitForStep(clusterId, first.stepId, ['RUNNING'])
-    const second = await t.addStep(clusterId, buildKillStep('someone-else', 'x'))
+    const second = await t.addStep(
+      clusterId,
+      buildKillStep({ name: 'rollover-kill:x', tags: [appTag(t.app('someone-else'))] }),
+    )
     const third = await t.addStep(clusterId, OTHER)
     const listed = await t.emr.send(new ListStepsCommand({ ClusterId: clusterId }))
     expect(listed.Steps?.map((s) => [s.Id, s.Status?.State])).toEqual([

@@ -14,10 +14,28 @@ export interface FakeClockOptions {
   readonly start?: number
   /** Advance time to the next sleeper by itself once the program is otherwise idle. */
   readonly auto?: boolean
+  /**
+   * monotonic() minus now(). Not zero by default, so that code that mixes the two shows in tests;
+   * zero for tests of code that only ever sees one of them.
+   */
+  readonly monotonicOffset?: number
+}
+
+/**
+ * The same clock as seen from another machine: its wall time `offsetMs` apart, its monotonic
+ * time counting from another origin. Time still moves for both together.
+ */
+export function machineClock(clock: FakeClock, offsetMs: number): Clock {
+  return {
+    now: () => clock.now() + offsetMs,
+    monotonic: () => clock.monotonic() + 7_777_777,
+    sleep: (ms, signal) => clock.sleep(ms, signal),
+  }
 }
 
 export class FakeClock implements Clock {
   private time: number
+  private readonly origin: number
   private seq = 0
   private sleepers: Sleeper[] = []
   private autoScheduled = false
@@ -27,11 +45,16 @@ export class FakeClock implements Clock {
 
   constructor(options: FakeClockOptions = {}) {
     this.time = options.start ?? Date.parse('2025-01-01T00:00:00Z')
+    this.origin = -(options.monotonicOffset ?? 1_000_000)
     this.auto = options.auto ?? false
   }
 
   now(): number {
     return this.time
+  }
+
+  monotonic(): number {
+    return this.time - this.origin
   }
 
   /** Number of sleeps not yet woken or aborted. */
@@ -74,6 +97,14 @@ export class FakeClock implements Clock {
     }
     this.time = Math.max(this.time, target)
     await flush()
+  }
+
+  /**
+   * Moves time forward without waking anyone: a process that was paused (SIGSTOP, a suspended
+   * VM) and resumes to find its timers late.
+   */
+  jump(ms: number): void {
+    this.time += ms
   }
 
   /** Wakes sleepers one after another until none is left (or `maxWakes` is reached). */

@@ -18,6 +18,7 @@ import {
   CLUSTER_NOT_MODIFIABLE,
   cancelOutcome,
   killTagsOf,
+  LIST_STEPS_PAGE_SIZE,
   listStepsOrder,
   markerUriOfSpark,
   runtimeRoleProblem,
@@ -41,7 +42,13 @@ import type { Clock } from '../../src/clock.ts'
 import { UserError } from '../../src/errors.ts'
 import type { MemoryStore } from './memory-store.ts'
 
-export type EmrOp = 'resolveCluster' | 'listActiveSteps' | 'describeStep' | 'addStep' | 'cancelStep'
+export type EmrOp =
+  | 'resolveCluster'
+  | 'listActiveSteps'
+  | 'listRecentSteps'
+  | 'describeStep'
+  | 'addStep'
+  | 'cancelStep'
 
 export const MUTATING_EMR_OPS: ReadonlySet<EmrOp> = new Set<EmrOp>(['addStep', 'cancelStep'])
 
@@ -344,11 +351,16 @@ export class FakeEmr implements EmrPort {
     await this.record({ op: 'listActiveSteps', at: this.clock.now(), clusterId })
     this.cluster(clusterId)
     // ListSteps with a StepStates filter: oldest first. Summaries carry no runtime role.
-    return listStepsOrder(this.activeSteps(clusterId), true).map((s) => {
-      const { executionRoleArn, ...summary } = this.info(s)
-      void executionRoleArn
-      return summary
-    })
+    return listStepsOrder(this.activeSteps(clusterId), true).map((s) => this.summary(s))
+  }
+
+  async listRecentSteps(clusterId: string): Promise<StepInfo[]> {
+    await this.record({ op: 'listRecentSteps', at: this.clock.now(), clusterId })
+    this.cluster(clusterId)
+    // ListSteps' first page without a filter: newest first. Summaries carry no runtime role.
+    return listStepsOrder(this.stepsOf(clusterId), false)
+      .slice(0, LIST_STEPS_PAGE_SIZE)
+      .map((s) => this.summary(s))
   }
 
   async describeStep(clusterId: string, stepId: string): Promise<StepInfo> {
@@ -447,6 +459,13 @@ export class FakeEmr implements EmrPort {
     // EMR keeps about 1,000 steps of history: the oldest ended ones are forgotten.
     for (const old of stepsBeyondHistory(this.stepsOf(clusterId))) this.steps.delete(old.id)
     return step
+  }
+
+  /** What ListSteps tells of a step: StepSummary has no runtime role. */
+  private summary(step: FakeStep): StepInfo {
+    const { executionRoleArn, ...summary } = this.info(step)
+    void executionRoleArn
+    return summary
   }
 
   private info(step: FakeStep): StepInfo {

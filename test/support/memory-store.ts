@@ -8,6 +8,7 @@ import {
   type ObjectHead,
   type ObjectStore,
   type ObjectText,
+  type RequestOptions,
   type UploadProgress,
   type WriteCondition,
 } from '../../src/aws/object-store.ts'
@@ -30,8 +31,13 @@ export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>()
   readonly calls: StoreCall[] = []
   private version = 0
-  /** Hook to inject failures or races: runs before each call; may throw. */
+  /** Hook to inject failures or races: runs before each call; may throw, or hang. */
   beforeCall?: (call: StoreCall) => void | Promise<void>
+  /**
+   * Runs after a write or delete was applied; throwing here is a response lost on the way back
+   * (S3 did it, the client sees an error and may retry).
+   */
+  afterWrite?: (call: StoreCall) => void | Promise<void>
 
   private readonly now: () => number
 
@@ -43,10 +49,27 @@ export class MemoryStore implements ObjectStore {
     return this.calls.filter((c) => MUTATING.has(c.op))
   }
 
-  private async record(op: StoreCall['op'], location: S3Location): Promise<void> {
+  private async record(
+    op: StoreCall['op'],
+    location: S3Location,
+    options?: RequestOptions,
+  ): Promise<StoreCall> {
     const call = { op, uri: `s3://${location.bucket}/${location.key}` }
     this.calls.push(call)
-    await this.beforeCall?.(call)
+    const signal = options?.signal
+    signal?.throwIfAborted()
+    const before = Promise.resolve(this.beforeCall?.(call))
+    if (!signal) {
+      await before
+      return call
+    }
+    // A hanging hook is a hanging request: the caller's signal ends it, as it would the SDK's.
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      before.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+    return call
   }
 
   /** Test helper: put without recording a call. */
@@ -79,8 +102,8 @@ export class MemoryStore implements ObjectStore {
     return o && { etag: o.etag, size: Buffer.byteLength(o.body), lastModified: o.lastModified }
   }
 
-  async getText(location: S3Location): Promise<ObjectText | undefined> {
-    await this.record('getText', location)
+  async getText(location: S3Location, options?: RequestOptions): Promise<ObjectText | undefined> {
+    await this.record('getText', location, options)
     const o = this.objects.get(uriOf(location))
     return (
       o && {
@@ -106,8 +129,13 @@ export class MemoryStore implements ObjectStore {
       }))
   }
 
-  async putText(location: S3Location, body: string, condition?: WriteCondition): Promise<string> {
-    await this.record('putText', location)
+  async putText(
+    location: S3Location,
+    body: string,
+    condition?: WriteCondition,
+    options?: RequestOptions,
+  ): Promise<string> {
+    const call = await this.record('putText', location, options)
     const uri = uriOf(location)
     const existing = this.objects.get(uri)
     if (condition?.ifNoneMatch && existing) throw new PreconditionFailed(location, 412)
@@ -116,17 +144,19 @@ export class MemoryStore implements ObjectStore {
     }
     const stored = this.makeObject(body)
     this.objects.set(uri, stored)
+    await this.afterWrite?.(call)
     return stored.etag
   }
 
   async delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void> {
-    await this.record('delete', location)
+    const call = await this.record('delete', location)
     const uri = uriOf(location)
     const existing = this.objects.get(uri)
     if (condition?.ifMatch !== undefined && existing && existing.etag !== condition.ifMatch) {
       throw new PreconditionFailed(location, 412)
     }
     this.objects.delete(uri)
+    await this.afterWrite?.(call)
   }
 
   async uploadFile(

@@ -1,6 +1,7 @@
 // Shared setup of the rollover tests: a fake clock in auto mode, the MemoryStore, the FakeEmr, a
 // settings object, and helpers to seed a running deployment and to run one rollover.
 import { AppLayout } from '../../src/contract/layout.ts'
+import { appIdentity } from '../../src/contract/identity.ts'
 import type { MarkerBody } from '../../src/contract/markers.ts'
 import { newReport, type RunReport } from '../../src/rollover/report.ts'
 import { runRollover, type RolloverDeps } from '../../src/rollover/run.ts'
@@ -17,9 +18,11 @@ export const APP = 'orders'
 export const CLUSTER = 'j-FAKE'
 export const PREFIX = { bucket: BUCKET, key: 'rollover' }
 export const LAYOUT = new AppLayout(PREFIX, APP)
+export const APP_IDENTITY = appIdentity(PREFIX, APP)
 export const MARKERS = `s3://${BUCKET}/rollover/${APP}/markers/`
 export const LOCK_URI = `s3://${BUCKET}/rollover/${APP}/lock`
 export const CURRENT_URI = `s3://${BUCKET}/rollover/${APP}/current.json`
+export const LEDGER_URI = `s3://${BUCKET}/rollover/${APP}/drivers.json`
 export const NEW_JAR = `s3://${BUCKET}/jars/orders-2.0.jar`
 export const OLD_JAR = `s3://${BUCKET}/jars/orders-1.0.jar`
 export const GITHUB: RunContext = {
@@ -109,7 +112,7 @@ export function seedDeployment(
 ): Seeded {
   const uri = markerUri(deploymentId)
   const spec = buildSparkStep({
-    appName: APP,
+    app: APP_IDENTITY,
     deploymentId,
     mainClass: 'com.acme.orders.Main',
     sparkSubmitArgs: ['--conf', 'spark.executor.memory=2g'],

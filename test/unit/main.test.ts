@@ -3,6 +3,7 @@
 // summary through the GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, workflow commands on stdout, and
 // AWS behind aws-sdk-client-mock (which mocks every client instance main.ts creates).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appIdentity } from '../../src/contract/identity.ts'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import {
@@ -103,6 +104,13 @@ beforeEach(() => {
   process.env.GITHUB_SERVER_URL = 'https://github.com'
   s3.reset()
   emr.reset()
+  // As S3 answers for a key that is not there; tests mock the objects they put there.
+  s3.on(GetObjectCommand).rejects(
+    Object.assign(new Error('NoSuchKey'), {
+      name: 'NoSuchKey',
+      $metadata: { httpStatusCode: 404 },
+    }),
+  )
   stdout = []
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
@@ -419,7 +427,7 @@ describe('run: dry run', () => {
 
   function oldStep(): StepSummary {
     const spec = buildSparkStep({
-      appName: 'clickstream',
+      app: appIdentity({ bucket: 'acme-rollover', key: 'streaming' }, 'clickstream'),
       deploymentId: OLD_ID,
       mainClass: 'com.acme.clickstream.Main',
       sparkSubmitArgs: [],
@@ -483,8 +491,8 @@ describe('run: dry run', () => {
 
     await run(process.env)
 
-    expect(process.exitCode).not.toBe(1)
     expect(commands('error')).toEqual([])
+    expect(process.exitCode).not.toBe(1)
     expectNoMutations()
     expect(emr).toHaveReceivedCommandTimes(DescribeClusterCommand, 1)
     expect(emr).toHaveReceivedCommandWith(ListStepsCommand, {
@@ -517,7 +525,7 @@ describe('run: dry run', () => {
     expect(text).toContain('region=eu-west-1#/clusterDetails/j-2AXXXXXXGAPLF')
     const json = /```json\n([\s\S]*?)\n```/.exec(text)?.[1]
     expect(JSON.parse(json as string)).toEqual({
-      name: `rollover:clickstream:${deploymentId}`,
+      name: `rollover:clickstream:4f16da1acc:${deploymentId}`,
       jar: 'command-runner.jar',
       actionOnFailure: 'CONTINUE',
       args: [
@@ -541,7 +549,7 @@ describe('run: dry run', () => {
         '--conf',
         `spark.yarn.appMasterEnv.ROLLOVER_MARKER=${markerUri}`,
         '--conf',
-        `spark.yarn.tags=rollover-clickstream,rollover-clickstream-${deploymentId}`,
+        `spark.yarn.tags=rollover-4f16da1acc,rollover-4f16da1acc-${deploymentId}`,
         JAR,
         '--topic',
         'click events',

@@ -3,9 +3,10 @@
 import { describeError } from '../../errors.ts'
 import { writeCurrent } from '../../report/records.ts'
 import type { RolloverContext } from '../context.ts'
-import { isFirstDeploy, observe, rollbackTarget } from '../observe.ts'
+import { describeCandidate } from '../liveness.ts'
+import { isFirstDeploy, observe, possiblyAlive } from '../observe.ts'
 import { recordProgress } from '../record.ts'
-import { restorePrevious } from '../rollback.ts'
+import { restorePrevious, rollbackTarget } from '../rollback.ts'
 import { RolloverFailed } from '../rollover-failed.ts'
 import { stopPhase } from '../stop.ts'
 import { removeStaleAcks, submitPhase, type NewLaunch } from '../submit.ts'
@@ -14,13 +15,18 @@ import { verifyPhase } from '../verify.ts'
 export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promise<void> {
   const { report, log } = ctx
   // Reconcile: what runs now may have changed while we waited for the lock.
-  const state = await observe(ctx)
-  report.found = state.steps.map((s) => ({ stepId: s.id, state: s.state }))
-  const { previous, recorded } = await rollbackTarget(ctx, state)
-  const firstDeploy = isFirstDeploy(state) && recorded === undefined
+  const world = await observe(ctx)
+  const alive = possiblyAlive(world)
+  report.found = alive.map((c) => ({
+    stepId: c.stepId ?? c.key,
+    state: c.step?.state ?? 'unknown',
+  }))
+  if (alive.length > 0) log.info(`Drivers to stop: ${alive.map(describeCandidate).join(', ')}.`)
+  const previous = await rollbackTarget(ctx, world)
+  const firstDeploy = isFirstDeploy(world)
   await recordProgress(ctx)
 
-  const stop = await stopPhase(ctx, state)
+  const stop = await stopPhase(ctx, world)
   // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
   const launched = await submitPhase(ctx, launch, stop)
   await removeStaleAcks(ctx)

@@ -22,7 +22,7 @@ const throttled = (): Error =>
 
 describe('poll', () => {
   it('returns the first value, checking at the interval', async () => {
-    const clock = new FakeClock({ auto: true, start: 0 })
+    const clock = new FakeClock({ auto: true, start: 0, monotonicOffset: 0 })
     const c = counter([undefined, undefined, 'done'])
     const result = await poll(c.check(clock), {
       clock,
@@ -36,7 +36,7 @@ describe('poll', () => {
   })
 
   it('waits before the first check when told to', async () => {
-    const clock = new FakeClock({ auto: true, start: 0 })
+    const clock = new FakeClock({ auto: true, start: 0, monotonicOffset: 0 })
     const c = counter(['done'])
     await poll(c.check(clock), {
       clock,
@@ -50,7 +50,7 @@ describe('poll', () => {
   })
 
   it('gives up at the deadline with one last check exactly there, not one just before', async () => {
-    const clock = new FakeClock({ auto: true, start: 0 })
+    const clock = new FakeClock({ auto: true, start: 0, monotonicOffset: 0 })
     const c = counter([undefined])
     const result = await poll(c.check(clock), {
       clock,
@@ -64,7 +64,7 @@ describe('poll', () => {
   })
 
   it('backs off on throttling, up to the maximum, and goes on', async () => {
-    const clock = new FakeClock({ auto: true, start: 0 })
+    const clock = new FakeClock({ auto: true, start: 0, monotonicOffset: 0 })
     const c = counter([throttled(), throttled(), throttled(), throttled(), 'done'])
     const waits: number[] = []
     const result = await poll(c.check(clock), {
@@ -81,7 +81,7 @@ describe('poll', () => {
   })
 
   it('propagates an error that is not transient', async () => {
-    const clock = new FakeClock({ auto: true, start: 0 })
+    const clock = new FakeClock({ auto: true, start: 0, monotonicOffset: 0 })
     const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException' })
     await expect(
       poll(counter([denied]).check(clock), {
@@ -94,7 +94,7 @@ describe('poll', () => {
   })
 
   it('stops when the signal aborts', async () => {
-    const clock = new FakeClock({ auto: true, start: 0 })
+    const clock = new FakeClock({ auto: true, start: 0, monotonicOffset: 0 })
     const controller = new AbortController()
     const reason = new Error('cancelled')
     const c = counter([undefined])

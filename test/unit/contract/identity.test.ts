@@ -1,7 +1,49 @@
 import { describe, expect, it } from 'vitest'
-import { newDeploymentId, parseStepName, stepName } from '../../../src/contract/identity.ts'
+import {
+  appIdentity,
+  appTag,
+  deploymentTag,
+  deploymentTagsIn,
+  newDeploymentId,
+  parseStepName,
+  stepName,
+} from '../../../src/contract/identity.ts'
 import { buildSparkStep } from '../../../src/contract/step.ts'
-import { DEPLOYMENT, INPUT } from './step-input.ts'
+import { APP, APP_ID, DEPLOYMENT, INPUT } from './step-input.ts'
+
+describe('app identity', () => {
+  const PREFIX = { bucket: 'data-lake', key: 'rollover' }
+
+  it('is stable: the same prefix and name give the same id in every version', () => {
+    expect(APP.id).toBe(APP_ID)
+    expect(appIdentity(PREFIX, 'orders').id).toBe('fc77699021')
+    expect(appIdentity(PREFIX, 'orders').markersUri).toBe('s3://data-lake/rollover/orders/markers/')
+  })
+
+  it('tells apart names that differ only by case, even after YARN lower-cases the tags', () => {
+    const lower = appIdentity(PREFIX, 'orders')
+    const upper = appIdentity(PREFIX, 'Orders')
+    expect(lower.id).not.toBe(upper.id)
+    expect(appTag(lower)).not.toBe(appTag(upper))
+    expect(deploymentTag(lower, DEPLOYMENT).toLowerCase()).not.toBe(
+      deploymentTag(upper, DEPLOYMENT).toLowerCase(),
+    )
+    expect(stepName(lower, DEPLOYMENT)).not.toBe(stepName(upper, DEPLOYMENT))
+  })
+
+  it("tells apart another team's app of the same name under another marker prefix", () => {
+    const ours = appIdentity(PREFIX, 'orders')
+    const theirs = appIdentity({ bucket: 'data-lake', key: 'team-b/rollover' }, 'orders')
+    expect(ours.id).not.toBe(theirs.id)
+    expect(ours.markersUri.startsWith(theirs.markersUri)).toBe(false)
+    expect(theirs.markersUri.startsWith(ours.markersUri)).toBe(false)
+  })
+
+  it('keeps tags short enough for YARN (100 characters) for the longest app name', () => {
+    const longest = appIdentity(PREFIX, 'a'.repeat(64))
+    expect(deploymentTag(longest, `${DEPLOYMENT}-rb`).length).toBeLessThanOrEqual(100)
+  })
+})
 
 describe('stepName / parseStepName', () => {
   it.each([
@@ -9,28 +51,54 @@ describe('stepName / parseStepName', () => {
     ['Click-Stream', DEPLOYMENT],
     ['app.v2_prod', `${DEPLOYMENT}-rb`],
   ])('round-trips %s / %s', (appName, deploymentId) => {
-    const name = stepName(appName, deploymentId)
-    expect(name).toBe(`rollover:${appName}:${deploymentId}`)
-    expect(parseStepName(name)).toEqual({ appName, deploymentId })
+    const app = appIdentity({ bucket: 'b', key: 'p' }, appName)
+    const name = stepName(app, deploymentId)
+    expect(name).toBe(`rollover:${appName}:${app.id}:${deploymentId}`)
+    expect(parseStepName(name)).toEqual({ appName, appId: app.id, deploymentId })
+  })
+
+  it('still reads the names of deployments made before identities', () => {
+    expect(parseStepName(`rollover:orders:${DEPLOYMENT}`)).toEqual({
+      appName: 'orders',
+      deploymentId: DEPLOYMENT,
+    })
   })
 
   it('round-trips the name of a built step', () => {
     expect(parseStepName(buildSparkStep(INPUT).name)).toEqual({
       appName: 'Click-Stream',
+      appId: APP_ID,
       deploymentId: DEPLOYMENT,
     })
   })
 
   it.each([
-    'Spark application',
     'rollover:',
     'rollover:clickstream',
+    'rollover::x',
     'rollover:clickstream:',
-    'rollover::20250102t030405z-a1b2c3',
     `rollover-kill:clickstream:${DEPLOYMENT}`,
     `Rollover:clickstream:${DEPLOYMENT}`,
-  ])('is undefined for a name the action did not give: %s', (name) => {
+    'my-own-step',
+  ])('rejects %s', (name) => {
     expect(parseStepName(name)).toBeUndefined()
+  })
+})
+
+describe('deploymentTagsIn', () => {
+  it("finds today's and the earlier deployment tags, and nothing else", () => {
+    const tags = [
+      'rollover-fc77699021',
+      `rollover-fc77699021-${DEPLOYMENT}`,
+      `rollover-orders-${DEPLOYMENT}`,
+      'rollover-orders',
+      `team-${DEPLOYMENT}`,
+    ]
+    expect(deploymentTagsIn(tags, DEPLOYMENT)).toEqual([
+      `rollover-fc77699021-${DEPLOYMENT}`,
+      `rollover-orders-${DEPLOYMENT}`,
+    ])
+    expect(deploymentTagsIn(tags, 'other')).toEqual([])
   })
 })
 

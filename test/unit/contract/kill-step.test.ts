@@ -11,7 +11,6 @@ import {
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appTag } from '../../../src/contract/identity.ts'
 import {
   KILL_STEP_MARKER_ARG,
   YARN_KILL_SCRIPT,
@@ -21,14 +20,14 @@ import {
 const DEPLOYMENT = '20250102t030405z-a1b2c3'
 
 describe('buildKillStep', () => {
-  const APP = 'ZebraFeed'
+  const TAGS = ['rollover-d8b8e80d06-20250102t030405z-a1b2c3', 'rollover-zebrafeed-old']
 
-  it('(app, deployment): kills by the app tag, passed as its own argv element after $0', () => {
-    const step = buildKillStep(APP, DEPLOYMENT)
+  it('passes each tag as its own argv element, after the script and $0', () => {
+    const step = buildKillStep({ name: `rollover-kill:ZebraFeed:x:${DEPLOYMENT}`, tags: TAGS })
     expect(step).toEqual({
-      name: `rollover-kill:${APP}:${DEPLOYMENT}`,
+      name: `rollover-kill:ZebraFeed:x:${DEPLOYMENT}`,
       jar: 'command-runner.jar',
-      args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, appTag(APP)],
+      args: ['bash', '-c', YARN_KILL_SCRIPT, KILL_STEP_MARKER_ARG, ...TAGS],
       actionOnFailure: 'CONTINUE',
     })
   })
@@ -49,14 +48,14 @@ describe('buildKillStep', () => {
   })
 
   it('refuses no tag, a tag the script would refuse, and a name EMR would refuse', () => {
-    expect(() => buildKillStep({ name: 'k', tags: [] })).toThrow(/at least one tag/)
+    expect(() => buildKillStep({ name: 'k', tags: [] })).toThrow(/no tag/)
     expect(() => buildKillStep({ name: 'k', tags: ['a&states=FINISHED'] })).toThrow(/tag 'a&/)
     expect(() => buildKillStep({ name: 'k', tags: ['a'.repeat(101)] })).toThrow(/1 to 100/)
     expect(() => buildKillStep({ name: 'x'.repeat(257), tags: ['a'] })).toThrow(/256/)
   })
 
-  it('never puts the app name or a tag into the script text', () => {
-    const [, , script] = buildKillStep(APP, DEPLOYMENT).args
+  it('never puts a tag into the script text', () => {
+    const [, , script] = buildKillStep({ name: 'k', tags: TAGS }).args
     expect(script).toBe(YARN_KILL_SCRIPT)
     expect(script?.toLowerCase()).not.toContain('zebrafeed')
     expect(script).not.toContain(DEPLOYMENT)

@@ -163,7 +163,7 @@ describe('markerUriOfStep / jarOfStep', () => {
   })
 
   it('finds no marker and no option in a kill step', () => {
-    const kill = buildKillStep('clickstream', DEPLOYMENT)
+    const kill = buildKillStep({ name: 'k', tags: [`rollover-x-${DEPLOYMENT}`] })
     expect(markerUriOfStep(kill.args)).toBeUndefined()
   })
 })

@@ -13,12 +13,12 @@ import {
 import { buildSparkStep, retargetStep } from '../../../src/contract/step.ts'
 import type { StepSpec } from '../../../src/aws/emr-port.ts'
 
-import { DEPLOYMENT, MARKER, JAR, INPUT, EXPECTED_ARGS } from './step-input.ts'
+import { APP, APP_ID, DEPLOYMENT, MARKER, JAR, INPUT, EXPECTED_ARGS } from './step-input.ts'
 
 describe('buildSparkStep', () => {
   it('builds the exact step for a realistic configuration', () => {
     expect(buildSparkStep(INPUT)).toEqual({
-      name: `rollover:Click-Stream:${DEPLOYMENT}`,
+      name: `rollover:Click-Stream:${APP_ID}:${DEPLOYMENT}`,
       jar: 'command-runner.jar',
       args: EXPECTED_ARGS,
       actionOnFailure: 'CONTINUE',
@@ -37,8 +37,8 @@ describe('buildSparkStep', () => {
   })
 
   it('lower-cases the YARN tags, which YARN stores lower-cased', () => {
-    expect(appTag('Click-Stream')).toBe('rollover-click-stream')
-    expect(deploymentTag('Click-Stream', DEPLOYMENT)).toBe(`rollover-click-stream-${DEPLOYMENT}`)
+    expect(appTag(APP)).toBe(`rollover-${APP_ID}`)
+    expect(deploymentTag(APP, DEPLOYMENT)).toBe(`rollover-${APP_ID}-${DEPLOYMENT}`)
     const tags = buildSparkStep(INPUT).args.find((a) => a.startsWith(`${TAGS_CONF}=`))
     expect(tags).toBe(`${TAGS_CONF}=${(tags ?? '').slice(TAGS_CONF.length + 1).toLowerCase()}`)
   })
@@ -61,12 +61,12 @@ describe('buildSparkStep', () => {
 describe('retargetStep', () => {
   const ROLLBACK = `${DEPLOYMENT}-rb`
   const NEW_MARKER = `s3://acme-rollover/streaming/Click-Stream/markers/${ROLLBACK}`
-  const target = { appName: 'Click-Stream', deploymentId: ROLLBACK, markerUri: NEW_MARKER }
+  const target = { app: APP, deploymentId: ROLLBACK, markerUri: NEW_MARKER }
 
   it('replaces the marker, its env and the tags; keeps every other argument byte for byte', () => {
     const previous = buildSparkStep(INPUT)
     const step = retargetStep(previous, target)
-    expect(step.name).toBe(`rollover:Click-Stream:${ROLLBACK}`)
+    expect(step.name).toBe(`rollover:Click-Stream:${APP_ID}:${ROLLBACK}`)
     expect(step.jar).toBe('command-runner.jar')
     expect(step.actionOnFailure).toBe('CONTINUE')
     expect(step.args).toHaveLength(previous.args.length)
@@ -78,8 +78,8 @@ describe('retargetStep', () => {
       [20, `${MARKER_ENV_CONF}=${MARKER}`, `${MARKER_ENV_CONF}=${NEW_MARKER}`],
       [
         22,
-        `${TAGS_CONF}=rollover-click-stream,rollover-click-stream-${DEPLOYMENT}`,
-        `${TAGS_CONF}=rollover-click-stream,rollover-click-stream-${ROLLBACK}`,
+        `${TAGS_CONF}=rollover-${APP_ID},rollover-${APP_ID}-${DEPLOYMENT}`,
+        `${TAGS_CONF}=rollover-${APP_ID},rollover-${APP_ID}-${ROLLBACK}`,
       ],
     ])
     expect(markerUriOfStep(step.args)).toBe(NEW_MARKER)
@@ -104,7 +104,7 @@ describe('retargetStep', () => {
       'spark-submit',
       `--conf=${MARKER_CONF}=${NEW_MARKER}`,
       `--conf=${MARKER_ENV_CONF}=${NEW_MARKER}`,
-      `--conf=${TAGS_CONF}=rollover-click-stream,rollover-click-stream-${ROLLBACK}`,
+      `--conf=${TAGS_CONF}=rollover-${APP_ID},rollover-${APP_ID}-${ROLLBACK}`,
       '--conf=spark.other=1',
       's3://b/a.jar',
     ])
@@ -129,7 +129,7 @@ describe('retargetStep', () => {
     }
     const step = retargetStep(foreign, target)
     expect(step).toEqual({
-      name: `rollover:Click-Stream:${ROLLBACK}`,
+      name: `rollover:Click-Stream:${APP_ID}:${ROLLBACK}`,
       jar: 'command-runner.jar',
       args: [
         'spark-submit',
@@ -138,7 +138,7 @@ describe('retargetStep', () => {
         '--conf',
         `${MARKER_ENV_CONF}=${NEW_MARKER}`,
         '--conf',
-        `${TAGS_CONF}=rollover-click-stream,rollover-click-stream-${ROLLBACK}`,
+        `${TAGS_CONF}=rollover-${APP_ID},rollover-${APP_ID}-${ROLLBACK}`,
         ...foreign.args.slice(1),
       ],
       actionOnFailure: 'CONTINUE',
@@ -158,7 +158,7 @@ describe('retargetStep', () => {
       '--conf',
       `${MARKER_ENV_CONF}=${NEW_MARKER}`,
       '--conf',
-      `${TAGS_CONF}=rollover-click-stream,rollover-click-stream-${ROLLBACK}`,
+      `${TAGS_CONF}=rollover-${APP_ID},rollover-${APP_ID}-${ROLLBACK}`,
       '--conf',
       `${MARKER_CONF}=${NEW_MARKER}`,
       's3://b/a.jar',

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { appIdentity } from '../../../src/contract/identity.ts'
 import { describe, expect, it } from 'vitest'
 import { newReport, type LaunchRecord, type RunReport } from '../../../src/rollover/report.ts'
 import { buildSparkStep } from '../../../src/contract/step.ts'
@@ -25,7 +26,7 @@ function launch(id: string, extra: Partial<LaunchRecord> = {}): LaunchRecord {
     markerUri: markerOf(id),
     jarUri: JAR,
     step: buildSparkStep({
-      appName: 'clickstream',
+      app: appIdentity({ bucket: 'acme-rollover', key: 'streaming' }, 'clickstream'),
       deploymentId: id,
       mainClass: 'com.acme.Main',
       sparkSubmitArgs: [],

@@ -12,7 +12,8 @@ import { PreconditionFailed } from '../../../src/aws/object-store.ts'
 import { UserError } from '../../../src/errors.ts'
 import type { Log } from '../../../src/log.ts'
 import { MemoryStore } from '../../support/memory-store.ts'
-import { FakeClock, flush } from '../../support/fake-clock.ts'
+import { FakeClock, flush, machineClock } from '../../support/fake-clock.ts'
+import type { Clock } from '../../../src/clock.ts'
 
 const LOCK = { bucket: 'b', key: 'rollover/orders/lock' }
 const URI = 's3://b/rollover/orders/lock'
@@ -36,6 +37,8 @@ const OTHER: LockOwner = {
   actor: 'bob',
 }
 
+const LEASE = 60_000
+
 function setup(options: { auto?: boolean } = {}) {
   const clock = new FakeClock({ auto: options.auto ?? false })
   const store = new MemoryStore(() => clock.now())
@@ -47,21 +50,30 @@ function setup(options: { auto?: boolean } = {}) {
     group: (_name, fn) => fn(),
   }
   const states: (LockState | undefined)[] = []
-  const lock = (owner: LockOwner = ME): DeployLock =>
+  let tokens = 0
+  const lock = (owner: LockOwner = ME, on: Clock = clock): DeployLock =>
     new DeployLock({
       store,
       location: LOCK,
       owner,
-      clock,
+      clock: on,
       log,
       random: () => 0.5,
+      token: () => `t${++tokens}`,
       onStateChange: (s) => states.push(s),
     })
   /** Puts a lock body as another run would have written it; returns its etag. */
-  const seed = (owner: LockOwner, expiresInMs: number): string => {
+  const seed = (owner: LockOwner, expiresInMs: number, extra: Partial<LockBody> = {}): string => {
     const now = new Date(clock.now()).toISOString()
     const expiresAt = new Date(clock.now() + expiresInMs).toISOString()
-    const body: LockBody = { version: 1, owner, acquiredAt: now, renewedAt: now, expiresAt }
+    const body: LockBody = {
+      version: 1,
+      owner,
+      acquiredAt: now,
+      renewedAt: now,
+      expiresAt,
+      ...extra,
+    }
     store.seed(URI, JSON.stringify(body))
     return store.objects.get(URI)!.etag
   }
@@ -70,7 +82,7 @@ function setup(options: { auto?: boolean } = {}) {
 }
 
 describe('DeployLock.acquire', () => {
-  it('creates a free lock with a create-only write and a body naming the owner', async () => {
+  it('creates a free lock with a create-only write and a body naming the owner and its lease', async () => {
     const { clock, store, lock, body, states } = setup()
     const put = vi.spyOn(store, 'putText')
     const t0 = clock.now()
@@ -78,45 +90,105 @@ describe('DeployLock.acquire', () => {
     await l.acquire(60_000)
 
     expect(put).toHaveBeenCalledTimes(1)
-    expect(put).toHaveBeenCalledWith(LOCK, expect.any(String), { ifNoneMatch: true })
+    expect(put.mock.calls[0]?.[2]).toEqual({ ifNoneMatch: true })
     expect(body()).toEqual({
       version: 1,
       owner: ME,
       acquiredAt: new Date(t0).toISOString(),
       renewedAt: new Date(t0).toISOString(),
-      expiresAt: new Date(t0 + 60_000).toISOString(),
+      expiresAt: new Date(t0 + LEASE).toISOString(),
+      leaseMs: LEASE,
+      token: 't1',
     })
     expect(l.etag).toBe(store.objects.get(URI)?.etag)
     expect(l.state).toEqual({ location: LOCK, etag: l.etag })
     expect(states).toEqual([{ location: LOCK, etag: l.etag }])
     expect(l.lost.aborted).toBe(false)
+    expect(() => l.assertHeld()).not.toThrow()
   })
 
-  it('waits for a live lock, then times out naming the holder, without touching it', async () => {
-    const { clock, store, lock, seed, lines } = setup({ auto: true })
-    seed(OTHER, 3_600_000)
-    const before = store.text(URI)
+  it('waits for a lock its holder keeps renewing, then times out naming the holder', async () => {
+    const { clock, store, lock, lines } = setup({ auto: true })
+    const holder = lock(OTHER)
+    await holder.acquire(0)
+    holder.startRenewing()
     const t0 = clock.now()
-    const expiresAt = new Date(t0 + 3_600_000).toISOString()
 
     const error = await lock()
       .acquire(600_000)
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UserError)
-    expect((error as Error).message).toBe(
-      `Another rollover of 'orders' holds the deploy lock: ${runUrl('200', '1')} ` +
-        `(deployment dep-other, lease until ${expiresAt}). Waited 10m. ` +
-        `Wait for it to finish, or raise 'lock-timeout'.`,
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^Another rollover of 'orders' holds the deploy lock: ${runUrl('200', '1')} \\(deployment dep-other, last renewed .*\\)\\. Waited 10m\\. Wait for it to finish, or raise 'lock-timeout'\\.$`,
+      ),
     )
     expect(clock.now() - t0).toBe(600_000)
-    expect(store.text(URI)).toBe(before)
-    // Polled every pollMs (jittered), but told the user at most every 30 s.
-    expect(clock.sleeps.every((ms) => ms <= 6_000)).toBe(true)
-    expect(clock.sleeps.length).toBeGreaterThanOrEqual(100)
+    expect(store.json<LockBody>(URI)?.owner).toEqual(OTHER)
+    expect(holder.lost.aborted).toBe(false)
+    // Told the user at most every 30 s.
     const waiting = lines.filter((l) => l.startsWith('info: Waiting for the deploy lock'))
     expect(waiting.length).toBeGreaterThanOrEqual(2)
     expect(waiting.length).toBeLessThanOrEqual(21)
-    expect(waiting[0]).toContain(runUrl('200', '1'))
+    await holder.release()
+  })
+
+  it('never takes a live lock over because the clocks disagree (holder two minutes behind)', async () => {
+    const { clock, store, lock } = setup({ auto: true })
+    // The holder's clock is two minutes behind: every expiresAt it writes is already past for us.
+    const holder = lock(OTHER, machineClock(clock, -120_000))
+    await holder.acquire(0)
+    holder.startRenewing()
+    expect(Date.parse(store.json<LockBody>(URI)!.expiresAt)).toBeLessThan(clock.now())
+
+    await expect(lock().acquire(5 * 60_000)).rejects.toThrow(/holds the deploy lock/)
+    expect(store.json<LockBody>(URI)?.owner).toEqual(OTHER)
+    expect(holder.lost.aborted).toBe(false)
+    await holder.release()
+  })
+
+  it('takes a lock over once its ETag stayed unchanged for a whole lease by its own clock', async () => {
+    const { clock, store, lock, seed, body, lines } = setup({ auto: true })
+    // A holder two minutes ahead: its expiresAt is far in our future; it does not matter.
+    const old = seed(OTHER, 3_600_000)
+    const put = vi.spyOn(store, 'putText')
+    const t0 = clock.monotonic()
+    const l = lock()
+    await l.acquire(10 * 60_000)
+
+    const waited = clock.monotonic() - t0
+    expect(waited).toBeGreaterThanOrEqual(LEASE)
+    expect(waited).toBeLessThan(LEASE + 7_000)
+    expect(put.mock.calls.at(-1)?.[2]).toEqual({ ifMatch: old })
+    expect(body()?.owner).toEqual(ME)
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^warning: Took over the deploy lock .*runs\/200.*unchanged for 1m/),
+    )
+  })
+
+  it('waits for the longer of its own lease and the one the holder declares', async () => {
+    const { clock, lock, seed } = setup({ auto: true })
+    seed(OTHER, 0, { leaseMs: 5 * 60_000 })
+    const t0 = clock.monotonic()
+    await lock().acquire(10 * 60_000)
+    expect(clock.monotonic() - t0).toBeGreaterThanOrEqual(5 * 60_000)
+  })
+
+  it('starts the lease over whenever the ETag changes', async () => {
+    const { clock, lock, seed, body } = setup()
+    seed(OTHER, 0)
+    let done = false
+    const acquiring = lock()
+      .acquire(10 * 60_000)
+      .then(() => (done = true))
+    await clock.advance(50_000)
+    seed(OTHER, 0) // renewed at 50 s: a new ETag
+    await clock.advance(50_000)
+    expect(done).toBe(false)
+    await clock.advance(20_000)
+    expect(done).toBe(true)
+    await acquiring
+    expect(body()?.owner).toEqual(ME)
   })
 
   it('acquires the lock once its holder releases it', async () => {
@@ -133,27 +205,6 @@ describe('DeployLock.acquire', () => {
     expect(done).toBe(true)
     await acquiring
     expect(body()?.owner).toEqual(ME)
-  })
-
-  it('takes over an expired lease with IfMatch and warns naming the previous holder', async () => {
-    const { store, lock, seed, body, lines } = setup()
-    const oldEtag = seed(OTHER, -1)
-    const put = vi.spyOn(store, 'putText')
-    const l = lock()
-    await l.acquire(0)
-
-    expect(put.mock.calls.map((c) => c[2])).toEqual([{ ifNoneMatch: true }, { ifMatch: oldEtag }])
-    expect(body()?.owner).toEqual(ME)
-    expect(l.etag).toBe(store.objects.get(URI)?.etag)
-    expect(lines).toContainEqual(
-      expect.stringMatching(/^warning: Took over the expired .*runs\/200/),
-    )
-  })
-
-  it('does not treat a lease that ends exactly now as expired', async () => {
-    const { lock, seed } = setup()
-    seed(OTHER, 0)
-    await expect(lock().acquire(0)).rejects.toThrow(/holds the deploy lock/)
   })
 
   it('takes over the lock of another attempt of the same workflow run at once', async () => {
@@ -174,10 +225,9 @@ describe('DeployLock.acquire', () => {
 
   it('lets exactly one of two concurrent acquirers proceed', async () => {
     const { lock, body } = setup({ auto: true })
-    const results = await Promise.allSettled([
-      lock(ME).acquire(30_000),
-      lock(OTHER).acquire(30_000),
-    ])
+    const a = lock(ME)
+    const b = lock(OTHER)
+    const results = await Promise.allSettled([a.acquire(30_000), b.acquire(30_000)])
     const won = results.filter((r) => r.status === 'fulfilled')
     const lost = results.filter((r) => r.status === 'rejected')
     expect(won).toHaveLength(1)
@@ -187,16 +237,24 @@ describe('DeployLock.acquire', () => {
     expect(String((lost[0] as PromiseRejectedResult).reason)).toContain(winner.runUrl)
   })
 
-  it('lets exactly one of two concurrent takeovers of an expired lock win; the loser re-reads', async () => {
+  it('lets exactly one of two concurrent takeovers of an abandoned lock win', async () => {
     const { store, lock, seed, body } = setup({ auto: true })
     const stale = seed({ ...OTHER, runId: '50', runUrl: runUrl('50', '1') }, -1)
-    const put = vi.spyOn(store, 'putText')
+    // Hold the first takeover until the second has seen the same abandoned lock too.
+    const putText = store.putText.bind(store)
+    let release: () => void = () => undefined
+    const bothSawIt = new Promise<void>((resolve) => (release = resolve))
+    let swaps = 0
+    vi.spyOn(store, 'putText').mockImplementation(async (location, text, condition, options) => {
+      if (condition?.ifMatch === stale && ++swaps === 1) await bothSawIt
+      if (swaps === 2) release()
+      return putText(location, text, condition, options)
+    })
     const a = lock(ME)
     const b = lock(OTHER)
-    const results = await Promise.allSettled([a.acquire(10_000), b.acquire(10_000)])
+    const results = await Promise.allSettled([a.acquire(90_000), b.acquire(90_000)])
+    expect(swaps).toBe(2)
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
-    // Both saw the same expired lock and tried to swap it; the store let one through.
-    expect(put.mock.calls.filter((c) => c[2]?.ifMatch === stale)).toHaveLength(2)
     const winner = results[0]?.status === 'fulfilled' ? a : b
     expect(body()?.owner.deploymentId).toBe(winner === a ? 'dep-me' : 'dep-other')
   })
@@ -213,16 +271,15 @@ describe('DeployLock.acquire', () => {
     expect(body()?.owner).toEqual(ME)
   })
 
-  it('treats an unreadable lock as held until one lease after it was last written', async () => {
+  it('treats an unreadable lock as held until it stayed unchanged for a lease', async () => {
     const { clock, store, lock, body } = setup({ auto: true })
     store.seed(URI, '{"not": "a lock"')
-    const t0 = clock.now()
+    const t0 = clock.monotonic()
     await expect(lock().acquire(30_000)).rejects.toThrow(/unreadable lock object/)
     expect(store.text(URI)).toBe('{"not": "a lock"')
 
     await lock().acquire(120_000)
-    expect(clock.now() - t0).toBeGreaterThan(60_000)
-    expect(clock.now() - t0).toBeLessThan(70_000)
+    expect(clock.monotonic() - t0).toBeGreaterThanOrEqual(LEASE)
     expect(body()?.owner).toEqual(ME)
   })
 
@@ -256,8 +313,8 @@ describe('DeployLock.acquire', () => {
   })
 })
 
-describe('DeployLock renewal', () => {
-  it('extends the lease with IfMatch every renewEveryMs and keeps the new etag', async () => {
+describe('DeployLock renewal and the fence', () => {
+  it('renews with IfMatch every renewEveryMs and keeps the new etag', async () => {
     const { clock, store, lock, body, states } = setup()
     const t0 = clock.now()
     const l = lock()
@@ -267,25 +324,25 @@ describe('DeployLock renewal', () => {
     l.startRenewing()
 
     await clock.advance(20_000)
-    expect(put).toHaveBeenLastCalledWith(LOCK, expect.any(String), { ifMatch: first })
+    expect(put.mock.calls.at(-1)?.[2]).toEqual({ ifMatch: first })
     expect(body()).toMatchObject({
       acquiredAt: new Date(t0).toISOString(),
       renewedAt: new Date(t0 + 20_000).toISOString(),
-      expiresAt: new Date(t0 + 80_000).toISOString(),
     })
     expect(l.etag).not.toBe(first)
     expect(l.etag).toBe(store.objects.get(URI)?.etag)
     expect(states.at(-1)).toEqual({ location: LOCK, etag: l.etag })
 
     await clock.advance(200_000)
-    expect(body()?.expiresAt).toBe(new Date(t0 + 280_000).toISOString())
+    expect(body()?.renewedAt).toBe(new Date(t0 + 220_000).toISOString())
     expect(l.lost.aborted).toBe(false)
+    expect(() => l.assertHeld()).not.toThrow()
 
     await l.stopRenewing()
     expect(clock.pending).toBe(0)
   })
 
-  it('aborts `lost` when another run has taken the lock over', async () => {
+  it('is lost, and the fence refuses, when another run took the lock over', async () => {
     const { clock, lock, seed } = setup()
     const l = lock()
     await l.acquire(0)
@@ -294,13 +351,15 @@ describe('DeployLock renewal', () => {
     await clock.advance(20_000)
 
     expect(l.lost.aborted).toBe(true)
-    expect(l.lost.reason).toBeInstanceOf(Error)
-    expect(String(l.lost.reason)).toMatch(/Lost the deploy lock of 'orders'.*took it over/)
-    expect(clock.pending).toBe(0)
+    expect(String(l.lost.reason)).toMatch(
+      /Lost the deploy lock of 'orders'.*another run took it over/,
+    )
+    expect(() => l.assertHeld()).toThrow(/Lost the deploy lock/)
     await l.stopRenewing()
+    expect(clock.pending).toBe(0)
   })
 
-  it('aborts `lost` when the lock was deleted under it', async () => {
+  it('is lost when the lock was deleted under it', async () => {
     const { clock, store, lock } = setup()
     const l = lock()
     await l.acquire(0)
@@ -308,11 +367,12 @@ describe('DeployLock renewal', () => {
     store.objects.delete(URI)
     await clock.advance(20_000)
     expect(l.lost.aborted).toBe(true)
+    expect(String(l.lost.reason)).toMatch(/it was deleted/)
+    await l.stopRenewing()
   })
 
-  it('retries transient failures and a 409 that changed nothing, before the lease ends', async () => {
-    const { clock, store, lock, body, lines } = setup()
-    const t0 = clock.now()
+  it('retries transient failures and a 409 that changed nothing, and keeps the lock', async () => {
+    const { clock, store, lock, lines } = setup()
     const l = lock()
     await l.acquire(0)
     l.startRenewing()
@@ -324,34 +384,119 @@ describe('DeployLock renewal', () => {
       const failure = call.op === 'putText' ? failures.shift() : undefined
       if (failure) throw failure
     }
-    await clock.advance(40_000)
+    await clock.advance(30_000)
     expect(l.lost.aborted).toBe(false)
     expect(lines.filter((x) => x.startsWith('warning: Could not renew'))).toHaveLength(2)
-    expect(body()?.expiresAt).toBe(new Date(t0 + 60_000).toISOString())
-
-    // The lease ends at 60 s: the next try comes sooner than the usual 20 s.
-    await clock.advance(10_000)
+    await clock.advance(30_000)
     expect(l.lost.aborted).toBe(false)
-    expect(body()?.expiresAt).toBe(new Date(t0 + 110_000).toISOString())
+    expect(() => l.assertHeld()).not.toThrow()
     await l.stopRenewing()
   })
 
-  it('aborts `lost` when the lease runs out without a successful renewal', async () => {
+  it('gives up at lease minus margin when renewals keep failing, before any waiter may take over', async () => {
     const { clock, store, lock } = setup()
-    const t0 = clock.now()
+    const l = lock()
+    const t0 = clock.monotonic()
+    await l.acquire(0)
+    l.startRenewing()
+    const waiter = lock(OTHER)
+    let taken = false
+    const taking = waiter.acquire(10 * 60_000).then(() => (taken = true))
+    store.beforeCall = (call) => {
+      // The holder's S3 is down; the waiter's reads still work.
+      if (call.op === 'putText' && !taken)
+        throw Object.assign(new Error('socket'), { code: 'ECONNRESET' })
+    }
+    await clock.advance(LEASE - 10_001)
+    expect(l.lost.aborted).toBe(false)
+    await clock.advance(2)
+    expect(l.lost.aborted).toBe(true)
+    expect(String(l.lost.reason)).toMatch(/no renewal succeeded for 50/)
+    expect(clock.monotonic() - t0).toBeLessThan(LEASE)
+    expect(taken).toBe(false)
+    expect(() => l.assertHeld()).toThrow(/Lost the deploy lock/)
+
+    store.beforeCall = undefined
+    await clock.advance(LEASE)
+    expect(taken).toBe(true)
+    await taking
+    await l.stopRenewing()
+    await waiter.release()
+  })
+
+  it('is lost on time while a renewal request hangs, and abandons the request', async () => {
+    const { clock, store, lock } = setup()
     const l = lock()
     await l.acquire(0)
     l.startRenewing()
-    store.beforeCall = () => {
-      throw Object.assign(new Error('socket'), { code: 'ECONNRESET' })
-    }
-    await clock.advance(59_999)
+    let aborted = 0
+    store.beforeCall = (call) =>
+      call.op === 'putText'
+        ? new Promise<void>(() => {
+            aborted += 1 // never settles: only the request's signal ends it
+          })
+        : undefined
+    await clock.advance(LEASE - 10_001)
     expect(l.lost.aborted).toBe(false)
-    await clock.advance(1)
+    await clock.advance(2)
     expect(l.lost.aborted).toBe(true)
-    expect(clock.now()).toBe(t0 + 60_000)
-    expect(String(l.lost.reason)).toMatch(/lease ran out/)
+    expect(aborted).toBeGreaterThanOrEqual(2) // the hung request was abandoned and retried
+    await l.stopRenewing()
     expect(clock.pending).toBe(0)
+  })
+
+  it('the fence refuses after the process was paused past the lease, before anything else runs', async () => {
+    const { clock, lock } = setup()
+    const l = lock()
+    await l.acquire(0)
+    l.startRenewing()
+    await clock.advance(20_000)
+    expect(() => l.assertHeld()).not.toThrow()
+    clock.jump(2 * LEASE) // SIGSTOP: no timer ran
+    expect(() => l.assertHeld()).toThrow(/Lost the deploy lock.*no renewal succeeded for 2m/)
+    expect(l.lost.aborted).toBe(true)
+    await l.stopRenewing()
+  })
+
+  it('keeps the lock when a renewal landed but its response was lost (the retry meets a 412)', async () => {
+    const { clock, store, lock, body } = setup()
+    const l = lock()
+    await l.acquire(0)
+    l.startRenewing()
+    let dropped = 0
+    store.afterWrite = () => {
+      if (dropped++ === 0) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+    }
+    await clock.advance(20_000) // renewal 1 lands, its answer is lost
+    expect(body()?.token).toBe('t2')
+    await clock.advance(5_000) // the retry (IfMatch on the old etag) gets 412 and finds t2
+    expect(l.lost.aborted).toBe(false)
+    expect(l.etag).toBe(store.objects.get(URI)?.etag)
+    await clock.advance(60_000)
+    expect(l.lost.aborted).toBe(false)
+    expect(() => l.assertHeld()).not.toThrow()
+    await l.stopRenewing()
+  })
+
+  it('keeps the lock when the SDK itself retries a renewal whose response was lost', async () => {
+    const { clock, store, lock } = setup()
+    const l = lock()
+    await l.acquire(0)
+    // The SDK resends the same request; S3 answers 412 to the copy because the first landed.
+    const putText = store.putText.bind(store)
+    let resent = false
+    vi.spyOn(store, 'putText').mockImplementation(async (location, text, condition, options) => {
+      const etag = await putText(location, text, condition, options)
+      if (resent || condition?.ifMatch === undefined) return etag
+      resent = true
+      return putText(location, text, condition, options)
+    })
+    l.startRenewing()
+    await clock.advance(20_000)
+    expect(resent).toBe(true)
+    expect(l.lost.aborted).toBe(false)
+    expect(l.etag).toBe(store.objects.get(URI)?.etag)
+    await l.stopRenewing()
   })
 
   it('stops without leaving a pending sleep, even in auto mode', async () => {

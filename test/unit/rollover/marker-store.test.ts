@@ -93,7 +93,7 @@ describe('MarkerStore.scan', () => {
   })
 
   it('is empty for a first deploy', async () => {
-    expect(await markers.scan()).toEqual({ markers: [], acks: [] })
+    expect(await markers.scan()).toEqual({ markers: [], acks: [], progress: new Map() })
   })
 })
 

@@ -1,9 +1,11 @@
 // The deploy lock as the rollover uses it, and convergence from what a crashed run left behind.
 import { afterEach, describe, expect, it } from 'vitest'
+import { appIdentity, stepName } from '../../../src/contract/identity.ts'
 import type { LockBody } from '../../../src/rollover/lock-body.ts'
 import { buildSparkStep } from '../../../src/contract/step.ts'
 import { UserError } from '../../../src/errors.ts'
 import {
+  APP_IDENTITY,
   CLUSTER,
   LOCK_URI,
   MARKERS,
@@ -44,7 +46,7 @@ function seedLock(w: World, expiresInMs: number): string {
 function expectConverged(w: World, deploymentId = 'd-002'): void {
   const [step] = w.emr.activeSteps()
   expect(w.emr.activeSteps()).toHaveLength(1)
-  expect(step?.spec.name).toBe(`rollover:orders:${deploymentId}`)
+  expect(step?.spec.name).toBe(stepName(APP_IDENTITY, deploymentId))
   expect(w.emr.aliveApps().map((a) => a.stepId)).toEqual([step?.id])
   expect(markerKeys(w)).toEqual([markerUri(deploymentId)])
   expect(markerBody(w, markerUri(deploymentId))?.stepId).toBe(step?.id)
@@ -57,15 +59,18 @@ describe('deploy lock', () => {
     const lockText = seedLock(w, 60 * 60_000)
 
     const { report, error, startedAt, endedAt } = await rollover(w, {
-      settings: { lockTimeoutMs: 60_000 },
+      // Shorter than the lease: a lock that does not change for a whole lease would be taken over.
+      settings: { lockTimeoutMs: 50_000 },
     })
 
     expect(error).toBeInstanceOf(UserError)
     expect(error?.message).toContain("Another rollover of 'orders' holds the deploy lock")
     expect(error?.message).toContain('https://github.com/acme/data/actions/runs/777/attempts/1')
     expect(error?.message).toContain('deployment d-other')
-    expect(error?.message).toContain("Waited 1m. Wait for it to finish, or raise 'lock-timeout'.")
-    expect(endedAt - startedAt).toBeGreaterThanOrEqual(60_000)
+    expect(error?.message).toContain(
+      "Waited 50.0s. Wait for it to finish, or raise 'lock-timeout'.",
+    )
+    expect(endedAt - startedAt).toBeGreaterThanOrEqual(50_000)
     // Only failed create-only attempts on the lock; no marker touched, no EMR change.
     expect(w.store.mutations.length).toBeGreaterThan(1)
     expect(w.store.mutations.every((m) => m.op === 'putText' && m.uri === LOCK_URI)).toBe(true)
@@ -98,15 +103,19 @@ describe('deploy lock', () => {
     expectConverged(w)
   })
 
-  it('takes over the expired lock of a crashed run', async () => {
+  it('takes over the lock of a crashed run once it stayed unchanged for a whole lease', async () => {
     const w = makeWorld()
     seedDeployment(w, 'd-001')
-    seedLock(w, -1000)
+    // Its holder's clock was far ahead: expiresAt says nothing to us.
+    seedLock(w, 60 * 60_000)
 
-    const { error } = await rollover(w)
+    const { error, startedAt } = await rollover(w)
 
     expect(error).toBeUndefined()
-    expect(w.lines.some((l) => l.includes('Took over the expired deploy lock'))).toBe(true)
+    const took = w.lines.findIndex((l) => l.includes('Took over the deploy lock'))
+    expect(took).toBeGreaterThanOrEqual(0)
+    expect(w.lines[took]).toContain('unchanged for 1m')
+    expect(w.clock.now() - startedAt).toBeGreaterThanOrEqual(60_000)
     expectConverged(w)
   })
 })
@@ -164,7 +173,7 @@ describe('reconciling what a crashed run left', () => {
     w.store.seed(paymentsMarker, '{}')
     const payments = w.emr.seedRunningStep(
       buildSparkStep({
-        appName: 'payments',
+        app: appIdentity({ bucket: 'data-lake', key: 'rollover' }, 'payments'),
         deploymentId: 'p-001',
         mainClass: 'com.acme.payments.Main',
         sparkSubmitArgs: [],
@@ -184,7 +193,10 @@ describe('reconciling what a crashed run left', () => {
         .activeSteps()
         .map((s) => s.spec.name)
         .sort(),
-    ).toEqual(['rollover:orders:d-002', 'rollover:payments:p-001'])
+    ).toEqual([
+      stepName(APP_IDENTITY, 'd-002'),
+      stepName(appIdentity({ bucket: 'data-lake', key: 'rollover' }, 'payments'), 'p-001'),
+    ])
   })
 
   it('with no previous step, a failed new step is not called a first deploy', async () => {
@@ -198,7 +210,7 @@ describe('reconciling what a crashed run left', () => {
     const { error } = await rollover(w)
 
     expect(error?.message).toContain('Nothing of this app runs now')
-    expect(error?.message).toContain('no step of the app was running before')
+    expect(error?.message).toContain('no verified deployment of the app is recorded')
     expect(error?.message).not.toContain('first deploy')
     expect(markerKeys(w)).toEqual([])
     expect(w.emr.activeSteps()).toEqual([])

@@ -19,6 +19,7 @@ import {
   rollover,
   seedDeployment,
   type World,
+  APP_IDENTITY,
 } from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
@@ -26,7 +27,7 @@ afterEach(disposeWorlds)
 /** The step rollover d-002 must submit, as buildSparkStep makes it. */
 function expectedStep(deploymentId = 'd-002', jarUri = NEW_JAR) {
   return buildSparkStep({
-    appName: 'orders',
+    app: APP_IDENTITY,
     deploymentId,
     mainClass: 'com.acme.orders.Main',
     sparkSubmitArgs: ['--conf', 'spark.executor.memory=4g', '--num-executors', '4'],

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { StopCancelled, StopTimeout } from '../../../src/rollover/stop.ts'
 import { UserError } from '../../../src/errors.ts'
+import { deploymentTag, stepName } from '../../../src/contract/identity.ts'
 import {
   LOCK_URI,
   disposeWorlds,
@@ -14,6 +15,8 @@ import {
   seedDeployment,
   whenDeleted,
   type World,
+  APP_IDENTITY,
+  LEDGER_URI,
 } from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
@@ -36,11 +39,12 @@ describe('stop-timeout', () => {
     })
 
     expect(error).toBeInstanceOf(StopTimeout)
-    expect(error?.message).toContain(`The running driver ${old.step.id} did not stop within`)
+    expect(error?.message).toContain(`The running driver is not confirmed gone within`)
+    expect(error?.message).toContain(`${old.step.id} (RUNNING): its step is RUNNING`)
     expect(error?.message).toContain('stop-timeout (2m)')
     expect(error?.message).toContain('Nothing was submitted.')
-    expect(error?.message).toContain(`Its marker was written back (${old.markerUri})`)
-    expect(error?.message).toContain("set 'on-stop-timeout: kill'")
+    expect(error?.message).toContain(`The marker was written back (${old.markerUri})`)
+    expect(error?.message).toContain("re-run with 'on-stop-timeout: kill'")
     expect(endedAt - startedAt).toBeGreaterThanOrEqual(stopTimeoutMs)
     expect(endedAt - startedAt).toBeLessThan(stopTimeoutMs + 15_000)
 
@@ -57,7 +61,7 @@ describe('stop-timeout', () => {
     })
   })
 
-  it('kill: cancels the step, kills by tag, and submits only after the kill step COMPLETED', async () => {
+  it('kill: records the intent, has EMR accept the kill step, then cancels, and submits only after the kill COMPLETED', async () => {
     const w = makeWorld()
     const old = seedDeployment(w, 'd-001', { behaviour: 'ignore-marker' })
 
@@ -72,26 +76,32 @@ describe('stop-timeout', () => {
     const [kill, fresh] = w.emr.submitted
     expect(w.emr.submitted).toHaveLength(2)
     expect(kill?.kind).toBe('kill')
-    expect(kill?.spec.args.at(-1)).toBe('rollover-orders')
-    expect(fresh?.spec.name).toBe('rollover:orders:d-002')
+    expect(kill?.spec.args.at(-1)).toBe(deploymentTag(APP_IDENTITY, 'd-001'))
+    expect(fresh?.spec.name).toBe(stepName(APP_IDENTITY, 'd-002'))
 
-    // Order: CancelSteps on the stuck step, the kill step, its COMPLETED, then the new step.
-    const cancel = callIndex(w, (c) => c.op === 'cancelStep' && c.stepId === old.step.id)
+    // Order: the kill step accepted, then CancelSteps on the stuck step (a step cancelled before
+    // EMR accepted the kill would leave a live driver nobody kills), its COMPLETED, the new step.
     const addKill = callIndex(w, (c) => c.op === 'addStep' && c.stepId === kill?.id)
+    const cancel = callIndex(w, (c) => c.op === 'cancelStep' && c.stepId === old.step.id)
     const killDone = callIndex(w, (c) => c.stepId === kill?.id && c.state === 'COMPLETED')
     const addNew = callIndex(w, (c) => c.op === 'addStep' && c.stepId === fresh?.id)
     expect(cancel).toBeGreaterThanOrEqual(0)
-    expect([cancel, addKill, killDone, addNew]).toEqual(
-      [cancel, addKill, killDone, addNew].sort((a, b) => a - b),
+    expect([addKill, cancel, killDone, addNew]).toEqual(
+      [addKill, cancel, killDone, addNew].sort((a, b) => a - b),
     )
     expect(new Set([cancel, addKill, killDone, addNew]).size).toBe(4)
+    // The intent was in the ledger before the kill step was submitted.
+    const intent = w.events.findIndex((e) => e === `s3:putText ${LEDGER_URI}`)
+    const killEvent = w.events.findIndex((e) => e.startsWith('emr:addStep rollover-kill:'))
+    expect(intent).toBeGreaterThanOrEqual(0)
+    expect(intent).toBeLessThan(killEvent)
     expect(fresh?.createdAt).toBeGreaterThanOrEqual(kill?.endedAt ?? Infinity)
 
     // The cancel alone left the driver running; the kill step ended it.
     expect(old.step.state).toBe('CANCELLED')
     expect(old.step.app?.exit).toBe('killed')
     expect(w.emr.kills).toEqual([
-      { stepId: kill?.id, tag: 'rollover-orders', killed: [old.step.app?.id] },
+      { stepId: kill?.id, tag: deploymentTag(APP_IDENTITY, 'd-001'), killed: [old.step.app?.id] },
     ])
     expect(w.emr.aliveApps().map((a) => a.stepId)).toEqual([fresh?.id])
     expect(markerKeys(w)).toEqual([markerUri('d-002')])
@@ -108,7 +118,10 @@ describe('stop-timeout', () => {
     expect(kill?.kind).toBe('kill')
     expect(error).toBeInstanceOf(UserError)
     expect(error?.message).toContain(
-      `Could not confirm that the old driver is gone: kill step ${kill?.id} is FAILED. Nothing was submitted.`,
+      `Could not confirm that ${old.step.id} (RUNNING) is gone: kill step ${kill?.id} is FAILED`,
+    )
+    expect(error?.message).toContain(
+      'Nothing was submitted, and every later run treats the driver as possibly alive',
     )
     expect(error?.message).toContain('yarn application -kill')
     expect(old.step.app?.alive).toBe(true)
@@ -133,10 +146,11 @@ describe('an old step that ends CANCELLED without an acknowledgement', () => {
     const { error } = await rollover(w, { settings: { stopTimeoutMs } })
 
     expect(error).toBeInstanceOf(StopTimeout)
+    expect(error?.message).toContain(`${old.step.id} (CANCELLED): its step ended CANCELLED at`)
     expect(error?.message).toContain(
-      `${old.step.id} ended CANCELLED without the driver's acknowledgement`,
+      'without an acknowledgement: in cluster mode its YARN application lives on',
     )
-    expect(error?.message).toContain('CancelSteps does not stop a cluster-mode driver')
+    expect(error?.message).toContain("'on-stop-timeout: kill'")
     expect(old.step.state).toBe('CANCELLED')
     expect(old.step.app?.alive).toBe(true)
     expect(w.emr.count('addStep')).toBe(0)
@@ -173,7 +187,7 @@ describe('cancellation while the old driver drains', () => {
 
     expect(cancel.signal.aborted).toBe(true)
     const [fresh] = w.emr.submitted
-    expect(fresh?.spec.name).toBe('rollover:orders:d-002')
+    expect(fresh?.spec.name).toBe(stepName(APP_IDENTITY, 'd-002'))
     expect(error?.message).toBe(
       `Cancelled: the new step ${fresh?.id} was submitted but not verified. Check it in the EMR console.`,
     )
@@ -193,7 +207,7 @@ describe('cancellation while the old driver drains', () => {
     const { error, endedAt } = await rollover(w, { signal: cancel.signal })
 
     expect(error).toBeInstanceOf(StopCancelled)
-    expect(error?.message).toContain(`Cancelled while ${old.step.id} was stopping`)
+    expect(error?.message).toContain(`Cancelled while ${old.step.id} (RUNNING) was stopping`)
     expect(error?.message).toContain('nothing new was submitted')
     expect(w.emr.count('addStep')).toBe(0)
     expect(old.step.state).toBe('RUNNING') // still draining; the re-run will wait for it

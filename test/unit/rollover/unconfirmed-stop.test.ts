@@ -35,9 +35,14 @@ describe('EMR does not confirm', () => {
     const { error } = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
 
     expect(error).toBeInstanceOf(StopTimeout)
-    expect(error?.message).toContain(`The driver of ${old.step.id} acknowledged its stop`)
+    expect(error?.message).toContain(
+      `${old.step.id} (RUNNING): its step is RUNNING (it acknowledged its stop`,
+    )
+    expect(error?.message).toContain(
+      "By the driver's word nothing of the app runs now, but EMR did not answer",
+    )
     expect(error?.message).toContain('ThrottlingException')
-    expect(error?.message).toContain('Re-run the workflow')
+    expect(error?.message).toContain('re-run the workflow')
     expect(w.store.objects.has(old.markerUri)).toBe(false)
     expect(w.emr.count('addStep')).toBe(0)
     expect(w.store.objects.has(LOCK_URI)).toBe(false)

@@ -18,6 +18,7 @@ import {
   rollover,
   seedDeployment,
   type World,
+  APP_IDENTITY,
 } from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
@@ -70,7 +71,7 @@ describe('verify and rollback', () => {
     // The old step's exact configuration, pointed at a fresh marker under '-rb'.
     expect(back?.spec).toEqual(
       retargetStep(old.step.spec, {
-        appName: 'orders',
+        app: APP_IDENTITY,
         deploymentId: 'd-002-rb',
         markerUri: markerUri('d-002-rb'),
       }),
