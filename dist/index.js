@@ -69698,9 +69698,26 @@ function isTransient(error) {
     return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
 }
 
+;// CONCATENATED MODULE: ./src/errors.ts
+// Errors meant for the person running the workflow, and one way to print any error.
+/** An error whose message is written for the person running the workflow. */
+class UserError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UserError';
+    }
+}
+/** An error as one line for a person: its name (when it has a real one) and its message. */
+function describeError(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
+}
+
 ;// CONCATENATED MODULE: ./src/aws/emr-port.ts
 // The EMR port: the only way the rollover logic reaches EMR. Types and EMR's own vocabulary
 // (step states); the adapter is aws/emr.ts, the test double test/support/fake-emr.ts.
+
 const STEP_STATES = [
     'PENDING',
     'CANCEL_PENDING',
@@ -69731,21 +69748,12 @@ class CancelStepFailed extends Error {
         this.name = 'CancelStepFailed';
     }
 }
-
-;// CONCATENATED MODULE: ./src/errors.ts
-// Errors meant for the person running the workflow, and one way to print any error.
-/** An error whose message is written for the person running the workflow. */
-class UserError extends Error {
+/** The cluster does not exist (any more) or is shutting down: nothing runs on it. */
+class ClusterGone extends UserError {
     constructor(message) {
         super(message);
-        this.name = 'UserError';
+        this.name = 'ClusterGone';
     }
-}
-/** An error as one line for a person: its name (when it has a real one) and its message. */
-function describeError(error) {
-    if (!(error instanceof Error))
-        return String(error);
-    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
 }
 
 ;// CONCATENATED MODULE: ./src/aws/emr.ts
@@ -69817,7 +69825,7 @@ class AwsEmr {
         }
         catch (error) {
             if (isClusterNotFound(error)) {
-                throw new UserError(`${input}: EMR knows no cluster ${id} in this account and region (${errorMessage(error)}). ` +
+                throw new ClusterGone(`${input}: EMR knows no cluster ${id} in this account and region (${errorMessage(error)}). ` +
                     'Check the id in the EMR console, and the aws-region the workflow uses.');
             }
             throw error;
@@ -69825,7 +69833,7 @@ class AwsEmr {
         const cluster = out.Cluster;
         const state = cluster?.Status?.State ?? 'UNKNOWN';
         if (GONE_CLUSTER_STATES.has(state)) {
-            throw new UserError(`${input}: cluster ${id} is ${state} and cannot take steps. ` +
+            throw new ClusterGone(`${input}: cluster ${id} is ${state} and cannot take steps. ` +
                 'Point `cluster-id` at a running cluster.');
         }
         if (state === 'STARTING' || state === 'BOOTSTRAPPING') {
@@ -75964,7 +75972,11 @@ class LedgerStore {
 const PROGRESS_AFTER_END_MS = 10_000;
 const ACTIVE = new Set(['PENDING', 'RUNNING', 'CANCEL_PENDING']);
 function liveness(c) {
-    if (c.killIntent) {
+    const ended = c.step !== undefined && !ACTIVE.has(c.step.state);
+    if (c.killIntent && c.killConfirmedBy && (ended || !c.step)) {
+        return { status: 'gone', why: `kill step ${c.killConfirmedBy} confirmed it killed` };
+    }
+    if (c.killIntent && !c.killConfirmedBy) {
         return {
             status: 'possibly-alive',
             why: `a forced stop of it started at ${c.killIntent.at} was never confirmed`,
@@ -75973,6 +75985,14 @@ function liveness(c) {
     const step = c.step;
     if (!step && c.neverSubmitted) {
         return { status: 'gone', why: 'no step was ever submitted for its marker' };
+    }
+    if (!step && c.stepUnknown === 'cluster-gone') {
+        return { status: 'gone', why: `its cluster ${c.clusterId} is gone` };
+    }
+    // An active step never leaves EMR's history; one only current.json or the history named is a
+    // finished one. The ledger and markers name drivers not yet confirmed gone: those stay.
+    if (!step && c.stepUnknown && c.via.every((v) => v === 'current' || v === 'history')) {
+        return { status: 'gone', why: 'EMR no longer knows its step, and no record says it may run' };
     }
     if (!step) {
         return c.ack
@@ -76087,6 +76107,7 @@ function describeHolder(holder) {
 // Every timing the rollover uses, in one typed object with one set of defaults (as lib-storage
 // keeps its configuration). The defaults suit real EMR; tests, the demo and the bench pass a
 // partial override. All values are milliseconds unless the name says otherwise.
+
 const DEFAULT_TIMINGS = Object.freeze({
     lockLeaseMs: 60_000,
     lockRenewEveryMs: 20_000,
@@ -76113,6 +76134,33 @@ const DEFAULT_TIMINGS = Object.freeze({
 });
 function timingsWith(overrides = {}) {
     return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides });
+}
+/**
+ * `ROLLOVER_TIMINGS`, a JSON object of Timings fields in ms: an unsupported knob for the local
+ * stack's end-to-end tests and the benchmark, which need a lease of seconds, not a minute.
+ * Anything but known fields with non-negative numbers is refused, naming the variable.
+ */
+function timingsFromEnv(text) {
+    if (text === undefined || text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new UserError(`ROLLOVER_TIMINGS is not JSON: ${text.slice(0, 200)}`);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new UserError('ROLLOVER_TIMINGS must be a JSON object of timings in milliseconds.');
+    }
+    const known = new Set(Object.keys(DEFAULT_TIMINGS));
+    for (const [key, v] of Object.entries(value)) {
+        if (!known.has(key))
+            throw new UserError(`ROLLOVER_TIMINGS: unknown timing '${key}'.`);
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+            throw new UserError(`ROLLOVER_TIMINGS: '${key}' must be a non-negative number of ms.`);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/lock.ts
@@ -76655,6 +76703,20 @@ class MarkerStore {
     async readAck(marker) {
         return this.readAckAt(ackLocation(marker).key);
     }
+    /**
+     * The reports (`.stopped`, `.progress`, `.ready`) of markers that no longer exist: their
+     * deployment is retired. Returns how many were removed.
+     */
+    async removeStaleReports() {
+        const listed = await this.store.list(this.layout.markers);
+        const markers = new Set(listed.map((o) => o.key).filter((k) => markerKeyOfReport(k) === undefined));
+        const stale = listed.filter((o) => {
+            const marker = markerKeyOfReport(o.key);
+            return marker !== undefined && !markers.has(marker);
+        });
+        await Promise.all(stale.map((o) => this.store.delete({ bucket: this.layout.markers.bucket, key: o.key })));
+        return stale.length;
+    }
     async removeAcks(acks) {
         await Promise.all(acks.map((a) => this.store.delete(a.location)));
     }
@@ -76814,8 +76876,9 @@ async function observe(ctx) {
         readCurrentOrWarn(ctx),
     ]);
     const byKey = new Map();
-    const add = (key, clusterId_, via) => {
+    const add = (key, clusterId_, via, stepId) => {
         const draft = byKey.get(key) ?? { key, clusterId: clusterId_, via: new Set(), killTags: [] };
+        draft.stepId ??= stepId;
         draft.via.add(via);
         byKey.set(key, draft);
         return draft;
@@ -76826,18 +76889,18 @@ async function observe(ctx) {
     for (const marker of scan.markers) {
         const stepId = marker.body?.stepId;
         if (stepId) {
-            const d = add(stepId, marker.body?.clusterId ?? clusterId, 'marker');
+            const d = add(stepId, marker.body?.clusterId ?? clusterId, 'marker', stepId);
             d.markerUri ??= marker.uri;
             d.deploymentId ??= marker.body?.deploymentId;
         }
     }
     for (const entry of ledger.entries) {
-        const d = entry.stepId ? add(entry.stepId, entry.clusterId, 'ledger') : undefined;
+        const d = entry.stepId ? add(entry.stepId, entry.clusterId, 'ledger', entry.stepId) : undefined;
         if (d)
             fromLedger(d, entry);
     }
     if (current?.stepId)
-        add(current.stepId, current.clusterId ?? clusterId, 'current');
+        add(current.stepId, current.clusterId ?? clusterId, 'current', current.stepId);
     // Without a ledger (an app deployed by an earlier version) or with a launch whose step id was
     // never recorded, the recent history is the only place left to look.
     const unnamed = ledger.entries.filter((e) => e.stepId === undefined);
@@ -76854,6 +76917,7 @@ async function observe(ctx) {
         }
     }
     await Promise.all([...byKey.values()].filter((d) => !d.step).map((d) => describe(ctx, d)));
+    await Promise.all([...byKey.values()].filter((d) => d.killIntent?.killStepId).map((d) => checkKill(ctx, d)));
     const linkedMarkers = new Set([...byKey.values()].map((d) => d.markerUri).filter(Boolean));
     for (const marker of scan.markers) {
         if (linkedMarkers.has(marker.uri))
@@ -76920,8 +76984,37 @@ async function describe(ctx, d) {
     catch (error) {
         if (isTransient(error) || ctx.signal.aborted)
             throw error;
-        // A step EMR no longer knows (history trimmed, cluster gone): judged by its reports alone.
-        ctx.log.warning(`Cannot describe step ${d.stepId} on ${d.clusterId} (${describeError(error)}); judging its driver by its reports.`);
+        d.stepUnknown = (await clusterIsGone(ctx, d.clusterId)) ? 'cluster-gone' : 'step-unknown';
+        ctx.log.info(`EMR does not describe step ${d.stepId} on ${d.clusterId} (${describeError(error)})${d.stepUnknown === 'cluster-gone' ? ': the cluster is gone' : ''}.`);
+    }
+}
+/** A kill an earlier run started and did not see end: did its kill step confirm it? */
+async function checkKill(ctx, d) {
+    const killStepId = d.killIntent?.killStepId;
+    try {
+        await ctx.emrBudget.take(1, ctx.signal);
+        const kill = await ctx.emr.describeStep(d.clusterId, killStepId);
+        if (kill.state === 'COMPLETED')
+            d.killConfirmedBy = killStepId;
+    }
+    catch (error) {
+        if (isTransient(error) || ctx.signal.aborted)
+            throw error;
+    }
+}
+async function clusterIsGone(ctx, clusterId) {
+    if (clusterId === ctx.clusterId)
+        return false;
+    try {
+        await ctx.emr.resolveCluster({ kind: 'id', id: clusterId });
+        return false;
+    }
+    catch (error) {
+        if (error instanceof ClusterGone)
+            return true;
+        if (isTransient(error))
+            throw error;
+        return false;
     }
 }
 /** One ListSteps page per cluster at most, asked only when needed. */
@@ -77005,6 +77098,8 @@ function attachReports(d, scan) {
         ...(d.killIntent ? { killIntent: d.killIntent } : {}),
         ...(applicationId ? { applicationId } : {}),
         ...(d.neverSubmitted ? { neverSubmitted: true } : {}),
+        ...(d.stepUnknown ? { stepUnknown: d.stepUnknown } : {}),
+        ...(d.killConfirmedBy ? { killConfirmedBy: d.killConfirmedBy } : {}),
     };
 }
 /**
@@ -77663,15 +77758,11 @@ async function submitPhase(ctx, launch, stop) {
         return l;
     });
 }
-/** Acknowledgements of drivers that are gone (not only those seen before the stop). */
-async function removeStaleAcks(ctx) {
-    await ctx.markers
-        .scan()
-        .then(({ markers: live, acks }) => {
-        const liveUris = new Set(live.map((m) => m.uri));
-        return ctx.markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)));
-    })
-        .catch(() => undefined);
+/** Reports of drivers that are gone (not only those seen before the stop): retired. */
+async function removeStaleReports(ctx) {
+    await ctx.markers.removeStaleReports().catch((error) => {
+        ctx.log.debug(`Could not remove the reports of retired deployments: ${describeError(error)}`);
+    });
 }
 /**
  * Marker first (so it exists when the driver first looks), then the ledger entry (so a later run
@@ -78018,7 +78109,7 @@ async function stopStart(ctx, launch) {
     const stop = await stopPhase(ctx, world);
     // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
     const launched = await submitPhase(ctx, launch, stop);
-    await removeStaleAcks(ctx);
+    await removeStaleReports(ctx);
     await recordProgress(ctx);
     if (ctx.cancelled?.aborted) {
         launched.outcome = 'not-verified';
@@ -78568,10 +78659,13 @@ function parseLockState(text) {
 
 
 
+
 async function run(env = process.env) {
     let settings;
+    let timings;
     try {
         settings = parseSettings((name) => getInput(name), env);
+        timings = timingsFromEnv(env.ROLLOVER_TIMINGS);
     }
     catch (error) {
         // Nothing has been called yet: a bad input never changes anything.
@@ -78619,6 +78713,7 @@ async function run(env = process.env) {
             github,
             signal: cancel.signal,
             onLockState: saveLockState,
+            timings,
         }, report);
     }
     catch (error) {

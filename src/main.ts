@@ -10,6 +10,7 @@ import { parseSettings } from './settings/inputs.ts'
 
 import { newReport, type RunReport } from './rollover/report.ts'
 import { runRollover } from './rollover/run.ts'
+import { timingsFromEnv, type Timings } from './rollover/timings.ts'
 import { createS3Client, S3ObjectStore } from './aws/s3.ts'
 import { outputsOf } from './report/outputs.ts'
 import { clusterConsoleUrl, renderSummary } from './report/summary.ts'
@@ -21,8 +22,10 @@ import type { Settings } from './settings/settings.ts'
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let settings: Settings
+  let timings: Partial<Timings>
   try {
     settings = parseSettings((name) => core.getInput(name), env)
+    timings = timingsFromEnv(env.ROLLOVER_TIMINGS)
   } catch (error) {
     // Nothing has been called yet: a bad input never changes anything.
     core.setFailed(error instanceof Error ? error.message : String(error))
@@ -75,6 +78,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         github,
         signal: cancel.signal,
         onLockState: saveLockState,
+        timings,
       },
       report,
     )

@@ -1,212 +1,38 @@
-// The driver side of emr-streaming-rollover for Spark Streaming (DStreams).
-//
-// Contract (see examples/driver/README.md):
-//   * the action writes an S3 object, the "marker", before it submits this application, and
-//     passes its URI as `--conf spark.rollover.marker=s3://...` (and as the env var
-//     ROLLOVER_MARKER in the application master);
-//   * this driver checks every few seconds that the marker still exists; when it is gone it
-//     stops gracefully (finishes the batches already received), writes `<marker>.stopped`,
-//     and returns from main, so the YARN application ends SUCCEEDED and the EMR step COMPLETED.
-//
-// Submit settings to pass in the action's `spark-submit-args` (they cannot be set from code:
-// in cluster mode the application master already exists when main() runs):
-//   --conf spark.yarn.maxAppAttempts=1
-//       YARN must not start a second attempt of a driver that the rollover stopped or that
-//       failed while stopping: that attempt would run next to the new deployment (two drivers
-//       on one checkpoint) and keep the old EMR step RUNNING. A clean return from main is never
-//       retried; a crash or System.exit is.
-//   --conf spark.yarn.am.attemptFailuresValidityInterval=1h   (only if you keep attempts > 1)
-//       If you want YARN to restart the driver after a crash in normal operation, keep
-//       spark.yarn.maxAppAttempts=2 (or more) and set this interval, so that only failures
-//       within the last hour count. The startup check below then protects the rollover: a new
-//       attempt whose marker was already deleted exits before it processes anything.
-//
-// Never call System.exit in a YARN cluster-mode driver: the ApplicationMaster then reports the
-// application as FAILED ("Shutdown hook called before final status was reported", exit 16),
-// and it may be retried. Return from main instead.
+// A Spark Streaming (DStreams) driver that honours the emr-streaming-rollover contract, with
+// the driver library (driver/ in this repository). See examples/driver/README.md.
 package example.dstreams
 
-import java.io.IOException
-import java.net.URI
-import java.nio.charset.StandardCharsets
-import java.time.Instant
-import java.util.concurrent.{CountDownLatch, Executors, ThreadFactory, TimeUnit}
-import java.util.concurrent.atomic.{AtomicInteger, AtomicLong}
-
-import scala.util.control.NonFatal
-
-import org.apache.hadoop.conf.Configuration
-import org.apache.hadoop.fs.{FileSystem, Path}
-import org.apache.spark.SparkConf
+import io.github.emrrollover.driver.Rollover
+import org.apache.spark.{SparkConf, SparkContext}
 import org.apache.spark.streaming.{Seconds, StreamingContext}
-import org.apache.spark.streaming.scheduler.{StreamingListener, StreamingListenerBatchCompleted}
-import org.slf4j.LoggerFactory
 
 object DStreamsRolloverExample {
-  private val log = LoggerFactory.getLogger(getClass)
-
   def main(args: Array[String]): Unit = {
-    val conf = new SparkConf().setAppName("dstreams-rollover-example")
-    // A graceful stop waits for received data to be processed, at most this long. Keep it well
-    // below the action's `stop-timeout` (default 15m).
-    conf.setIfMissing("spark.streaming.gracefulStopTimeout", "300s")
-    val ssc = new StreamingContext(conf, Seconds(10))
-    val sc = ssc.sparkContext
+    val checkpoint = args.lift(0).getOrElse("/tmp/rollover-example/dstreams-checkpoint")
+    val sc = new SparkContext(new SparkConf().setAppName("dstreams-rollover-example"))
 
-    val markerUri = RolloverMarker.uriFrom(sc.getConf.getOption("spark.rollover.marker"))
-    val watcher = new RolloverMarker(markerUri, sc.hadoopConfiguration, pollSeconds = 5)
-    watcher.requireAtStartup()
-
-    val lastBatchTime = new AtomicLong(-1L)
-    ssc.addStreamingListener(new StreamingListener {
-      override def onBatchCompleted(done: StreamingListenerBatchCompleted): Unit =
-        lastBatchTime.set(done.batchInfo.batchTime.milliseconds)
-    })
-
-    buildPipeline(ssc, args)
-
-    ssc.start()
-    watcher.start()
-
-    // awaitTerminationOrTimeout rethrows the error that stopped the stream, so a failing job
-    // still ends FAILED (and the rollover's verify/rollback sees it).
-    var terminated = false
-    while (!terminated && !watcher.awaitGone(1, TimeUnit.SECONDS)) {
-      terminated = ssc.awaitTerminationOrTimeout(1)
-    }
-    if (terminated) {
-      watcher.close()
-      throw new IllegalStateException(
-        "the streaming context stopped, but the rollover marker still exists")
+    // Before getOrCreate: a standby driver must not read the checkpoint until "run".
+    val rollover = Rollover.start(sc)
+    if (rollover.retired) {
+      sc.stop()
+      return
     }
 
-    log.info(s"rollover marker $markerUri is gone: stopping gracefully")
-    ssc.stop(stopSparkContext = true, stopGracefully = true)
-
-    val batch = lastBatchTime.get()
-    watcher.writeStopped(RolloverMarker.json(
-      "stoppedAt" -> RolloverMarker.quote(Instant.now().toString),
-      "lastBatchTime" ->
-        (if (batch < 0) "null" else RolloverMarker.quote(Instant.ofEpochMilli(batch).toString)),
-      "applicationId" -> RolloverMarker.quote(sc.applicationId)))
-    watcher.close()
-    log.info("stopped for rollover")
-    // return normally: exit status 0, YARN SUCCEEDED, EMR step COMPLETED
+    val ssc = StreamingContext.getOrCreate(checkpoint, () => createContext(sc, checkpoint))
+    // Starts ssc, runs until the marker is deleted, then stop(stopSparkContext = true,
+    // stopGracefully = true) on this thread, and writes .stopped.
+    rollover.awaitStop(ssc)
   }
 
-  /** Placeholder pipeline: replace with your sources and sinks. */
-  private def buildPipeline(ssc: StreamingContext, args: Array[String]): Unit = {
-    val host = args.headOption.getOrElse("localhost")
-    val port = if (args.length > 1) args(1).toInt else 9999
-    ssc.socketTextStream(host, port)
+  /** Placeholder stream: replace with yours. Everything here is rebuilt from the checkpoint. */
+  private def createContext(sc: SparkContext, checkpoint: String): StreamingContext = {
+    val ssc = new StreamingContext(sc, Seconds(10))
+    ssc.checkpoint(checkpoint)
+    ssc.socketTextStream("localhost", 9999)
       .flatMap(_.split("\\s+"))
       .map(word => (word, 1L))
       .reduceByKey(_ + _)
       .print()
-
-    // With Kafka (spark-streaming-kafka-0-10), the usual shape is:
-    //   val stream = KafkaUtils.createDirectStream[String, String](ssc, PreferConsistent,
-    //     Subscribe[String, String](topics, kafkaParams))   // enable.auto.commit=false
-    //   stream.foreachRDD { rdd =>
-    //     val ranges = rdd.asInstanceOf[HasOffsetRanges].offsetRanges
-    //     ... write the batch (idempotently) ...
-    //     stream.asInstanceOf[CanCommitOffsets].commitAsync(ranges)
-    //   }
-    // commitAsync is sent with the next batch, so the last batch before a stop is committed only
-    // if you store offsets with your output (or accept its replay): make the sink idempotent.
+    ssc
   }
-}
-
-/**
- * Watches the rollover marker with Hadoop's FileSystem (EMRFS for s3:// on EMR: no extra
- * dependency). Only a definite "does not exist" counts as a stop request; an exception (S3
- * throttling, a network blip, an expired token) is logged and the next check retries.
- */
-final class RolloverMarker(markerUri: String, hadoopConf: Configuration, pollSeconds: Long)
-    extends AutoCloseable {
-  private val log = LoggerFactory.getLogger(getClass)
-  private val path = new Path(markerUri)
-  private val fs = FileSystem.get(new URI(markerUri), hadoopConf)
-  private val gone = new CountDownLatch(1)
-  private val failuresInARow = new AtomicInteger(0)
-  private val scheduler = Executors.newSingleThreadScheduledExecutor(new ThreadFactory {
-    override def newThread(r: Runnable): Thread = {
-      val t = new Thread(r, "rollover-marker-watcher")
-      t.setDaemon(true) // never keeps the JVM alive
-      t
-    }
-  })
-
-  /**
-   * Fails fast when the marker is missing at startup. The action writes it before it submits the
-   * step, and S3 is strongly consistent, so no grace period is needed. Missing means a wrong URI,
-   * or a YARN re-attempt of a driver that a rollover already stopped: either way this driver
-   * must not start processing. Transient errors are retried a few times first.
-   */
-  def requireAtStartup(): Unit = {
-    var attempt = 1
-    while (true) {
-      try {
-        if (fs.exists(path)) return
-        throw new IllegalStateException(
-          s"rollover marker $markerUri does not exist: this deployment was already stopped, " +
-            "or the URI is wrong. Not starting.")
-      } catch {
-        case e: IOException if attempt < 5 =>
-          log.warn(s"cannot check rollover marker $markerUri yet (attempt $attempt): $e")
-          Thread.sleep(2000L * attempt)
-          attempt += 1
-      }
-    }
-  }
-
-  def start(): Unit =
-    scheduler.scheduleWithFixedDelay(() => check(), pollSeconds, pollSeconds, TimeUnit.SECONDS)
-
-  /** True once the marker has been seen missing. Irreversible: a stop, once begun, completes. */
-  def awaitGone(timeout: Long, unit: TimeUnit): Boolean = gone.await(timeout, unit)
-
-  // Must never throw: a ScheduledExecutorService silently cancels a task that throws.
-  private def check(): Unit =
-    try {
-      if (fs.exists(path)) failuresInARow.set(0)
-      else {
-        gone.countDown()
-        scheduler.shutdown()
-      }
-    } catch {
-      case NonFatal(e) =>
-        val n = failuresInARow.incrementAndGet()
-        log.warn(s"cannot check rollover marker $markerUri ($n in a row), will retry: $e")
-    }
-
-  /** The optional acknowledgement: `<marker>.stopped`. Best effort: EMR remains the authority. */
-  def writeStopped(json: String): Unit =
-    try {
-      val out = fs.create(new Path(markerUri + ".stopped"), true)
-      try out.write(json.getBytes(StandardCharsets.UTF_8))
-      finally out.close()
-    } catch {
-      case NonFatal(e) => log.warn(s"could not write $markerUri.stopped: $e")
-    }
-
-  override def close(): Unit = scheduler.shutdownNow()
-}
-
-object RolloverMarker {
-  /** `spark.rollover.marker`, or the ROLLOVER_MARKER env var (set by the action for the AM). */
-  def uriFrom(conf: Option[String]): String =
-    conf
-      .orElse(sys.env.get("ROLLOVER_MARKER"))
-      .map(_.trim)
-      .filter(_.nonEmpty)
-      .getOrElse(throw new IllegalArgumentException(
-        "no rollover marker: pass --conf spark.rollover.marker=s3://bucket/key " +
-          "(the emr-streaming-rollover action does)"))
-
-  /** A JSON object from already-encoded values. */
-  def json(fields: (String, String)*): String =
-    fields.map { case (k, v) => quote(k) + ":" + v }.mkString("{", ",", "}")
-
-  def quote(s: String): String = "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\""
 }

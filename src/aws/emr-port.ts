@@ -1,5 +1,6 @@
 // The EMR port: the only way the rollover logic reaches EMR. Types and EMR's own vocabulary
 // (step states); the adapter is aws/emr.ts, the test double test/support/fake-emr.ts.
+import { UserError } from '../errors.ts'
 
 export const STEP_STATES = [
   'PENDING',
@@ -63,7 +64,10 @@ export interface StepInfo extends StepSpec {
 }
 
 export interface EmrPort {
-  /** Read-only. Throws UserError when nothing, or more than one active cluster, matches. */
+  /**
+   * Read-only. Throws ClusterGone when the cluster does not exist or is terminating, UserError
+   * when a name matches no or several active clusters.
+   */
   resolveCluster(ref: ClusterRef): Promise<ClusterInfo>
   /** Steps in PENDING, CANCEL_PENDING or RUNNING, in no documented order (all pages). */
   listActiveSteps(clusterId: string): Promise<StepInfo[]>
@@ -84,5 +88,13 @@ export class CancelStepFailed extends Error {
     this.stepId = stepId
     this.reason = reason
     this.name = 'CancelStepFailed'
+  }
+}
+
+/** The cluster does not exist (any more) or is shutting down: nothing runs on it. */
+export class ClusterGone extends UserError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ClusterGone'
   }
 }

@@ -16,6 +16,7 @@ import {
 import { isTransient } from './transient.ts'
 import {
   CancelStepFailed,
+  ClusterGone,
   ACTIVE_STEP_STATES,
   STEP_STATES,
   type ClusterInfo,
@@ -107,7 +108,7 @@ export class AwsEmr implements EmrPort {
       )
     } catch (error) {
       if (isClusterNotFound(error)) {
-        throw new UserError(
+        throw new ClusterGone(
           `${input}: EMR knows no cluster ${id} in this account and region (${errorMessage(error)}). ` +
             'Check the id in the EMR console, and the aws-region the workflow uses.',
         )
@@ -117,7 +118,7 @@ export class AwsEmr implements EmrPort {
     const cluster = out.Cluster
     const state = cluster?.Status?.State ?? 'UNKNOWN'
     if (GONE_CLUSTER_STATES.has(state)) {
-      throw new UserError(
+      throw new ClusterGone(
         `${input}: cluster ${id} is ${state} and cannot take steps. ` +
           'Point `cluster-id` at a running cluster.',
       )

@@ -36,6 +36,10 @@ export interface DriverCandidate {
   readonly applicationId?: string
   /** The action wrote its marker, and the cluster's history shows no step was submitted for it. */
   readonly neverSubmitted?: boolean
+  /** EMR does not describe its step: its cluster is gone, or the step left the history. */
+  readonly stepUnknown?: 'cluster-gone' | 'step-unknown'
+  /** The kill step of a recorded intent COMPLETED: YARN had no application with its tags left. */
+  readonly killConfirmedBy?: string
 }
 
 export type LivenessStatus = 'alive' | 'possibly-alive' | 'gone'
@@ -52,7 +56,11 @@ export const PROGRESS_AFTER_END_MS = 10_000
 const ACTIVE = new Set(['PENDING', 'RUNNING', 'CANCEL_PENDING'])
 
 export function liveness(c: DriverCandidate): Liveness {
-  if (c.killIntent) {
+  const ended = c.step !== undefined && !ACTIVE.has(c.step.state)
+  if (c.killIntent && c.killConfirmedBy && (ended || !c.step)) {
+    return { status: 'gone', why: `kill step ${c.killConfirmedBy} confirmed it killed` }
+  }
+  if (c.killIntent && !c.killConfirmedBy) {
     return {
       status: 'possibly-alive',
       why: `a forced stop of it started at ${c.killIntent.at} was never confirmed`,
@@ -61,6 +69,14 @@ export function liveness(c: DriverCandidate): Liveness {
   const step = c.step
   if (!step && c.neverSubmitted) {
     return { status: 'gone', why: 'no step was ever submitted for its marker' }
+  }
+  if (!step && c.stepUnknown === 'cluster-gone') {
+    return { status: 'gone', why: `its cluster ${c.clusterId} is gone` }
+  }
+  // An active step never leaves EMR's history; one only current.json or the history named is a
+  // finished one. The ledger and markers name drivers not yet confirmed gone: those stay.
+  if (!step && c.stepUnknown && c.via.every((v) => v === 'current' || v === 'history')) {
+    return { status: 'gone', why: 'EMR no longer knows its step, and no record says it may run' }
   }
   if (!step) {
     return c.ack

@@ -98,6 +98,25 @@ export class MarkerStore {
     return this.readAckAt(ackLocation(marker).key)
   }
 
+  /**
+   * The reports (`.stopped`, `.progress`, `.ready`) of markers that no longer exist: their
+   * deployment is retired. Returns how many were removed.
+   */
+  async removeStaleReports(): Promise<number> {
+    const listed = await this.store.list(this.layout.markers)
+    const markers = new Set(
+      listed.map((o) => o.key).filter((k) => markerKeyOfReport(k) === undefined),
+    )
+    const stale = listed.filter((o) => {
+      const marker = markerKeyOfReport(o.key)
+      return marker !== undefined && !markers.has(marker)
+    })
+    await Promise.all(
+      stale.map((o) => this.store.delete({ bucket: this.layout.markers.bucket, key: o.key })),
+    )
+    return stale.length
+  }
+
   async removeAcks(acks: readonly StopAck[]): Promise<void> {
     await Promise.all(acks.map((a) => this.store.delete(a.location)))
   }

@@ -3,7 +3,7 @@
 // own records (the driver ledger, current.json) and, when those cannot be trusted to be complete,
 // the cluster's recent step history. Every place a driver of the app can be found makes it a
 // candidate; liveness.ts says which candidates may still be alive.
-import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
+import { ClusterGone, isTerminal, type StepInfo } from '../aws/emr-port.ts'
 import { parseS3Location } from '../aws/s3-location.ts'
 import { isTransient } from '../aws/transient.ts'
 import {
@@ -63,8 +63,9 @@ export async function observe(ctx: RolloverContext): Promise<World> {
     readCurrentOrWarn(ctx),
   ])
   const byKey = new Map<string, Draft>()
-  const add = (key: string, clusterId_: string, via: CandidateSource): Draft => {
+  const add = (key: string, clusterId_: string, via: CandidateSource, stepId?: string): Draft => {
     const draft = byKey.get(key) ?? { key, clusterId: clusterId_, via: new Set(), killTags: [] }
+    draft.stepId ??= stepId
     draft.via.add(via)
     byKey.set(key, draft)
     return draft
@@ -74,16 +75,17 @@ export async function observe(ctx: RolloverContext): Promise<World> {
   for (const marker of scan.markers) {
     const stepId = marker.body?.stepId
     if (stepId) {
-      const d = add(stepId, marker.body?.clusterId ?? clusterId, 'marker')
+      const d = add(stepId, marker.body?.clusterId ?? clusterId, 'marker', stepId)
       d.markerUri ??= marker.uri
       d.deploymentId ??= marker.body?.deploymentId
     }
   }
   for (const entry of ledger.entries) {
-    const d = entry.stepId ? add(entry.stepId, entry.clusterId, 'ledger') : undefined
+    const d = entry.stepId ? add(entry.stepId, entry.clusterId, 'ledger', entry.stepId) : undefined
     if (d) fromLedger(d, entry)
   }
-  if (current?.stepId) add(current.stepId, current.clusterId ?? clusterId, 'current')
+  if (current?.stepId)
+    add(current.stepId, current.clusterId ?? clusterId, 'current', current.stepId)
 
   // Without a ledger (an app deployed by an earlier version) or with a launch whose step id was
   // never recorded, the recent history is the only place left to look.
@@ -99,6 +101,9 @@ export async function observe(ctx: RolloverContext): Promise<World> {
     }
   }
   await Promise.all([...byKey.values()].filter((d) => !d.step).map((d) => describe(ctx, d)))
+  await Promise.all(
+    [...byKey.values()].filter((d) => d.killIntent?.killStepId).map((d) => checkKill(ctx, d)),
+  )
 
   const linkedMarkers = new Set([...byKey.values()].map((d) => d.markerUri).filter(Boolean))
   for (const marker of scan.markers) {
@@ -148,6 +153,8 @@ interface Draft {
   step?: StepInfo
   killIntent?: LedgerEntry['killIntent']
   neverSubmitted?: boolean
+  stepUnknown?: 'cluster-gone' | 'step-unknown'
+  killConfirmedBy?: string
 }
 
 function withStep(d: Draft, step: StepInfo): void {
@@ -180,10 +187,34 @@ async function describe(ctx: RolloverContext, d: Draft): Promise<void> {
     withStep(d, await ctx.emr.describeStep(d.clusterId, d.stepId))
   } catch (error) {
     if (isTransient(error) || ctx.signal.aborted) throw error
-    // A step EMR no longer knows (history trimmed, cluster gone): judged by its reports alone.
-    ctx.log.warning(
-      `Cannot describe step ${d.stepId} on ${d.clusterId} (${describeError(error)}); judging its driver by its reports.`,
+    d.stepUnknown = (await clusterIsGone(ctx, d.clusterId)) ? 'cluster-gone' : 'step-unknown'
+    ctx.log.info(
+      `EMR does not describe step ${d.stepId} on ${d.clusterId} (${describeError(error)})${d.stepUnknown === 'cluster-gone' ? ': the cluster is gone' : ''}.`,
     )
+  }
+}
+
+/** A kill an earlier run started and did not see end: did its kill step confirm it? */
+async function checkKill(ctx: RolloverContext, d: Draft): Promise<void> {
+  const killStepId = d.killIntent?.killStepId as string
+  try {
+    await ctx.emrBudget.take(1, ctx.signal)
+    const kill = await ctx.emr.describeStep(d.clusterId, killStepId)
+    if (kill.state === 'COMPLETED') d.killConfirmedBy = killStepId
+  } catch (error) {
+    if (isTransient(error) || ctx.signal.aborted) throw error
+  }
+}
+
+async function clusterIsGone(ctx: RolloverContext, clusterId: string): Promise<boolean> {
+  if (clusterId === ctx.clusterId) return false
+  try {
+    await ctx.emr.resolveCluster({ kind: 'id', id: clusterId })
+    return false
+  } catch (error) {
+    if (error instanceof ClusterGone) return true
+    if (isTransient(error)) throw error
+    return false
   }
 }
 
@@ -279,6 +310,8 @@ function attachReports(d: Draft, scan: MarkerScan): DriverCandidate {
     ...(d.killIntent ? { killIntent: d.killIntent } : {}),
     ...(applicationId ? { applicationId } : {}),
     ...(d.neverSubmitted ? { neverSubmitted: true } : {}),
+    ...(d.stepUnknown ? { stepUnknown: d.stepUnknown } : {}),
+    ...(d.killConfirmedBy ? { killConfirmedBy: d.killConfirmedBy } : {}),
   }
 }
 

@@ -48,15 +48,11 @@ export async function submitPhase(
   })
 }
 
-/** Acknowledgements of drivers that are gone (not only those seen before the stop). */
-export async function removeStaleAcks(ctx: RolloverContext): Promise<void> {
-  await ctx.markers
-    .scan()
-    .then(({ markers: live, acks }) => {
-      const liveUris = new Set(live.map((m) => m.uri))
-      return ctx.markers.removeAcks(acks.filter((a) => !liveUris.has(a.markerUri)))
-    })
-    .catch(() => undefined)
+/** Reports of drivers that are gone (not only those seen before the stop): retired. */
+export async function removeStaleReports(ctx: RolloverContext): Promise<void> {
+  await ctx.markers.removeStaleReports().catch((error: unknown) => {
+    ctx.log.debug(`Could not remove the reports of retired deployments: ${describeError(error)}`)
+  })
 }
 
 export interface LaunchRequest {

@@ -1,6 +1,7 @@
 // Every timing the rollover uses, in one typed object with one set of defaults (as lib-storage
 // keeps its configuration). The defaults suit real EMR; tests, the demo and the bench pass a
 // partial override. All values are milliseconds unless the name says otherwise.
+import { UserError } from '../errors.ts'
 
 export interface Timings {
   /** Deploy lock: how long a lease lasts without renewal. */
@@ -77,4 +78,29 @@ export const DEFAULT_TIMINGS: Timings = Object.freeze({
 
 export function timingsWith(overrides: Partial<Timings> = {}): Timings {
   return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides })
+}
+
+/**
+ * `ROLLOVER_TIMINGS`, a JSON object of Timings fields in ms: an unsupported knob for the local
+ * stack's end-to-end tests and the benchmark, which need a lease of seconds, not a minute.
+ * Anything but known fields with non-negative numbers is refused, naming the variable.
+ */
+export function timingsFromEnv(text: string | undefined): Partial<Timings> {
+  if (text === undefined || text.trim() === '') return {}
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new UserError(`ROLLOVER_TIMINGS is not JSON: ${text.slice(0, 200)}`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UserError('ROLLOVER_TIMINGS must be a JSON object of timings in milliseconds.')
+  }
+  const known = new Set(Object.keys(DEFAULT_TIMINGS))
+  for (const [key, v] of Object.entries(value)) {
+    if (!known.has(key)) throw new UserError(`ROLLOVER_TIMINGS: unknown timing '${key}'.`)
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new UserError(`ROLLOVER_TIMINGS: '${key}' must be a non-negative number of ms.`)
+  }
+  return value as Partial<Timings>
 }

@@ -76,7 +76,7 @@ describeWithStack('fault e2e: rollback, stuck drivers, cancellation', (ctx) => {
     expect(run.exitCode, transcript(run)).toBe(1)
     expect(errorOf(run)).toMatch(
       new RegExp(
-        `The running driver ${seed.stepId} did not stop within stop-timeout \\(3\\.0s\\)\\. Nothing was submitted\\. Its marker was written back`,
+        `The running driver is not confirmed gone within stop-timeout \\(3\\.0s\\):\\n- ${seed.stepId} \\(RUNNING\\): its step is RUNNING\\.\\nNothing was submitted\\. The marker was written back`,
       ),
     )
     expect(errorOf(run)).toMatch(/on-stop-timeout: kill/)
@@ -97,9 +97,9 @@ describeWithStack('fault e2e: rollback, stuck drivers, cancellation', (ctx) => {
     expect(run.exitCode, transcript(run)).toBe(0)
     expect(run.outputs.result).toBe('deployed')
     expect(run.outputs['previous-step-state']).toBe('KILLED')
-    expect(run.stdout).toMatch(/killing the YARN application/)
+    expect(run.stdout).toMatch(/Killing through YARN/)
     expect(run.stdout).toContain(`Cancelled step ${seed.stepId}`)
-    expect(run.stdout).toMatch(/Kill step s-\w+ confirmed/)
+    expect(run.stdout).toMatch(/Kill confirmed: no application tagged for s-\w+/)
     const old = ctx.stack.emr.apps().find((a) => a.stepId === seed.stepId)
     expect(old).toMatchObject({ alive: false, signal: 'SIGKILL' })
     expect(t.steps().find((s) => s.id === seed.stepId)?.state).toBe('CANCELLED')
@@ -144,7 +144,7 @@ describeWithStack('fault e2e: rollback, stuck drivers, cancellation', (ctx) => {
     expect(run.stdout).not.toMatch(/Submitted step/)
     expect(errorOf(run)).toMatch(
       new RegExp(
-        `Cancelled while ${seed.stepId} was stopping: the marker is deleted and nothing new was submitted\\. Re-run`,
+        `Cancelled while ${seed.stepId} \\(RUNNING\\) was stopping: the marker is deleted and nothing new was submitted\\. Re-run`,
       ),
     )
     expect(await t.lockBody()).toBeUndefined()

@@ -72,34 +72,38 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
     await expectConverged(t, 'v1')
   }, 60_000)
 
-  it('a brand-new run waits for the dead run’s lease, names the holder, and takes it over once expired', async () => {
+  it('a brand-new run waits for the dead run’s lease, names the holder, and takes it over once unchanged for a lease', async () => {
     const t = await freshApp(ctx.stack, 'lease')
     await t.seed('v1')
     const inputs = t.inputs({ jar: await t.jar('v2') })
+    // A lease of seconds (ROLLOVER_TIMINGS), for both runs: the real one lasts a minute.
+    const extraEnv = {
+      ROLLOVER_TIMINGS: JSON.stringify({ lockLeaseMs: 6_000, lockRenewEveryMs: 2_000 }),
+    }
     const deadRunId = t.newRunId()
     const killed = await t.run(inputs, {
       runId: deadRunId,
+      extraEnv,
       signal: { signal: 'SIGKILL', onStdout: 'Holding the deploy lock' },
     })
     expect(killed.signal).toBe('SIGKILL')
     const lock = await t.lockBody()
     expect(lock).toContain(deadRunId)
 
-    // No input shortens the 60 s lease: a new run with a short lock-timeout gives up, naming it.
-    const blocked = await t.run({ ...inputs, 'lock-timeout': '2s' })
+    // A new run with a lock-timeout shorter than the lease gives up, naming the holder.
+    const blocked = await t.run({ ...inputs, 'lock-timeout': '2s' }, { extraEnv })
     expect(blocked.exitCode, transcript(blocked)).toBe(1)
     expect(errorOf(blocked)).toMatch(
       new RegExp(`Another rollover of '${t.app}' holds the deploy lock: .*runs/${deadRunId}\\b`),
     )
     expect(errorOf(blocked)).toMatch(/raise 'lock-timeout'/)
 
-    // The lease runs out (fast-forwarded: same holder, expiresAt in the past): taken over at once.
-    const body = JSON.parse(lock as string) as { expiresAt: string }
-    body.expiresAt = new Date(Date.now() - 1000).toISOString()
-    await t.putObject(`${t.appKey}/lock`, JSON.stringify(body))
-    const next = await t.run(inputs)
+    // Whatever its expiresAt says, the lock is taken over once it stayed unchanged for a lease.
+    const next = await t.run(inputs, { extraEnv })
     expect(next.exitCode, transcript(next)).toBe(0)
-    expect(next.stdout).toMatch(/Took over the expired deploy lock/)
+    expect(next.stdout).toMatch(
+      /Took over the deploy lock of .*runs\/\d+.*unchanged for \d+\.\ds, a whole lease/,
+    )
     await expectConverged(t, 'v2')
   }, 60_000)
 

@@ -433,7 +433,8 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
 
       expect(run.exitCode).toBe(1)
       const error = /^::error::(.*)$/m.exec(run.stdout)?.[1] ?? ''
-      expect(error).toContain(`The running driver ${v1.stepId} did not stop within stop-timeout`)
+      expect(error).toContain('The running driver is not confirmed gone within stop-timeout')
+      expect(error).toContain(`${v1.stepId} (RUNNING): its step is RUNNING`)
       expect(error).toContain('Nothing was submitted')
       expect(error).toContain(`marker was written back (${v1.markerUri})`)
       expect(error).toContain('on-stop-timeout: kill')
@@ -497,7 +498,7 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
       expect(steps.map((s) => s.id)).toEqual([run.outputs['step-id'], kill?.id, v1.stepId])
       expect(stack.emr.counts).toMatchObject({ CancelSteps: 1, AddJobFlowSteps: 2 })
 
-      expect(run.stdout).toContain('killing the YARN application')
+      expect(run.stdout).toContain('Killing through YARN')
       expect(run.summary).toContain(`\`${v1.stepId}\` KILLED (forced: YARN kill)`)
 
       await waitForBatches(app, (b) => b.filter((e) => e.version === 'v2').length >= 2)

@@ -12,7 +12,7 @@
 // The driver watches its marker in the MemoryStore (directly, without recording store calls) and,
 // once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
 // Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
-import { CancelStepFailed } from '../../src/aws/emr.ts'
+import { CancelStepFailed, ClusterGone } from '../../src/aws/emr-port.ts'
 import {
   ACTIVE_CLUSTER_STATES,
   CLUSTER_NOT_MODIFIABLE,
@@ -40,6 +40,7 @@ import {
 } from '../../src/aws/emr-port.ts'
 import type { Clock } from '../../src/clock.ts'
 import { UserError } from '../../src/errors.ts'
+import { runFakeDriver, type DriverLog } from './fake-driver.ts'
 import type { MemoryStore } from './memory-store.ts'
 
 export type EmrOp =
@@ -75,9 +76,24 @@ export interface EmrCall {
  * - crash-on-start: fails right after the step starts RUNNING.
  * - die-after-ms: fails `dieAfterMs` after RUNNING (and honours its marker until then).
  * - stay-pending: the step never leaves PENDING (it never gets a slot) until cancelled.
+ * - ack-and-stay: writes `.stopped` when its marker is gone, but never returns from main.
+ * - stuck-after-start: RUNNING, but never commits a batch (nor reports progress).
+ * - gap / overlap: starts 50 offsets after / before its checkpoint.
+ * - silent: processes correctly, but publishes no `.progress` and no `.stopped`.
+ * Every driver but crash-on-start and stay-pending processes the stream of test/support/
+ * fake-driver.ts, which records its batches in `FakeApp.log`.
  */
 export type DriverBehaviour =
-  'graceful' | 'ignore-marker' | 'crash-on-start' | 'die-after-ms' | 'stay-pending'
+  | 'graceful'
+  | 'ignore-marker'
+  | 'crash-on-start'
+  | 'die-after-ms'
+  | 'stay-pending'
+  | 'ack-and-stay'
+  | 'stuck-after-start'
+  | 'gap'
+  | 'overlap'
+  | 'silent'
 
 export interface DriverScript {
   readonly behaviour?: DriverBehaviour
@@ -93,6 +109,10 @@ export interface DriverScript {
   readonly exitLagMs?: number
   /** For die-after-ms. Default 30s. */
   readonly dieAfterMs?: number
+  /** From RUNNING (or from `run`, for a standby) to its first batch. Default 0. */
+  readonly initMs?: number
+  /** Time between committed batches. Default 1s. */
+  readonly batchMs?: number
 }
 
 export interface KillScript {
@@ -114,6 +134,8 @@ export interface FakeApp {
   markerGoneAt?: number
   exit?: 'succeeded' | 'failed' | 'killed'
   endedAt?: number
+  /** What its driver did: committed batches, standby. */
+  log?: DriverLog
 }
 
 export interface FakeStep {
@@ -166,6 +188,8 @@ const DEFAULT_SCRIPT: Required<DriverScript> = {
   ack: true,
   exitLagMs: 0,
   dieAfterMs: 30_000,
+  initMs: 0,
+  batchMs: 1000,
 }
 
 /** What EMR answers when a rate limit is exceeded. */
@@ -331,7 +355,10 @@ export class FakeEmr implements EmrPort {
     if (ref.kind === 'id') {
       const cluster = this.clusters.get(ref.id)
       if (!cluster) {
-        throw new UserError(`cluster-id '${ref.id}': EMR knows no cluster ${ref.id}.`)
+        throw new ClusterGone(`cluster-id '${ref.id}': EMR knows no cluster ${ref.id}.`)
+      }
+      if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
+        throw new ClusterGone(`cluster-id '${ref.id}': cluster ${ref.id} is ${cluster.state}.`)
       }
       return cluster
     }
@@ -538,37 +565,32 @@ export class FakeEmr implements EmrPort {
         this.later(script.dieAfterMs, () => {
           if (app.alive) this.appEnds(app, 'failed', 'java.lang.OutOfMemoryError: Java heap space')
         })
-        this.watchMarker(app, script)
-        return
-      case 'ignore-marker':
-        return
-      default:
-        this.watchMarker(app, script)
+        break
     }
-  }
-
-  private watchMarker(app: FakeApp, script: Required<DriverScript>): void {
-    const tick = (): void =>
-      this.later(script.markerPollMs, () => {
-        if (!app.alive) return
-        if (app.markerUri !== undefined && this.store.objects.has(app.markerUri)) return tick()
-        app.markerGoneAt = this.clock.now()
-        this.later(script.drainMs, () => {
-          if (!app.alive) return
-          if (script.ack && app.markerUri !== undefined) {
-            this.store.seed(
-              `${app.markerUri}.stopped`,
-              JSON.stringify({
-                applicationId: app.id,
-                finalBatchTime: new Date(this.clock.now()).toISOString(),
-                offsets: { orders: { 0: 1234 } },
-              }),
-            )
-          }
-          this.appEnds(app, 'succeeded')
-        })
-      })
-    tick()
+    app.log = runFakeDriver(
+      {
+        clock: this.clock,
+        store: this.store,
+        appId: app.id,
+        markerUri: app.markerUri,
+        later: (ms, fn) => this.later(ms, fn),
+        isAlive: () => app.alive,
+        exit: () => this.appEnds(app, 'succeeded'),
+        markerGone: () => (app.markerGoneAt = this.clock.now()),
+      },
+      {
+        initMs: script.initMs,
+        batchMs: script.batchMs,
+        markerPollMs: script.markerPollMs,
+        drainMs: script.drainMs,
+        ack: script.ack && script.behaviour !== 'silent',
+        reports: script.behaviour !== 'silent',
+        stuck: script.behaviour === 'stuck-after-start',
+        offsetShift: script.behaviour === 'gap' ? 50 : script.behaviour === 'overlap' ? -50 : 0,
+        stayAfterAck: script.behaviour === 'ack-and-stay',
+        ignoreMarker: script.behaviour === 'ignore-marker',
+      },
+    )
   }
 
   /** The application ends; a RUNNING step (spark-submit waiting on it) ends with it. */

@@ -1,7 +1,7 @@
 // Shared setup of the rollover tests: a fake clock in auto mode, the MemoryStore, the FakeEmr, a
 // settings object, and helpers to seed a running deployment and to run one rollover.
 import { AppLayout } from '../../src/contract/layout.ts'
-import { appIdentity } from '../../src/contract/identity.ts'
+import { appIdentity, deploymentTag } from '../../src/contract/identity.ts'
 import type { MarkerBody } from '../../src/contract/markers.ts'
 import { newReport, type RunReport } from '../../src/rollover/report.ts'
 import { runRollover, type RolloverDeps } from '../../src/rollover/run.ts'
@@ -103,16 +103,38 @@ export interface Seeded {
   readonly step: FakeStep
 }
 
+export interface SeedOptions {
+  /** Write the marker (default true). */
+  readonly marker?: boolean
+  readonly jar?: string
+  /** Record it in the driver ledger, as this version of the action does (default false: as an
+   * earlier version, which kept no ledger, left it). */
+  readonly ledger?: boolean
+  /** Record it in current.json as the last verified deployment (default false). */
+  readonly current?: boolean
+  readonly clusterId?: string
+  /** Another app: its identity and marker prefix (default: orders under s3://data-lake/rollover). */
+  readonly prefix?: { readonly bucket: string; readonly key: string }
+  readonly appName?: string
+  /** As the action named and tagged steps before identities: `rollover:<app>:<id>`, tags
+   * `rollover-<app>` and `rollover-<app>-<id>`. */
+  readonly legacy?: boolean
+}
+
 /** A deployment made by an earlier run: its marker (with step id) and its RUNNING step. */
 export function seedDeployment(
   w: World,
   deploymentId = 'd-001',
   script: DriverScript = {},
-  options: { readonly marker?: boolean; readonly jar?: string } = {},
+  options: SeedOptions = {},
 ): Seeded {
-  const uri = markerUri(deploymentId)
-  const spec = buildSparkStep({
-    app: APP_IDENTITY,
+  const prefix = options.prefix ?? PREFIX
+  const appName = options.appName ?? APP
+  const app = appIdentity(prefix, appName)
+  const clusterId = options.clusterId ?? CLUSTER
+  const uri = `${app.markersUri}${deploymentId}`
+  const built = buildSparkStep({
+    app,
     deploymentId,
     mainClass: 'com.acme.orders.Main',
     sparkSubmitArgs: ['--conf', 'spark.executor.memory=2g'],
@@ -120,18 +142,58 @@ export function seedDeployment(
     jarUri: options.jar ?? OLD_JAR,
     markerUri: uri,
   })
-  const step = w.emr.seedRunningStep(spec, script)
+  const legacyTags = `rollover-${appName},rollover-${appName}-${deploymentId}`.toLowerCase()
+  const spec = options.legacy
+    ? {
+        ...built,
+        name: `rollover:${appName}:${deploymentId}`,
+        args: built.args.map((a) =>
+          a.startsWith('spark.yarn.tags=') ? `spark.yarn.tags=${legacyTags}` : a,
+        ),
+      }
+    : built
+  const step = w.emr.seedRunningStep(spec, script, clusterId)
   if (options.marker ?? true) {
     const body: MarkerBody = {
       version: 1,
-      app: APP,
+      app: appName,
       deploymentId,
-      clusterId: CLUSTER,
+      clusterId,
       jar: options.jar ?? OLD_JAR,
       createdAt: new Date(w.clock.now() - 86_400_000).toISOString(),
       stepId: step.id,
     }
     w.store.seed(uri, JSON.stringify(body, null, 2))
+  }
+  const appUri = `s3://${prefix.bucket}/${prefix.key}/${appName}`
+  if (options.ledger) {
+    const ledgerUri = `${appUri}/drivers.json`
+    const entries = w.store.json<{ drivers: unknown[] }>(ledgerUri)?.drivers ?? []
+    const entry = {
+      deploymentId,
+      clusterId,
+      stepName: spec.name,
+      markerUri: uri,
+      tags: [deploymentTag(app, deploymentId)],
+      launchedAt: new Date(w.clock.now() - 86_400_000).toISOString(),
+      stepId: step.id,
+    }
+    w.store.seed(ledgerUri, JSON.stringify({ version: 1, drivers: [...entries, entry] }))
+  }
+  if (options.current) {
+    w.store.seed(
+      `${appUri}/current.json`,
+      JSON.stringify({
+        version: 1,
+        app: appName,
+        clusterId,
+        deploymentId,
+        stepId: step.id,
+        markerUri: uri,
+        jarUri: options.jar ?? OLD_JAR,
+        step: spec,
+      }),
+    )
   }
   return { deploymentId, markerUri: uri, step }
 }
@@ -177,8 +239,9 @@ export async function rollover(w: World, options: RunOptions = {}): Promise<RunO
 }
 
 /** Keys under markers/: marker objects and `.stopped` acknowledgements. */
+/** Markers and `.stopped` acknowledgements (the drivers' `.progress` and `.ready` left out). */
 export function markerKeys(w: World): string[] {
-  return w.store.keysUnder(MARKERS)
+  return w.store.keysUnder(MARKERS).filter((k) => !k.endsWith('.progress') && !k.endsWith('.ready'))
 }
 
 export function onlyMarkers(w: World): string[] {

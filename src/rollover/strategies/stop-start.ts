@@ -9,7 +9,7 @@ import { recordProgress } from '../record.ts'
 import { restorePrevious, rollbackTarget } from '../rollback.ts'
 import { RolloverFailed } from '../rollover-failed.ts'
 import { stopPhase } from '../stop.ts'
-import { removeStaleAcks, submitPhase, type NewLaunch } from '../submit.ts'
+import { removeStaleReports, submitPhase, type NewLaunch } from '../submit.ts'
 import { verifyPhase } from '../verify.ts'
 
 export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promise<void> {
@@ -29,7 +29,7 @@ export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promis
   const stop = await stopPhase(ctx, world)
   // Submitted even when the run was cancelled meanwhile: an empty cluster is the worse outcome.
   const launched = await submitPhase(ctx, launch, stop)
-  await removeStaleAcks(ctx)
+  await removeStaleReports(ctx)
   await recordProgress(ctx)
   if (ctx.cancelled?.aborted) {
     launched.outcome = 'not-verified'

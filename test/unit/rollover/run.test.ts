@@ -176,7 +176,10 @@ describe('rollover of a running driver', () => {
       }),
     )
     const [acked, silent] = runs as [(typeof runs)[0], (typeof runs)[0]]
-    expect(acked.report.previous[0]?.ack).toMatchObject({ offsets: expect.any(Object) })
+    expect(acked.report.previous[0]?.ack).toMatchObject({
+      version: 1,
+      stoppedAt: expect.any(String),
+    })
     expect(silent.report.previous[0]?.ack).toBeUndefined()
     expect(acked.describes).toBeLessThanOrEqual(silent.describes)
     // The driver exits ~35 s in: the ack is seen within a second, EMR alone only at ~40 s.

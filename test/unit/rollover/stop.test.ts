@@ -146,10 +146,9 @@ describe('an old step that ends CANCELLED without an acknowledgement', () => {
     const { error } = await rollover(w, { settings: { stopTimeoutMs } })
 
     expect(error).toBeInstanceOf(StopTimeout)
-    expect(error?.message).toContain(`${old.step.id} (CANCELLED): its step ended CANCELLED at`)
-    expect(error?.message).toContain(
-      'without an acknowledgement: in cluster mode its YARN application lives on',
-    )
+    expect(error?.message).toContain(`${old.step.id} (CANCELLED):`)
+    // Its driver lives on in YARN: either no acknowledgement came, or progress after the end.
+    expect(error?.message).toMatch(/without an acknowledgement|outlived spark-submit/)
     expect(error?.message).toContain("'on-stop-timeout: kill'")
     expect(old.step.state).toBe('CANCELLED')
     expect(old.step.app?.alive).toBe(true)
