@@ -255,7 +255,7 @@ describeEmulator('EMR emulator: YARN and the kill step', (t) => {
     try {
       const jar = await t.stack.makeJar('v1', 'ok', { upload: true })
       const { stepId, markerKey } = await t.submit(clusterId, jar, state)
-      await t.waitForStep(clusterId, stepId, ['RUNNING'])
+      await t.waitForEvents(state, (e) => batchEnds(e, 0, stepId) >= 1)
       await t.deleteMarker(markerKey)
       await t.waitForStep(clusterId, stepId, ['COMPLETED'])
       const completed = t.stack.emr.step(stepId)?.history.find((h) => h.state === 'COMPLETED')
