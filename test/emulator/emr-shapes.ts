@@ -51,6 +51,12 @@ export interface StepRecord {
   readonly history: Array<{ readonly state: StepState; readonly t: number }>
 }
 
+/** Moves a step to `state`, keeping its history. */
+export function setState(step: StepRecord, state: StepState): void {
+  step.state = state
+  step.history.push({ state, t: Date.now() })
+}
+
 /** An error as EMR returns it: `__type` names the exception, HTTP 400 unless a server fault. */
 export class ApiError extends Error {
   readonly type: string

@@ -6,17 +6,23 @@
 import { randomBytes } from 'node:crypto'
 import type { StepState } from '../../src/aws/emr-port.ts'
 import { CommandSteps } from './command-step.ts'
+import { StepCancels, type CancelAnswer } from './emr-cancel.ts'
 import {
   ACTIVE_CLUSTER_STATES,
   CLUSTER_NOT_MODIFIABLE,
-  cancelOutcome,
-  cancelRefusal,
   runtimeRoleProblem,
   stepKind,
   stepsBeyondHistory,
   stepsToStart,
 } from './emr-rules.ts'
-import { ApiError, type ClusterRecord, type FailureDetails, type StepRecord } from './emr-shapes.ts'
+import {
+  ApiError,
+  setState,
+  type ClusterRecord,
+  type FailureDetails,
+  type StepRecord,
+} from './emr-shapes.ts'
+import type { CancelFaults } from './emr-cancel.ts'
 import type { ResourceManager } from './resource-manager.ts'
 import { SparkSteps } from './spark-step.ts'
 import { StepLogs, stepLogUri } from './step-logs.ts'
@@ -48,14 +54,6 @@ export interface EmrTimings {
   logUploadDelayMs: number
 }
 
-/** Switches of the emulator that change how CancelSteps behaves. */
-export interface CancelFaults {
-  /** RUNNING -> CANCEL_PENDING, which then lasts as long as the application does. */
-  readonly cancelHangs: boolean
-  /** CancelSteps on a RUNNING step waits (up to 30 s) for the step to end on its own first. */
-  readonly cancelRace: boolean
-}
-
 export interface EmrStateDeps {
   readonly yarn: Yarn
   readonly rm: ResourceManager
@@ -69,7 +67,6 @@ export interface EmrStateDeps {
 }
 
 export const ACCOUNT = '123456789012'
-const CANCEL_RACE_MAX_MS = 30_000
 type StepSpecInput = Omit<
   StepRecord,
   'id' | 'seq' | 'clusterId' | 'state' | 'createdAt' | 'appIds' | 'logs' | 'history'
@@ -85,6 +82,7 @@ export class EmrState {
   private readonly deps: EmrStateDeps
   private readonly commands = new CommandSteps()
   private readonly spark: SparkSteps
+  private readonly cancels: StepCancels
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly starting = new Set<string>()
   private closed = false
@@ -103,6 +101,22 @@ export class EmrState {
       later: (ms, fn) => this.later(ms, fn),
       finish: (step, state, failure) => this.finish(step, state, failure),
       logFile: (step) => this.logFile(step),
+    })
+    this.cancels = new StepCancels({
+      step: (clusterId, stepId) => {
+        const step = this.steps.get(stepId)
+        return step && step.clusterId === clusterId ? step : undefined
+      },
+      cluster: (id) => this.cluster(id),
+      faults: deps.faults,
+      cancelDelayMs: () => deps.timings.cancelDelayMs,
+      closed: () => this.closed,
+      finish: (step, state, reason) => this.finish(step, state, undefined, reason),
+      interrupt: (step) => {
+        this.spark.interrupted(step)
+        this.commands.interrupt(step.id)
+      },
+      later: (ms, fn) => this.later(ms, fn),
     })
   }
 
@@ -188,44 +202,10 @@ export class EmrState {
 
   /**
    * CancelSteps (SEND_INTERRUPT): PENDING ends at once; RUNNING goes through CANCEL_PENDING and
-   * the cluster-mode application lives on; a repeated cancel changes nothing.
+   * the cluster-mode application lives on; a repeated cancel changes nothing (emr-cancel.ts).
    */
-  async cancel(clusterId: string, stepId: string): Promise<{ Status: string; Reason?: string }> {
-    const lookup = () => {
-      const step = this.steps.get(stepId)
-      return step && step.clusterId === clusterId ? step : undefined
-    }
-    const first = lookup()
-    if (first?.state === 'RUNNING' && this.deps.faults().cancelRace) {
-      // The step is finishing as the cancel arrives: EMR sees it ended first.
-      const deadline = Date.now() + CANCEL_RACE_MAX_MS
-      while (lookup()?.state === 'RUNNING' && Date.now() < deadline && !this.closed) {
-        await new Promise((resolve) => setTimeout(resolve, 25))
-      }
-    }
-    const known = lookup()
-    if (!known) return { Status: 'FAILED', Reason: cancelRefusal(stepId, undefined) }
-    const outcome = cancelOutcome(stepId, known.state, this.cluster(clusterId))
-    if (outcome.kind === 'refused') return { Status: 'FAILED', Reason: outcome.reason }
-    if (outcome.kind === 'already-pending') return { Status: 'SUBMITTED' }
-    if (outcome.kind === 'cancelled') {
-      this.finish(known, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
-      return { Status: 'SUBMITTED' }
-    }
-    setState(known, 'CANCEL_PENDING')
-    if (this.deps.faults().cancelHangs) {
-      // The interrupt never takes: the step ends only when what it runs ends.
-      known.cancelHangs = true
-      return { Status: 'SUBMITTED' }
-    }
-    this.spark.interrupted(known)
-    this.commands.interrupt(known.id)
-    this.later(this.timings.cancelDelayMs, () => {
-      if (known.state === 'CANCEL_PENDING') {
-        this.finish(known, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
-      }
-    })
-    return { Status: 'SUBMITTED' }
+  cancel(clusterId: string, stepId: string): Promise<CancelAnswer> {
+    return this.cancels.cancel(clusterId, stepId)
   }
 
   /**
@@ -368,9 +348,4 @@ export class EmrState {
     await this.yarn.closeAll()
     await this.logs.close()
   }
-}
-
-export function setState(step: StepRecord, state: StepState): void {
-  step.state = state
-  step.history.push({ state, t: Date.now() })
 }

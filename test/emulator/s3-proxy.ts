@@ -47,6 +47,7 @@ interface ActiveRule {
   matched: number
   readonly held: Set<() => void>
   readonly destroy: Set<() => void>
+  timer?: NodeJS.Timeout
 }
 
 export class S3FaultProxy {
@@ -56,7 +57,6 @@ export class S3FaultProxy {
   private readonly target: URL
   private rules: ActiveRule[] = []
   private seq = 0
-  private readonly timers = new Set<NodeJS.Timeout>()
 
   private constructor(target: string) {
     this.target = new URL(target)
@@ -89,13 +89,12 @@ export class S3FaultProxy {
     }
     this.rules.push(active)
     if (rule.forMs !== undefined) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer)
+      active.timer = setTimeout(() => {
         // Expired: hung requests go on to S3, late.
         for (const release of [...active.held]) release()
         this.rules = this.rules.filter((r) => r !== active)
       }, rule.forMs)
-      this.timers.add(timer)
+      active.timer.unref()
     }
     return () => this.remove(active)
   }
@@ -111,12 +110,12 @@ export class S3FaultProxy {
 
   async close(): Promise<void> {
     this.clear()
-    for (const timer of this.timers) clearTimeout(timer)
     this.server.closeAllConnections()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 
   private remove(active: ActiveRule): void {
+    if (active.timer) clearTimeout(active.timer)
     for (const destroy of [...active.destroy]) destroy()
     this.rules = this.rules.filter((r) => r !== active)
   }

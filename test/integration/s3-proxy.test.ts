@@ -91,6 +91,29 @@ describeWithMoto('S3 fault proxy', (moto) => {
     expect(await inMoto('hang/drop')).toBeUndefined()
   })
 
+  it('a hang cannot outlive the proxy: close() drops what it holds, and ends', async () => {
+    const other = await S3FaultProxy.start(moto.endpoint)
+    const c = new S3Client({
+      endpoint: other.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    })
+    try {
+      other.add({ fault: 'hang', forMs: 600_000 })
+      const pending = c.send(
+        new PutObjectCommand({ Bucket: bucket, Key: 'hang/closed', Body: 'x' }),
+      )
+      await until(() => other.requests.length === 1, 'the request')
+      await other.close()
+      await expect(pending).rejects.toThrow()
+      expect(await inMoto('hang/closed')).toBeUndefined()
+    } finally {
+      c.destroy()
+    }
+  })
+
   it('loses the response after S3 applied the write: a retry then meets the condition', async () => {
     proxy.add({ method: 'PUT', key: 'lost/lock', fault: 'drop-response', count: 1 })
     await expect(put('lost/lock', 'mine', { IfNoneMatch: '*' })).rejects.toThrow()
