@@ -3,6 +3,7 @@
 // seconds, markers polled every 2 s. The invariants must hold there as they do on the fast one.
 import { expect, it } from 'vitest'
 import { PROFILES } from '../emulator/profiles.ts'
+import { listAllKeys } from '../emulator/s3-read.ts'
 import { describeWithStack, expectDataSafe, freshApp, transcript } from './faults-support.ts'
 
 const SLOW = {
@@ -57,7 +58,11 @@ describeWithStack(
         'v2 as the only driver',
       )
       expect(t.steps().find((s) => s.id === v1)?.state).toBe('COMPLETED')
-      expect(await t.markers()).toHaveLength(1)
+      const markers = await t.markers()
+      expect(markers).toHaveLength(1)
+      // The retired deployment's reports (.progress, .stopped) are gone with it.
+      const objects = await listAllKeys(t.stack.s3, t.stack.bucket, `${t.appKey}/markers/`)
+      expect(objects.filter((k) => !k.startsWith(markers[0] as string))).toEqual([])
       expect(await t.lockBody()).toBeUndefined()
       const committed = (await t.invariants()).committedOffset
       await t.until(
