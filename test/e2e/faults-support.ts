@@ -4,6 +4,7 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { appIdentity } from '../../src/contract/identity.ts'
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest'
+import { markerKeyOfReport } from '../../src/contract/reports.ts'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import type { DriverBehavior } from '../emulator/contract.ts'
 import type { Invariants } from '../emulator/invariants.ts'
@@ -197,7 +198,8 @@ export async function freshApp(
     },
     async markers() {
       const keys = await listAllKeys(stack.s3, stack.bucket, `${appKey}/markers/`)
-      return keys.filter((k) => !k.endsWith('.stopped'))
+      // The driver's reports (.stopped, .progress, .ready) are not markers.
+      return keys.filter((k) => markerKeyOfReport(k) === undefined)
     },
     lockBody() {
       return readText(stack.s3, stack.bucket, `${appKey}/lock`)

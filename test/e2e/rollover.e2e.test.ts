@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { markerKeyOfReport } from '../../src/contract/reports.ts'
 import { buildSparkStep } from '../../src/contract/step.ts'
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts'
 import type { ActivityEvent, DriverBehavior, SourceConfig } from '../emulator/contract.ts'
@@ -158,10 +159,10 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
     return (await out.Body?.transformToString()) ?? ''
   }
 
-  /** The marker objects of the app (`.stopped` acknowledgements are not markers). */
+  /** The marker objects of the app (the driver's reports, e.g. `.stopped`, are not markers). */
   async function markers(app: App): Promise<string[]> {
     return (await keys(app.markersKey))
-      .filter((k) => !k.endsWith('.stopped'))
+      .filter((k) => markerKeyOfReport(k) === undefined)
       .map((k) => `s3://${stack.bucket}/${k}`)
   }
 

@@ -3,16 +3,47 @@
 
 export const JAR_CONFIG_ENTRY = 'rollover-driver.json'
 
-export type DriverBehavior = 'ok' | 'crash-after-start' | 'ignore-marker' | 'slow-drain'
+/**
+ * The driver's exit code for a failure spark-submit has before YARN accepts the application
+ * (a missing jar): the step fails and YARN makes no further attempt.
+ */
+export const SPARK_SUBMIT_FAILED_EXIT = 101
+
+/**
+ * How a test jar's driver behaves (README, "The driver"):
+ * - ok: honours the contract; slow-drain: keeps processing `drainMs` after its marker is gone;
+ * - crash-after-start: exits `crashExitCode` (1) `crashAfterMs` after start, in attempts up to
+ *   `crashAttempts` (all); ignore-marker: never looks at its marker;
+ * - ack-and-stay: writes `.stopped` when its marker is gone, then neither exits nor processes;
+ * - stuck-after-start: RUNNING, never commits a batch, reports no progress (honours its marker);
+ * - gap / overlap: starts `records` after / before the checkpoint (skips / re-reads records);
+ * - silent: processes correctly but writes no `.progress` or `.stopped`.
+ */
+export type DriverBehavior =
+  | 'ok'
+  | 'crash-after-start'
+  | 'ignore-marker'
+  | 'slow-drain'
+  | 'ack-and-stay'
+  | 'stuck-after-start'
+  | 'gap'
+  | 'overlap'
+  | 'silent'
 
 /** The `rollover-driver.json` entry of a test jar. */
 export interface DriverConfig {
   readonly version: string
   readonly behavior: DriverBehavior
-  /** crash-after-start: exit 1 this long after start (default 500). */
+  /** crash-after-start: exit this long after start (default 500). */
   readonly crashAfterMs?: number
+  /** crash-after-start: the exit code (default 1, as System.exit(1) or an uncaught exception). */
+  readonly crashExitCode?: number
+  /** crash-after-start: crash in YARN attempts 1..crashAttempts only (default: every attempt). */
+  readonly crashAttempts?: number
   /** slow-drain: keep processing this long after the marker is gone (default 5000). */
   readonly drainMs?: number
+  /** gap / overlap: records skipped / re-read at start (default half a batch). */
+  readonly records?: number
   /** Survive SIGTERM, so that only YARN's SIGKILL escalation stops it. */
   readonly ignoreSigterm?: boolean
 }
@@ -24,11 +55,14 @@ export interface SourceConfig {
   readonly batchSize?: number
   readonly batchMs?: number
   readonly markerPollMs?: number
+  /** `.progress` at most this often (the first batch's at once). Default 1000. */
+  readonly progressMs?: number
 }
 
 export const DEFAULT_BATCH_SIZE = 10
 export const DEFAULT_BATCH_MS = 100
 export const DEFAULT_MARKER_POLL_MS = 250
+export const DEFAULT_PROGRESS_MS = 1000
 
 export type ActivityEventName =
   | 'app-start' // written by the emulator when YARN launches the application
@@ -40,6 +74,10 @@ export type ActivityEventName =
   | 'stopped'
   | 'signal'
   | 'crash'
+  | 'refused' // the marker was missing at start: the driver returned without reading anything
+  | 'ready' // standby: Spark is up, `.ready` written, waiting for mode run
+  | 'resume' // standby: the marker says run now
+  | 'standby-exit' // standby: the marker went away while waiting; returned without processing
 
 /** One line of the activity log (JSON lines, appended with O_APPEND by every process). */
 export interface ActivityEvent {
@@ -57,6 +95,32 @@ export interface ActivityEvent {
   readonly exitCode?: number | null
   readonly signal?: string | null
   readonly tags?: readonly string[]
+  /** app-start/app-exit: YARN's attempt number (1, 2, ...). */
+  readonly attempt?: number
+}
+
+/** The checkpoint (`<state>/checkpoint.json`): the next offset, and the last batch's id. */
+export interface Checkpoint {
+  readonly offset: number
+  readonly batchId?: number
+}
+
+/** The source's name in offsets (`{"<stream>":{"0":<offset>}}`): the state URI's last segment. */
+export function streamName(stateUri: string): string {
+  return stateUri.replace(/\/+$/, '').split('/').pop() ?? 'stream'
+}
+
+/** How the driver describes its source in `.progress` and `.stopped`. */
+export function sourceDescription(stateUri: string): string {
+  return `VirtualSource[${stateUri}]`
+}
+
+/** A Kafka-style offset object for the source: one partition, "0". */
+export function sourceOffset(
+  stateUri: string,
+  offset: number,
+): Record<string, Record<string, number>> {
+  return { [streamName(stateUri)]: { '0': offset } }
 }
 
 export interface OutputObject {

@@ -1,32 +1,42 @@
-// Stand-in for a Spark Streaming driver that honours the marker contract of DESIGN.md. The EMR
-// emulator starts it as the "YARN application" of a spark-submit step, with the arguments that
-// followed `spark-submit` as argv. It processes an append-only virtual source in deterministic
-// micro-batches, so a test can prove afterwards that no offset was lost or processed twice.
+// Stand-in for a Spark Streaming driver that honours the marker contract of DESIGN.md exactly as
+// the driver library does. The EMR emulator starts it as each attempt of the "YARN application"
+// of a spark-submit step, with the arguments that followed `spark-submit` as argv. It processes
+// an append-only virtual source in deterministic micro-batches, so a test can prove afterwards
+// that no offset was lost or processed twice.
 //
 // Run by Node 24 directly (type stripping): erasable syntax and .ts imports only.
-import { appendFileSync, readFileSync } from 'node:fs'
-import AdmZip from 'adm-zip'
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { appendFileSync } from 'node:fs'
+import { markerMode, parseMarkerBody } from '../../src/contract/markers.ts'
 import { MARKER_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
 import {
   DEFAULT_BATCH_MS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_MARKER_POLL_MS,
-  JAR_CONFIG_ENTRY,
+  DEFAULT_PROGRESS_MS,
   availableOffset,
   outputKey,
   parseS3Uri,
   recordValue,
   type ActivityEvent,
-  type DriverConfig,
+  type Checkpoint,
   type SourceConfig,
 } from './contract.ts'
+import { die, exists, getText, loadJar, putJson, type S3Object } from './driver-io.ts'
+import {
+  ProgressReporter,
+  retiredBody,
+  stoppedBody,
+  writeReady,
+  writeStopped,
+  type Batch,
+  type ReportIdentity,
+} from './driver-reports.ts'
 
 const stepId = process.env.EMULATOR_STEP_ID ?? 'unknown-step'
 const appId = process.env.EMULATOR_APP_ID
+const attempt = Number(process.env.EMULATOR_APP_ATTEMPT ?? '1')
+const startDelayMs = Number(process.env.EMULATOR_DRIVER_START_DELAY_MS ?? '0')
 const activityLog = process.env.ROLLOVER_ACTIVITY_LOG
-// A custom endpoint (moto) has no virtual-host DNS, hence path style.
-const s3 = new S3Client({ forcePathStyle: true })
 
 let version = 'unknown'
 let stateUri: string | undefined
@@ -51,63 +61,19 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} INFO StreamingApp: ${message}\n`)
 }
 
-function die(message: string): never {
-  process.stderr.write(`Exception in thread "main" ${message}\n`)
-  process.exit(1)
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const never = () => new Promise<never>(() => setInterval(() => {}, 60_000))
 
-function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } }
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404
-}
-
-async function getText(bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-    return await out.Body?.transformToString()
-  } catch (error) {
-    if (isNotFound(error)) return undefined
-    throw error
-  }
-}
-
-async function putJson(bucket: string, key: string, body: unknown): Promise<void> {
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: JSON.stringify(body),
-      ContentType: 'application/json',
-    }),
-  )
-}
-
-async function loadJar(jarUri: string): Promise<DriverConfig> {
-  let bytes: Buffer
-  try {
-    if (jarUri.startsWith('s3://') || jarUri.startsWith('s3a://')) {
-      const { bucket, key } = parseS3Uri(jarUri)
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-      bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? [])
-    } else {
-      bytes = readFileSync(jarUri.replace(/^file:\/\//, ''))
+/** The marker's text; undefined only for a definite "does not exist" (errors are retried). */
+async function readMarker(marker: S3Object, pollMs: number): Promise<string | undefined> {
+  for (;;) {
+    try {
+      return await getText(marker.bucket, marker.key)
+    } catch (error) {
+      log(`WARN marker read failed: ${(error as Error).message}`)
+      await sleep(pollMs)
     }
-  } catch (error) {
-    if (isNotFound(error) || (error as { code?: string }).code === 'ENOENT') {
-      die(`java.io.FileNotFoundException: File ${jarUri} does not exist.`)
-    }
-    throw error
   }
-  let entry: AdmZip.IZipEntry | null
-  try {
-    entry = new AdmZip(bytes).getEntry(JAR_CONFIG_ENTRY)
-  } catch {
-    die(`java.util.zip.ZipException: ${jarUri} is not a valid jar`)
-  }
-  if (!entry) return { version: 'unknown', behavior: 'ok' }
-  return JSON.parse(entry.getData().toString('utf8')) as DriverConfig
 }
 
 async function main(): Promise<void> {
@@ -139,73 +105,159 @@ async function main(): Promise<void> {
     process.exit(130)
   })
 
-  const checkpointKey = `${state.key}/checkpoint.json`
-  const checkpoint = await getText(state.bucket, checkpointKey)
-  let offset = checkpoint ? (JSON.parse(checkpoint) as { offset: number }).offset : 0
-  activity('driver-start', { offset })
-  log(`version ${version} (${config.behavior}) resuming ${stateUri} at offset ${offset}`)
+  // The ApplicationMaster and the executors come up first.
+  if (startDelayMs > 0) await sleep(startDelayMs)
 
-  if (config.behavior === 'crash-after-start') {
+  const markerUri = parsed.confs.get(MARKER_CONF) ?? process.env.ROLLOVER_MARKER
+  const marker = markerUri ? parseS3Uri(markerUri) : undefined
+  const watches = marker !== undefined && config.behavior !== 'ignore-marker'
+  const reports = config.behavior !== 'silent'
+  let markerText: string | undefined
+  if (!marker) log('WARN no marker configured: this driver never stops on its own')
+  if (marker && watches) {
+    markerText = await readMarker(marker, pollMs)
+    if (markerText === undefined) {
+      // A wrong URI, or a YARN re-attempt of a driver already rolled over: touch nothing. The
+      // driver library throws from start(), so the attempt fails (and YARN may try again).
+      activity('refused')
+      die(
+        `io.github.emrrollover.driver.MarkerMissingException: rollover marker ${markerUri} does not exist: this deployment was already stopped (a YARN re-attempt of a driver that was rolled over), or spark.rollover.marker names the wrong object. Not starting.`,
+      )
+    }
+  }
+  const id: ReportIdentity = {
+    applicationId: appId,
+    deploymentId: markerText === undefined ? undefined : parseMarkerBody(markerText)?.deploymentId,
+    stateUri,
+    triggerIntervalMs: Math.max(1, Math.round((batchSize * 1000) / source.ratePerSec)),
+  }
+
+  if (marker && watches && markerText !== undefined && markerMode(markerText) === 'standby') {
+    // Spark is up; no checkpoint is read and nothing processed until the marker says run.
+    await writeReady(marker, id)
+    activity('ready')
+    log(`standby: ${markerUri} says standby, waiting for run`)
+    for (;;) {
+      await sleep(pollMs)
+      const text = await readMarker(marker, pollMs)
+      if (text === undefined) {
+        // Retired before it ran: no checkpoint read, no batch; `.stopped` says so.
+        if (reports) await writeStopped(marker, retiredBody(id))
+        activity('standby-exit')
+        log('standby: the marker is gone, returning without processing')
+        process.exit(0)
+      }
+      if (markerMode(text) === 'run') break
+    }
+    activity('resume')
+    log('standby: the marker says run, resuming from the checkpoint')
+  }
+
+  const checkpointKey = `${state.key}/checkpoint.json`
+  const checkpointText = await getText(state.bucket, checkpointKey)
+  const checkpoint: Checkpoint = checkpointText
+    ? (JSON.parse(checkpointText) as Checkpoint)
+    : { offset: 0 }
+  const shift = config.records ?? Math.max(1, Math.floor(batchSize / 2))
+  let offset = checkpoint.offset
+  if (config.behavior === 'gap') offset += shift
+  if (config.behavior === 'overlap') offset = Math.max(0, offset - shift)
+  let batchId = checkpoint.batchId ?? Math.ceil(checkpoint.offset / batchSize) - 1
+  activity('driver-start', { offset, attempt })
+  log(
+    `version ${version} (${config.behavior}) attempt ${attempt} resuming ${stateUri} at offset ${offset}`,
+  )
+
+  if (config.behavior === 'crash-after-start' && attempt <= (config.crashAttempts ?? Infinity)) {
     setTimeout(() => {
       activity('crash', { offset })
-      die('java.lang.IllegalStateException: simulated crash (crash-after-start)')
+      die(
+        'java.lang.IllegalStateException: simulated crash (crash-after-start)',
+        config.crashExitCode ?? 1,
+      )
     }, config.crashAfterMs ?? 500)
   }
 
   let stopRequestedAt: number | undefined
   let wake: (() => void) | undefined
-  const markerUri = parsed.confs.get(MARKER_CONF) ?? process.env.ROLLOVER_MARKER
-  const marker = markerUri ? parseS3Uri(markerUri) : undefined
-  if (!marker) log('WARN no marker configured: this driver never stops on its own')
-  if (marker && config.behavior !== 'ignore-marker') {
+  if (marker && watches) {
     const watch = async (): Promise<void> => {
       while (stopRequestedAt === undefined) {
+        await sleep(pollMs)
         try {
-          await s3.send(new HeadObjectCommand({ Bucket: marker.bucket, Key: marker.key }))
+          if (await exists(marker)) continue
         } catch (error) {
-          if (isNotFound(error)) {
-            stopRequestedAt = Date.now()
-            activity('stop-requested', { offset })
-            log(`marker ${markerUri} is gone: stopping gracefully`)
-            wake?.()
-            return
-          }
           // A transient S3 error must not stop a production stream.
           log(`WARN marker check failed: ${(error as Error).message}`)
+          continue
         }
-        await sleep(pollMs)
+        stopRequestedAt = Date.now()
+        activity('stop-requested', { offset })
+        log(`marker ${markerUri} is gone: stopping gracefully`)
+        wake?.()
       }
     }
     void watch()
   }
 
+  const progress =
+    marker && reports
+      ? new ProgressReporter(marker, id, source.progressMs ?? DEFAULT_PROGRESS_MS, (e) =>
+          log(`WARN progress report failed: ${e.message}`),
+        )
+      : undefined
   const drainMs = config.behavior === 'slow-drain' ? (config.drainMs ?? 5000) : 0
+  const processes = config.behavior !== 'stuck-after-start'
+  let lastBatch: Batch | undefined
   for (;;) {
     if (stopRequestedAt !== undefined && Date.now() >= stopRequestedAt + drainMs) break
     const end = offset + batchSize
-    if (availableOffset(source, Date.now()) >= end) {
+    if (processes && availableOffset(source, Date.now()) >= end) {
+      const startedAt = Date.now()
       activity('batch-start', { start: offset, end })
       await sleep(batchMs)
       const records = Array.from({ length: batchSize }, (_, i) => recordValue(offset + i))
       const body = { version, stepId, start: offset, end, records }
       await putJson(state.bucket, outputKey(state.key, offset, end), body)
-      await putJson(state.bucket, checkpointKey, { offset: end })
+      batchId += 1
+      await putJson(state.bucket, checkpointKey, { offset: end, batchId })
       activity('batch-end', { start: offset, end })
+      lastBatch = {
+        batchId,
+        start: offset,
+        end,
+        committedAt: Date.now(),
+        durationMs: Date.now() - startedAt,
+      }
+      progress?.committed(lastBatch)
       offset = end
       continue
     }
     const readyAt = source.startedAt + Math.ceil((end * 1000) / source.ratePerSec)
     await new Promise<void>((resolve) => {
       wake = resolve
-      setTimeout(resolve, Math.max(5, Math.min(readyAt - Date.now(), 1000)))
+      setTimeout(resolve, processes ? Math.max(5, Math.min(readyAt - Date.now(), 1000)) : 1000)
     })
     wake = undefined
   }
 
-  const stopped = { stoppedAt: new Date().toISOString(), offset, version, stepId, appId }
-  if (marker) await putJson(marker.bucket, `${marker.key}.stopped`, stopped)
+  await progress?.stop()
+  const drained = Date.now() - (stopRequestedAt ?? Date.now())
+  if (marker && reports) {
+    const body = stoppedBody(
+      id,
+      { offset, lastBatch, drainMs: drained },
+      { jarVersion: version, stepId },
+    )
+    await writeStopped(marker, body)
+  }
   activity('stopped', { offset })
   log(`stopped cleanly at offset ${offset}`)
+  if (config.behavior === 'ack-and-stay') {
+    // Acknowledged, yet never returns from main: the application and its step live on.
+    log('ack-and-stay: acknowledged, staying up')
+    await never()
+  }
   process.exit(0)
 }
 

@@ -1,6 +1,6 @@
 // The EMR operations the action uses, request body in, response body out (awsJson1_1).
-// Type-only: src/types.ts has constructor parameter properties, which Node cannot strip.
 import type { StepState } from '../../src/aws/emr-port.ts'
+import { LIST_STEPS_MAX_IDS, LIST_STEPS_PAGE_SIZE, listStepsOrder } from './emr-rules.ts'
 import {
   ApiError,
   clusterShape,
@@ -32,7 +32,7 @@ const ACTIONS_ON_FAILURE = new Set([
   'CONTINUE',
 ])
 
-export function dispatch(state: EmrState, op: string, body: Body): Body {
+export async function dispatch(state: EmrState, op: string, body: Body): Promise<Body> {
   switch (op) {
     case 'DescribeCluster':
       return { Cluster: clusterShape(state.cluster(requireString(body, 'ClusterId'))) }
@@ -58,9 +58,8 @@ export function dispatch(state: EmrState, op: string, body: Body): Body {
           `Invalid StepCancellationOption: ${String(option)}`,
         )
       }
-      return {
-        CancelStepsInfoList: ids.map((id) => ({ StepId: id, ...state.cancel(clusterId, id) })),
-      }
+      const infos = await Promise.all(ids.map((id) => state.cancel(clusterId, id)))
+      return { CancelStepsInfoList: ids.map((id, i) => ({ StepId: id, ...infos[i] })) }
     }
     case 'ModifyCluster': {
       const clusterId = requireString(body, 'ClusterId')
@@ -93,13 +92,19 @@ function listSteps(state: EmrState, body: Body): Body {
     }
   }
   const ids = optionalStrings(body, 'StepIds')
-  // Newest first, as EMR lists them.
-  const steps = state
+  if (ids && ids.length > LIST_STEPS_MAX_IDS) {
+    throw new ApiError(
+      'ValidationException',
+      `StepIds may name at most ${LIST_STEPS_MAX_IDS} steps`,
+    )
+  }
+  const matching = state
     .stepsOf(clusterId)
     .filter((s) => !states || states.includes(s.state as StepState))
     .filter((s) => !ids || ids.includes(s.id))
-    .sort((a, b) => b.seq - a.seq)
-  const { items, marker } = page(steps, body.Marker)
+  // Newest first without a filter; oldest first with StepStates or StepIds.
+  const steps = listStepsOrder(matching, states !== undefined || ids !== undefined)
+  const { items, marker } = page(steps, body.Marker, LIST_STEPS_PAGE_SIZE)
   return { Steps: items.map(stepSummaryShape), ...(marker ? { Marker: marker } : {}) }
 }
 
@@ -130,6 +135,6 @@ function addJobFlowSteps(state: EmrState, body: Body): Body {
     const mainClass = typeof hadoop.MainClass === 'string' ? hadoop.MainClass : undefined
     return { name, jar, args, actionOnFailure, properties, mainClass, executionRoleArn }
   })
-  state.cluster(clusterId)
+  state.validateStep(clusterId, executionRoleArn)
   return { StepIds: specs.map((spec) => state.addStep(clusterId, spec).id) }
 }

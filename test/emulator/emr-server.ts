@@ -1,13 +1,16 @@
 // A local EMR endpoint speaking awsJson1_1 (POST /, X-Amz-Target: ElasticMapReduce.<Op>), so the
 // action's real SDK client runs unchanged against it via AWS_ENDPOINT_URL_EMR. Faults (throttling,
-// 5xx, latency, EMR's real rate limits) are injectable at start, at runtime through
-// POST /__control, or through the instance; GET /__state shows everything a test may assert on.
+// 5xx, latency, EMR's default quotas, the ResourceManager's answers, CancelSteps oddities) are
+// injectable at start, at runtime through POST /__control, or through the instance; GET /__state
+// shows everything a test may assert on.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { dispatch } from './emr-ops.ts'
+import { EmrRateLimiter } from './emr-quotas.ts'
 import { ApiError, type StepRecord } from './emr-shapes.ts'
 import { EmrState, type ClusterSpec, type EmrTimings } from './emr-state.ts'
+import { RM_MODES, ResourceManager, type RmMode, type YarnKill } from './resource-manager.ts'
 import { Yarn, type AppInfo } from './yarn.ts'
 
 export type FaultKind = 'throttle' | '5xx'
@@ -21,8 +24,34 @@ export interface Faults {
   latencyMs: number
   /** Answer the next `count` calls of an operation with a fault, before any rate applies. */
   failNext: Record<string, { count: number; kind: FaultKind }>
-  /** EMR's documented limits: burst 10 / 0.5 per s on the step APIs, 5 per s overall. */
+  /** EMR's default quotas (emr-quotas.ts): per operation, and all calls together. */
   realRateLimits: boolean
+  /** How the ResourceManager answers the kill step: ok, unreachable, unauthorized (401), ... */
+  rm: RmMode
+  /** CancelSteps on a RUNNING step: CANCEL_PENDING lasts as long as the application does. */
+  cancelHangs: boolean
+  /** CancelSteps on a RUNNING step first waits for it to end on its own (then: FAILED). */
+  cancelRace: boolean
+}
+
+/** Timings of the emulated YARN, next to EMR's. */
+export interface YarnTimings {
+  /** From a failed attempt to the next one (YARN: seconds). Default 200 ms. */
+  reattemptDelayMs: number
+  /** The driver's start-up per attempt (ApplicationMaster, executors): [min, max] ms. */
+  driverStartDelayMs: readonly [number, number]
+}
+
+export type EmulatorTimings = EmrTimings & YarnTimings
+
+export const DEFAULT_TIMINGS: EmulatorTimings = {
+  stepStartDelayMs: 100,
+  cancelDelayMs: 300,
+  killGraceMs: 250,
+  stepExitLagMs: 0,
+  logUploadDelayMs: 200,
+  reattemptDelayMs: 200,
+  driverStartDelayMs: [0, 0],
 }
 
 export interface EmulatorOptions {
@@ -34,9 +63,12 @@ export interface EmulatorOptions {
   /** JSON-lines file the drivers and YARN append their activity to. */
   readonly activityLog?: string
   readonly faults?: Partial<Faults>
-  readonly timings?: Partial<EmrTimings>
+  readonly timings?: Partial<EmulatorTimings>
   /** Seeds the fault dice, for reproducible runs. */
   readonly seed?: number
+  /** S3 (moto) for step logs; the clusters' default LogUri (s3://bucket/prefix/). */
+  readonly s3Endpoint?: string
+  readonly logUri?: string
 }
 
 export interface StepView extends Omit<StepRecord, 'logs'> {
@@ -47,33 +79,17 @@ export interface EmulatorSnapshot {
   readonly endpoint: string
   readonly counts: Record<string, number>
   readonly throttled: Record<string, number>
+  /** The part of `throttled` that EMR's quotas (realRateLimits) refused. */
+  readonly rateLimited: Record<string, number>
   readonly serverErrors: Record<string, number>
   readonly faults: Faults
+  /** Every `yarn application -kill` a kill step ran. */
+  readonly yarnKills: YarnKill[]
+  /** Step logs uploaded to S3 (s3:// URIs). */
+  readonly stepLogs: string[]
   readonly clusters: unknown[]
   readonly steps: StepView[]
   readonly apps: AppInfo[]
-}
-
-const STEP_OPS = new Set(['DescribeStep', 'ListSteps', 'AddJobFlowSteps', 'CancelSteps'])
-
-class TokenBucket {
-  private tokens: number
-  private last = Date.now()
-  private readonly burst: number
-  private readonly perSecond: number
-  constructor(burst: number, perSecond: number) {
-    this.burst = burst
-    this.perSecond = perSecond
-    this.tokens = burst
-  }
-  take(): boolean {
-    const now = Date.now()
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond)
-    this.last = now
-    if (this.tokens < 1) return false
-    this.tokens -= 1
-    return true
-  }
 }
 
 export class EmrEmulator {
@@ -82,29 +98,36 @@ export class EmrEmulator {
   faults: Faults
   readonly counts: Record<string, number> = {}
   readonly throttled: Record<string, number> = {}
+  readonly rateLimited: Record<string, number> = {}
   readonly serverErrors: Record<string, number> = {}
+  readonly rm: ResourceManager
+  readonly timings: EmulatorTimings
   private readonly server: Server
   private readonly random: () => number
-  private buckets = new Map<string, TokenBucket>()
+  private limiter = new EmrRateLimiter()
 
-  private constructor(options: EmulatorOptions) {
-    this.yarn = new Yarn({ env: options.appEnv ?? {}, activityLog: options.activityLog })
-    const timings: EmrTimings = {
-      stepStartDelayMs: 100,
-      cancelDelayMs: 300,
-      killGraceMs: 2000,
-      ...options.timings,
-    }
-    this.state = new EmrState(this.yarn, timings, options.region ?? 'us-east-1')
+  private constructor(
+    options: EmulatorOptions,
+    yarn: Yarn,
+    rm: ResourceManager,
+    timings: EmulatorTimings,
+  ) {
+    this.yarn = yarn
+    this.rm = rm
+    /** Mutable: a test may change a timing while the stack runs. */
+    this.timings = timings
+    this.faults = { ...NO_FAULTS }
+    this.state = new EmrState({
+      yarn,
+      rm,
+      timings: this.timings,
+      region: options.region ?? 'us-east-1',
+      s3Endpoint: options.s3Endpoint,
+      logUri: options.logUri,
+      faults: () => this.faults,
+    })
     for (const spec of options.clusters ?? [{ name: 'streaming-staging' }]) {
       this.state.addCluster(spec)
-    }
-    this.faults = {
-      throttleRate: 0,
-      errorRate: 0,
-      latencyMs: 0,
-      failNext: {},
-      realRateLimits: false,
     }
     this.setFaults(options.faults ?? {})
     this.random = options.seed === undefined ? Math.random : mulberry32(options.seed)
@@ -112,7 +135,10 @@ export class EmrEmulator {
   }
 
   static async start(options: EmulatorOptions = {}): Promise<EmrEmulator> {
-    const emulator = new EmrEmulator(options)
+    const timings = timingsOf(options)
+    const yarn = new Yarn({ env: options.appEnv ?? {}, activityLog: options.activityLog, timings })
+    const rm = await ResourceManager.start(yarn, () => timings.killGraceMs)
+    const emulator = new EmrEmulator(options, yarn, rm, timings)
     await new Promise<void>((resolve, reject) => {
       emulator.server.once('error', reject)
       emulator.server.listen(options.port ?? 0, '127.0.0.1', resolve)
@@ -129,16 +155,26 @@ export class EmrEmulator {
   }
 
   setFaults(faults: Partial<Faults>): void {
+    if (faults.rm !== undefined && !RM_MODES.includes(faults.rm)) {
+      throw new Error(`unknown rm mode ${String(faults.rm)}: one of ${RM_MODES.join(', ')}`)
+    }
     this.faults = {
       ...this.faults,
       ...faults,
       failNext: { ...this.faults.failNext, ...faults.failNext },
     }
-    if (faults.realRateLimits !== undefined) this.buckets = new Map()
+    this.rm.mode = this.faults.rm
+    if (faults.realRateLimits !== undefined) this.limiter = new EmrRateLimiter()
+  }
+
+  /** No injected fault of any kind (what Stack.reset() restores). */
+  clearFaults(): void {
+    this.faults = { ...NO_FAULTS, failNext: {} }
+    this.rm.mode = 'ok'
   }
 
   resetCounts(): void {
-    for (const record of [this.counts, this.throttled, this.serverErrors]) {
+    for (const record of [this.counts, this.throttled, this.rateLimited, this.serverErrors]) {
       for (const key of Object.keys(record)) delete record[key]
     }
   }
@@ -174,8 +210,11 @@ export class EmrEmulator {
       endpoint: this.endpoint,
       counts: { ...this.counts },
       throttled: { ...this.throttled },
+      rateLimited: { ...this.rateLimited },
       serverErrors: { ...this.serverErrors },
       faults: this.faults,
+      yarnKills: [...this.rm.kills],
+      stepLogs: [...this.state.logs.uploaded],
       clusters: [...this.state.clusters.values()],
       steps: this.steps(),
       apps: this.apps(),
@@ -202,6 +241,7 @@ export class EmrEmulator {
     this.server.closeAllConnections()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
     await this.state.close()
+    await this.rm.close()
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -225,8 +265,9 @@ export class EmrEmulator {
       this.counts[op] = (this.counts[op] ?? 0) + 1
       if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs)
       const fault = this.pickFault(op)
-      if (fault === 'throttle') {
+      if (fault === 'throttle' || fault === 'quota') {
         this.throttled[op] = (this.throttled[op] ?? 0) + 1
+        if (fault === 'quota') this.rateLimited[op] = (this.rateLimited[op] ?? 0) + 1
         throw new ApiError('ThrottlingException', 'Rate exceeded')
       }
       if (fault === '5xx') {
@@ -234,7 +275,7 @@ export class EmrEmulator {
         throw new ApiError('InternalServerError', 'Internal server error (injected)', 500)
       }
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {}
-      send(res, 200, dispatch(this.state, op, body))
+      send(res, 200, await dispatch(this.state, op, body))
     } catch (error) {
       if (error instanceof ApiError) {
         return send(res, error.status, { __type: error.type, message: error.message })
@@ -246,27 +287,32 @@ export class EmrEmulator {
     }
   }
 
-  private pickFault(op: string): FaultKind | undefined {
+  private pickFault(op: string): FaultKind | 'quota' | undefined {
     const next = this.faults.failNext[op]
     if (next && next.count > 0) {
       next.count -= 1
       return next.kind
     }
-    if (this.faults.realRateLimits && !this.takeTokens(op)) return 'throttle'
+    if (this.faults.realRateLimits && !this.limiter.take(op)) return 'quota'
     if (this.faults.throttleRate > 0 && this.random() < this.faults.throttleRate) return 'throttle'
     if (this.faults.errorRate > 0 && this.random() < this.faults.errorRate) return '5xx'
     return undefined
   }
+}
 
-  private takeTokens(op: string): boolean {
-    const bucket = (key: string, burst: number, rate: number) => {
-      let b = this.buckets.get(key)
-      if (!b) this.buckets.set(key, (b = new TokenBucket(burst, rate)))
-      return b
-    }
-    if (!bucket('*', 10, 5).take()) return false
-    return !STEP_OPS.has(op) || bucket(op, 10, 0.5).take()
-  }
+const NO_FAULTS: Faults = {
+  throttleRate: 0,
+  errorRate: 0,
+  latencyMs: 0,
+  failNext: {},
+  realRateLimits: false,
+  rm: 'ok',
+  cancelHangs: false,
+  cancelRace: false,
+}
+
+function timingsOf(options: EmulatorOptions): EmulatorTimings {
+  return { ...DEFAULT_TIMINGS, ...options.timings }
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -13,6 +13,10 @@ export interface ClusterRecord {
   readonly readyAt: number
   readonly releaseLabel: string
   readonly arn: string
+  /** A security configuration with runtime roles: every step needs ExecutionRoleArn. */
+  readonly runtimeRoles: boolean
+  /** Where step logs go (`<LogUri>/<cluster-id>/steps/<step-id>/`), when set. */
+  readonly logUri?: string
 }
 
 export interface FailureDetails {
@@ -41,8 +45,16 @@ export interface StepRecord {
   readonly appIds: string[]
   /** What the step itself printed (kill steps); spark steps show their application's log. */
   readonly logs: string[]
+  /** Cancelled while the `cancelHangs` fault was on: CANCEL_PENDING until its app ends. */
+  cancelHangs?: boolean
   /** Every state the step went through: lets a test prove it passed CANCEL_PENDING. */
   readonly history: Array<{ readonly state: StepState; readonly t: number }>
+}
+
+/** Moves a step to `state`, keeping its history. */
+export function setState(step: StepRecord, state: StepState): void {
+  step.state = state
+  step.history.push({ state, t: Date.now() })
 }
 
 /** An error as EMR returns it: `__type` names the exception, HTTP 400 unless a server fault. */
@@ -73,6 +85,8 @@ export function clusterShape(c: ClusterRecord): Record<string, unknown> {
     Status: clusterStatus(c),
     ReleaseLabel: c.releaseLabel,
     ClusterArn: c.arn,
+    ...(c.logUri ? { LogUri: c.logUri } : {}),
+    ...(c.runtimeRoles ? { SecurityConfiguration: 'rollover-runtime-roles' } : {}),
     StepConcurrencyLevel: c.stepConcurrencyLevel,
     Applications: [
       { Name: 'Hadoop', Version: '3.4.0' },
@@ -123,6 +137,7 @@ export function stepSummaryShape(s: StepRecord): Record<string, unknown> {
   }
 }
 
+/** DescribeStep's Step: the summary and the runtime role (StepSummary has no role in EMR). */
 export function stepShape(s: StepRecord): Record<string, unknown> {
   return {
     ...stepSummaryShape(s),
@@ -151,9 +166,13 @@ export function optionalStrings(body: Record<string, unknown>, name: string): st
 const PAGE_SIZE = 50
 
 /** EMR pages by 50 with an opaque Marker; ours is the index of the next item. */
-export function page<T>(items: readonly T[], marker: unknown): { items: T[]; marker?: string } {
+export function page<T>(
+  items: readonly T[],
+  marker: unknown,
+  size = PAGE_SIZE,
+): { items: T[]; marker?: string } {
   const start = typeof marker === 'string' && /^\d+$/.test(marker) ? Number(marker) : 0
-  const slice = items.slice(start, start + PAGE_SIZE)
-  const next = start + PAGE_SIZE < items.length ? String(start + PAGE_SIZE) : undefined
+  const slice = items.slice(start, start + size)
+  const next = start + size < items.length ? String(start + size) : undefined
   return { items: slice, ...(next ? { marker: next } : {}) }
 }

@@ -1,26 +1,44 @@
 // EMR's step rules as the rollover depends on them: FIFO PENDING queue, at most
 // StepConcurrencyLevel steps RUNNING, a cluster-mode spark-submit step RUNNING exactly as long as
-// its application, CancelSteps leaving that application alive, and the YARN kill step.
+// its YARN application (re-attempts included, plus an exit lag), CancelSteps leaving that
+// application alive, runtime roles, the step history limit, step logs in S3, and the kill step
+// run for real (command-step.ts) against the fake ResourceManager.
 import { randomBytes } from 'node:crypto'
-import { WAIT_CONF, parseSparkSubmitArgs } from '../../src/contract/spark-submit.ts'
+import type { StepState } from '../../src/aws/emr-port.ts'
+import { CommandSteps } from './command-step.ts'
+import { StepCancels, type CancelAnswer } from './emr-cancel.ts'
 import {
   ACTIVE_CLUSTER_STATES,
   CLUSTER_NOT_MODIFIABLE,
-  cancelOutcome,
-  killTagsOf,
+  runtimeRoleProblem,
   stepKind,
+  stepsBeyondHistory,
   stepsToStart,
-  yarnTagsOf,
 } from './emr-rules.ts'
-import type { StepState } from '../../src/aws/emr-port.ts'
-import { ApiError, type ClusterRecord, type FailureDetails, type StepRecord } from './emr-shapes.ts'
-import { Yarn, type AppInfo } from './yarn.ts'
+import {
+  ApiError,
+  setState,
+  type ClusterRecord,
+  type FailureDetails,
+  type StepRecord,
+} from './emr-shapes.ts'
+import type { CancelFaults } from './emr-cancel.ts'
+import type { ResourceManager } from './resource-manager.ts'
+import { SparkSteps } from './spark-step.ts'
+import { StepLogs, stepLogUri } from './step-logs.ts'
+import type { Yarn } from './yarn.ts'
 
 export interface ClusterSpec {
   readonly id?: string
   readonly name: string
   readonly stepConcurrencyLevel?: number
   readonly state?: string
+  /** Default emr-7.5.0; below emr-5.28.0 a RUNNING step cannot be cancelled. */
+  readonly releaseLabel?: string
+  /** Runtime roles: every step needs ExecutionRoleArn, and no other cluster takes one. */
+  readonly runtimeRoles?: boolean
+  /** Where step logs go; default the emulator's `logUri`; null for none. */
+  readonly logUri?: string | null
 }
 
 export interface EmrTimings {
@@ -28,33 +46,85 @@ export interface EmrTimings {
   stepStartDelayMs: number
   /** CANCEL_PENDING -> CANCELLED. */
   cancelDelayMs: number
-  /** YARN kill: SIGTERM, then SIGKILL after this. */
+  /** YARN kill: SIGTERM, then SIGKILL after this (yarn.nodemanager.sleep-delay-before-sigkill.ms). */
   killGraceMs: number
+  /** From the application's end to the step's (spark-submit polls YARN about every second). */
+  stepExitLagMs: number
+  /** From a failed step to its logs in S3 (real EMR: minutes). */
+  logUploadDelayMs: number
 }
 
-const ACCOUNT = '123456789012'
+export interface EmrStateDeps {
+  readonly yarn: Yarn
+  readonly rm: ResourceManager
+  readonly timings: EmrTimings
+  readonly region: string
+  /** S3 (moto) for step logs. */
+  readonly s3Endpoint?: string
+  /** LogUri of clusters that do not name one. */
+  readonly logUri?: string
+  readonly faults: () => CancelFaults
+}
+
+export const ACCOUNT = '123456789012'
+type StepSpecInput = Omit<
+  StepRecord,
+  'id' | 'seq' | 'clusterId' | 'state' | 'createdAt' | 'appIds' | 'logs' | 'history'
+>
 
 export class EmrState {
   readonly clusters = new Map<string, ClusterRecord>()
   readonly steps = new Map<string, StepRecord>()
   readonly yarn: Yarn
+  readonly rm: ResourceManager
   readonly timings: EmrTimings
-  private readonly region: string
+  readonly logs: StepLogs
+  private readonly deps: EmrStateDeps
+  private readonly commands = new CommandSteps()
+  private readonly spark: SparkSteps
+  private readonly cancels: StepCancels
   private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly starting = new Set<string>()
   private closed = false
   private clusterSeq = 0
   private stepSeq = 0
 
-  constructor(yarn: Yarn, timings: EmrTimings, region: string) {
-    this.yarn = yarn
-    this.timings = timings
-    this.region = region
+  constructor(deps: EmrStateDeps) {
+    this.deps = deps
+    this.yarn = deps.yarn
+    this.rm = deps.rm
+    this.timings = deps.timings
+    this.logs = new StepLogs(deps.s3Endpoint, deps.region)
+    this.spark = new SparkSteps({
+      yarn: deps.yarn,
+      timings: deps.timings,
+      later: (ms, fn) => this.later(ms, fn),
+      finish: (step, state, failure) => this.finish(step, state, failure),
+      logFile: (step) => this.logFile(step),
+    })
+    this.cancels = new StepCancels({
+      step: (clusterId, stepId) => {
+        const step = this.steps.get(stepId)
+        return step && step.clusterId === clusterId ? step : undefined
+      },
+      cluster: (id) => this.cluster(id),
+      faults: deps.faults,
+      cancelDelayMs: () => deps.timings.cancelDelayMs,
+      closed: () => this.closed,
+      finish: (step, state, reason) => this.finish(step, state, undefined, reason),
+      interrupt: (step) => {
+        this.spark.interrupted(step)
+        this.commands.interrupt(step.id)
+      },
+      later: (ms, fn) => this.later(ms, fn),
+    })
   }
 
   addCluster(spec: ClusterSpec): ClusterRecord {
     this.clusterSeq += 1
     const id = spec.id ?? `j-EMULATOR${String(this.clusterSeq).padStart(5, '0')}`
     const now = Date.now()
+    const logUri = spec.logUri === null ? undefined : (spec.logUri ?? this.deps.logUri)
     const cluster: ClusterRecord = {
       id,
       name: spec.name,
@@ -62,8 +132,10 @@ export class EmrState {
       stepConcurrencyLevel: spec.stepConcurrencyLevel ?? 1,
       createdAt: now - 3_600_000,
       readyAt: now - 3_000_000,
-      releaseLabel: 'emr-7.5.0',
-      arn: `arn:aws:elasticmapreduce:${this.region}:${ACCOUNT}:cluster/${id}`,
+      releaseLabel: spec.releaseLabel ?? 'emr-7.5.0',
+      arn: `arn:aws:elasticmapreduce:${this.deps.region}:${ACCOUNT}:cluster/${id}`,
+      runtimeRoles: spec.runtimeRoles ?? false,
+      ...(logUri ? { logUri } : {}),
     }
     this.clusters.set(id, cluster)
     return cluster
@@ -87,17 +159,18 @@ export class EmrState {
     return [...this.steps.values()].filter((s) => s.clusterId === clusterId)
   }
 
-  addStep(
-    clusterId: string,
-    spec: Omit<
-      StepRecord,
-      'id' | 'seq' | 'clusterId' | 'state' | 'createdAt' | 'appIds' | 'logs' | 'history'
-    >,
-  ): StepRecord {
+  /** Checks a step as AddJobFlowSteps does (throws ApiError), without adding it. */
+  validateStep(clusterId: string, executionRoleArn: string | undefined): void {
     const cluster = this.cluster(clusterId)
     if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
       throw new ApiError('ValidationException', CLUSTER_NOT_MODIFIABLE)
     }
+    const problem = runtimeRoleProblem(cluster.runtimeRoles, executionRoleArn)
+    if (problem) throw new ApiError('ValidationException', problem)
+  }
+
+  addStep(clusterId: string, spec: StepSpecInput): StepRecord {
+    this.validateStep(clusterId, spec.executionRoleArn)
     this.stepSeq += 1
     const suffix = randomBytes(8).toString('hex').toUpperCase().slice(0, 9)
     const step: StepRecord = {
@@ -112,6 +185,8 @@ export class EmrState {
       history: [{ state: 'PENDING', t: Date.now() }],
     }
     this.steps.set(step.id, step)
+    // EMR keeps about 1,000 steps of history: the oldest ended ones are forgotten.
+    for (const old of stepsBeyondHistory(this.stepsOf(clusterId))) this.steps.delete(old.id)
     this.schedule(clusterId)
     return step
   }
@@ -125,29 +200,29 @@ export class EmrState {
     return level
   }
 
-  /** CancelSteps: PENDING ends at once; RUNNING goes through CANCEL_PENDING, the app lives on. */
-  cancel(clusterId: string, stepId: string): { Status: string; Reason?: string } {
+  /**
+   * CancelSteps (SEND_INTERRUPT): PENDING ends at once; RUNNING goes through CANCEL_PENDING and
+   * the cluster-mode application lives on; a repeated cancel changes nothing (emr-cancel.ts).
+   */
+  cancel(clusterId: string, stepId: string): Promise<CancelAnswer> {
+    return this.cancels.cancel(clusterId, stepId)
+  }
+
+  /**
+   * spark-submit killed on the primary node (OOM killer, a reboot of the step runner): the step
+   * ends FAILED while its cluster-mode application keeps running in YARN.
+   */
+  killSparkSubmit(stepId: string): void {
     const step = this.steps.get(stepId)
-    const known = step && step.clusterId === clusterId ? step : undefined
-    const outcome = cancelOutcome(stepId, known?.state)
-    if (outcome.kind === 'refused' || !known) {
-      return { Status: 'FAILED', Reason: outcome.kind === 'refused' ? outcome.reason : '' }
+    if (!step || (step.state !== 'RUNNING' && step.state !== 'CANCEL_PENDING')) {
+      throw new Error(`step ${stepId} is not running`)
     }
-    if (outcome.kind === 'cancelled') {
-      this.finish(known, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
-      return { Status: 'SUBMITTED' }
-    }
-    setState(known, 'CANCEL_PENDING')
-    // Client mode: the driver is spark-submit itself, so the signal reaches it.
-    for (const appId of known.appIds) {
-      if (this.yarn.get(appId)?.deployMode === 'client') this.yarn.signal(appId, 'SIGTERM')
-    }
-    this.later(this.timings.cancelDelayMs, () => {
-      if (known.state === 'CANCEL_PENDING') {
-        this.finish(known, 'CANCELLED', undefined, { Code: 'NONE', Message: 'Cancelled by user' })
-      }
+    step.logs.push("[stderr] Command exiting with ret '137' (spark-submit was killed)")
+    this.finish(step, 'FAILED', {
+      Reason: 'Unknown Error.',
+      Message: 'Step failed: spark-submit exited with status 137 (killed)',
+      ...this.logFile(step),
     })
-    return { Status: 'SUBMITTED' }
   }
 
   private schedule(clusterId: string): void {
@@ -169,16 +244,13 @@ export class EmrState {
     this.refreshClusterState(cluster)
   }
 
-  private readonly starting = new Set<string>()
-
   private start(step: StepRecord): void {
     setState(step, 'RUNNING')
     step.startedAt = Date.now()
-    const cluster = this.cluster(step.clusterId)
-    this.refreshClusterState(cluster)
+    this.refreshClusterState(this.cluster(step.clusterId))
     const kind = stepKind(step)
-    if (kind === 'spark') return this.launch(step)
-    if (kind === 'kill') return void this.kill(step, killTagsOf(step.args)[0] ?? '')
+    if (kind === 'spark') return this.spark.launch(step)
+    if (kind === 'kill') return void this.runCommand(step)
     const first = step.args[0]
     this.finish(step, 'FAILED', {
       Reason: 'Unknown Error.',
@@ -186,61 +258,32 @@ export class EmrState {
     })
   }
 
-  private launch(step: StepRecord): void {
-    const sparkArgs = step.args.slice(1)
-    const parsed = parseSparkSubmitArgs(sparkArgs)
-    const option = (name: string) => parsed.options.find(([n]) => n === name)?.[1]
-    const deployMode = option('--deploy-mode') ?? 'client'
-    const tags = yarnTagsOf(sparkArgs)
-    const env: Record<string, string> = {}
-    for (const [key, value] of parsed.confs) {
-      const match = /^spark\.yarn\.appMasterEnv\.(.+)$/.exec(key)
-      if (match) env[match[1] as string] = value
+  /** The kill step: the real script, the real bash, the fake RM, yarn and hostname. */
+  private async runCommand(step: StepRecord): Promise<void> {
+    const env = this.rm.stepEnv(step.clusterId, step.id)
+    const result = await this.commands.run(step.id, step.args, env, (l) => step.logs.push(l))
+    if (step.state === 'CANCEL_PENDING') {
+      return this.finish(step, 'CANCELLED', undefined, {
+        Code: 'NONE',
+        Message: 'Cancelled by user',
+      })
     }
-    const stateIndex = parsed.appArgs.indexOf('--state')
-    const state = stateIndex >= 0 ? parsed.appArgs[stateIndex + 1] : undefined
-    const app = this.yarn.launch(
-      { clusterId: step.clusterId, stepId: step.id, sparkArgs, tags, deployMode, env, state },
-      (info, lastLines) => this.applicationEnded(step, info, lastLines),
-    )
-    step.appIds.push(app.appId)
-    if (deployMode === 'cluster' && parsed.confs.get(WAIT_CONF)?.trim() === 'false') {
-      // spark-submit returns once YARN accepted the app: the step no longer tracks the driver.
-      this.later(200, () => step.state === 'RUNNING' && this.finish(step, 'COMPLETED'))
-    }
-  }
-
-  private applicationEnded(step: StepRecord, app: AppInfo, lastLines: string[]): void {
     if (step.state !== 'RUNNING') return
-    if (app.exitCode === 0) return this.finish(step, 'COMPLETED')
-    const cause = app.signal ? `killed by ${app.signal}` : `exit code ${app.exitCode}`
-    const exception = [...lastLines].reverse().find((l) => l.includes('Exception'))
+    if (result.exitCode === 0) return this.finish(step, 'COMPLETED')
+    const lastError = [...step.logs].reverse().find((l) => l.startsWith('[stderr] '))
     this.finish(step, 'FAILED', {
       Reason: 'Unknown Error.',
-      Message:
-        exception?.replace(/^\[stderr\] /, '') ??
-        `Exception in thread "main" org.apache.spark.SparkException: Application ${app.appId} finished with failed status (${cause})`,
-      LogFile: `s3://aws-logs-${ACCOUNT}-${this.region}/elasticmapreduce/${step.clusterId}/steps/${step.id}/stderr.gz`,
+      Message: lastError?.slice('[stderr] '.length) ?? `exit code ${result.exitCode}`,
+      ...this.logFile(step),
     })
   }
 
-  private async kill(step: StepRecord, tag: string): Promise<void> {
-    const { killed, survivors } = await this.yarn.killByTag(
-      step.clusterId,
-      tag,
-      this.timings.killGraceMs,
-    )
-    for (const id of killed) step.logs.push(`[stdout] Killing application ${id}`)
-    if (step.state !== 'RUNNING') return
-    if (survivors.length === 0) {
-      step.logs.push(`[stdout] killed: ${killed.join(' ') || 'none'}`)
-      return this.finish(step, 'COMPLETED')
-    }
-    step.logs.push(`[stderr] still running: ${survivors.join(' ')}`)
-    this.finish(step, 'FAILED', { Reason: 'Unknown Error.', Message: 'still running' })
+  private logFile(step: StepRecord): { LogFile?: string } {
+    const logUri = this.clusters.get(step.clusterId)?.logUri
+    return logUri ? { LogFile: stepLogUri(logUri, step.clusterId, step.id, 'stderr.gz') } : {}
   }
 
-  private finish(
+  finish(
     step: StepRecord,
     state: StepState,
     failure?: FailureDetails,
@@ -251,6 +294,13 @@ export class EmrState {
     if (failure) step.failure = failure
     if (reason) step.stateChangeReason = reason
     const cluster = this.cluster(step.clusterId)
+    if (state === 'FAILED') {
+      const lines = [...step.logs, ...step.appIds.flatMap((id) => this.yarn.logs(id))]
+      if (failure?.Message) lines.push(`[stderr] ${failure.Message}`)
+      this.later(this.timings.logUploadDelayMs, () =>
+        this.logs.upload(cluster.logUri, cluster.id, step.id, lines),
+      )
+    }
     if (state === 'FAILED' && step.actionOnFailure !== 'CONTINUE') {
       for (const other of this.stepsOf(cluster.id)) {
         if (other.state === 'PENDING') {
@@ -269,7 +319,7 @@ export class EmrState {
       Message: `Shut down as step failed: ${stepId}`,
     }
     for (const app of this.yarn.list()) {
-      if (app.alive && app.clusterId === cluster.id) this.yarn.signal(app.appId, 'SIGKILL')
+      if (app.alive && app.clusterId === cluster.id) void this.yarn.kill(app.appId, 0)
     }
   }
 
@@ -294,11 +344,8 @@ export class EmrState {
     this.closed = true
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
+    this.commands.closeAll()
     await this.yarn.closeAll()
+    await this.logs.close()
   }
-}
-
-function setState(step: StepRecord, state: StepState): void {
-  step.state = state
-  step.history.push({ state, t: Date.now() })
 }

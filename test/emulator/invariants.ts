@@ -33,6 +33,11 @@ export interface Invariants {
   readonly lostOffsets: number[]
   /** Output objects whose records are not exactly the source's records for their range. */
   readonly corruptBatches: Array<{ readonly key: string; readonly reason: string }>
+  /**
+   * Committed ranges that share offsets with another committed range without being the same
+   * range: a driver re-read records (started before the checkpoint).
+   */
+  readonly overlappingBatches: Array<readonly [BatchRun, BatchRun]>
   /** Ranges committed more than once (by batch-end): a second driver redid finished work. */
   readonly duplicateBatches: Array<{
     readonly start: number
@@ -41,7 +46,11 @@ export interface Invariants {
   }>
   /** Batches of different processes in flight at the same instant: two drivers writing. */
   readonly overlaps: Array<readonly [BatchRun, BatchRun]>
-  /** Two drivers of this stream alive at the same time (idle or not). */
+  /**
+   * Two drivers of this stream active at the same time, busy or idle: from reading the
+   * checkpoint (driver-start) to the end of the process. A standby waiting for `run` has read
+   * nothing and is not active yet.
+   */
   readonly driverOverlaps: Array<readonly [DriverLife, DriverLife]>
   readonly batches: BatchRun[]
   /** Where processing passed from one driver to the next; gapMs is the real downtime. */
@@ -51,9 +60,9 @@ export interface Invariants {
     readonly gapMs: number
   }>
   readonly liveApps: AppInfo[]
-  /** Marker objects (s3:// URIs) present under the marker prefix, `.stopped` acks excluded. */
+  /** Marker objects (s3:// URIs) present under the marker prefix, the driver reports excluded. */
   readonly markers: string[]
-  /** No loss, no corruption, no overlap. */
+  /** No loss, no corruption, no overlap, no re-read records. */
   readonly ok: boolean
 }
 
@@ -91,14 +100,17 @@ export function computeInvariants(input: InvariantInput): Invariants {
     const exit = list.find((e) => e.event === 'app-exit' || e.event === 'crash')
     const endOfLife = exit?.t ?? now
     const info = list.find((e) => e.stepId !== undefined) ?? list[0]
-    lives.push({
-      pid,
-      stepId: info?.stepId,
-      appId: info?.appId,
-      from: list[0]?.t ?? now,
-      to: endOfLife,
-      alive: exit === undefined,
-    })
+    const started = list.find((e) => e.event === 'driver-start')
+    if (started) {
+      lives.push({
+        pid,
+        stepId: info?.stepId,
+        appId: info?.appId,
+        from: started.t,
+        to: endOfLife,
+        alive: exit === undefined,
+      })
+    }
     let open: ActivityEvent | undefined
     for (const e of list) {
       if (e.event === 'batch-start') open = e
@@ -154,6 +166,16 @@ export function computeInvariants(input: InvariantInput): Invariants {
       return { start, end, times }
     })
 
+  const committed = batches.filter((b) => b.completed).sort((a, b) => a.start - b.start)
+  const overlappingBatches: Array<readonly [BatchRun, BatchRun]> = []
+  for (let i = 0; i < committed.length; i++) {
+    const a = committed[i] as BatchRun
+    for (let j = i + 1; j < committed.length && (committed[j] as BatchRun).start < a.end; j++) {
+      const b = committed[j] as BatchRun
+      if (a.start !== b.start || a.end !== b.end) overlappingBatches.push([a, b])
+    }
+  }
+
   const ordered = [...batches].sort((a, b) => a.from - b.from)
   const handovers = ordered.slice(1).flatMap((to, i) => {
     const from = ordered[i] as BatchRun
@@ -166,13 +188,18 @@ export function computeInvariants(input: InvariantInput): Invariants {
     lostOffsets,
     corruptBatches,
     duplicateBatches,
+    overlappingBatches,
     overlaps,
     driverOverlaps,
     batches,
     handovers,
     liveApps: input.liveApps,
     markers: input.markers,
-    ok: lostOffsets.length === 0 && corruptBatches.length === 0 && overlaps.length === 0,
+    ok:
+      lostOffsets.length === 0 &&
+      corruptBatches.length === 0 &&
+      overlaps.length === 0 &&
+      overlappingBatches.length === 0,
   }
 }
 

@@ -18,6 +18,16 @@ export interface SignalPlan {
   readonly then?: { readonly signal: NodeJS.Signals; readonly afterMs: number }
 }
 
+/** SIGSTOP the action at a point, SIGCONT it `forMs` later: a runner that froze (or a VM paused). */
+export interface PausePlan {
+  /** Pause this long after start... */
+  readonly afterMs?: number
+  /** ...or as soon as stdout contains this. */
+  readonly onStdout?: string | RegExp
+  /** How long it stays stopped (e.g. past the deploy lock's lease). */
+  readonly forMs: number
+}
+
 export interface RunActionOptions {
   /** Environment of the action (the stack's AWS endpoints and credentials). */
   readonly env?: Readonly<Record<string, string>>
@@ -26,6 +36,7 @@ export interface RunActionOptions {
   /** For entry 'post': the state saved by main (STATE_<name> variables). */
   readonly state?: Readonly<Record<string, string>>
   readonly signal?: SignalPlan
+  readonly pause?: PausePlan
   /** SIGKILL the action after this long (default 120 s): a hung action must not hang the suite. */
   readonly timeoutMs?: number
   /** Receives stdout/stderr as it comes, e.g. process.stdout.write for a demo. */
@@ -45,6 +56,15 @@ export interface ActionRun {
   readonly durationMs: number
   readonly signalled: boolean
   readonly timedOut: boolean
+  /** With `pause`: when the action was stopped and continued (epoch ms). */
+  readonly pausedAt?: number
+  readonly resumedAt?: number
+  /** Every chunk of output with the time it arrived (epoch ms). */
+  readonly chunks: ReadonlyArray<{
+    readonly t: number
+    readonly stream: 'stdout' | 'stderr'
+    readonly text: string
+  }>
 }
 
 let runSeq = 0
@@ -143,14 +163,34 @@ export async function runAction(
     if (plan.then) timers.push(setTimeout(() => child.kill(plan.then?.signal), plan.then.afterMs))
   }
   if (plan?.afterMs !== undefined) timers.push(setTimeout(fire, plan.afterMs))
+  const pause = options.pause
+  let pausedAt: number | undefined
+  let resumedAt: number | undefined
+  const stop = () => {
+    if (!pause || pausedAt !== undefined) return
+    pausedAt = Date.now()
+    child.kill('SIGSTOP')
+    timers.push(
+      setTimeout(() => {
+        resumedAt = Date.now()
+        child.kill('SIGCONT')
+      }, pause.forMs),
+    )
+  }
+  if (pause?.afterMs !== undefined) timers.push(setTimeout(stop, pause.afterMs))
+  const chunks: Array<{ t: number; stream: 'stdout' | 'stderr'; text: string }> = []
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString()
+    chunks.push({ t: Date.now(), stream: 'stdout', text: chunk.toString() })
     options.onOutput?.(chunk.toString(), 'stdout')
     const match = plan?.onStdout
     if (match && (typeof match === 'string' ? stdout.includes(match) : match.test(stdout))) fire()
+    const at = pause?.onStdout
+    if (at && (typeof at === 'string' ? stdout.includes(at) : at.test(stdout))) stop()
   })
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
+    chunks.push({ t: Date.now(), stream: 'stderr', text: chunk.toString() })
     options.onOutput?.(chunk.toString(), 'stderr')
   })
   timers.push(
@@ -159,6 +199,7 @@ export async function runAction(
       child.kill('SIGKILL')
     }, options.timeoutMs ?? 120_000),
   )
+  // A stopped child must not outlive the test either: SIGKILL ends it even while stopped.
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit)
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
@@ -180,5 +221,8 @@ export async function runAction(
     durationMs: Date.now() - started,
     signalled,
     timedOut,
+    ...(pausedAt === undefined ? {} : { pausedAt }),
+    ...(resumedAt === undefined ? {} : { resumedAt }),
+    chunks,
   }
 }

@@ -1,17 +1,12 @@
-// The whole local world for e2e tests, the demo and the bench: moto (S3), the EMR emulator with
-// one cluster, a stream's source in S3, test jars, the action runner and the data-safety verdict.
+// The whole local world for e2e tests, the demo and the bench: moto (S3) behind a fault proxy
+// for the action, the EMR emulator with one cluster (and its YARN, ResourceManager and step
+// logs), streams' sources in S3, test jars, apps, the action runner and the data-safety verdict.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { appIdentity } from '../../src/contract/identity.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { buildSparkStep } from '../../src/contract/step.ts'
 import { createMotoClient, startMoto, type MotoServer } from '../support/moto.ts'
 import {
-  DEFAULT_BATCH_MS,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_MARKER_POLL_MS,
-  availableOffset,
   parseS3Uri,
   type ActivityEvent,
   type DriverBehavior,
@@ -19,36 +14,46 @@ import {
   type SourceConfig,
 } from './contract.ts'
 import { ensureFreshDist } from './dist-freshness.ts'
-import { EmrEmulator, type Faults } from './emr-server.ts'
-import type { ClusterSpec, EmrTimings } from './emr-state.ts'
-import { computeInvariants, type Invariants } from './invariants.ts'
+import { EmrEmulator, type EmulatorTimings, type Faults } from './emr-server.ts'
+import type { ClusterSpec } from './emr-state.ts'
+import type { Invariants } from './invariants.ts'
 import { writeJar } from './jar.ts'
+import { PROFILES, type StackProfile } from './profiles.ts'
+import type { RmMode } from './resource-manager.ts'
 import { runAction, type ActionRun, type RunActionOptions } from './run-action.ts'
-import { listAllKeys, readOutputs, readText } from './s3-read.ts'
+import { S3FaultProxy, type S3FaultRule } from './s3-proxy.ts'
+import { stackApp, type StackApp, type StartAppOptions, type StartedApp } from './stack-apps.ts'
+
+export type { StackApp, StartAppOptions, StartedApp } from './stack-apps.ts'
+export type { StackProfile } from './profiles.ts'
 
 export interface StackOptions {
   readonly appName?: string
   readonly clusterName?: string
   readonly stepConcurrencyLevel?: number
+  /** More of the default cluster: `releaseLabel`, `runtimeRoles`, `logUri` (null: none). */
+  readonly cluster?: Omit<ClusterSpec, 'name' | 'stepConcurrencyLevel'>
   readonly extraClusters?: readonly ClusterSpec[]
-  /** The stream: ratePerSec 50, batchSize 10, batchMs 100, markerPollMs 250 unless given. */
+  /** `fast` (default) or `realistic` (profiles.ts): EMR, YARN and stream timings. */
+  readonly profile?: StackProfile
+  /** Every stream's defaults; the profile's unless given (fast: 50/s, batches of 10). */
   readonly source?: Partial<SourceConfig>
   readonly faults?: Partial<Faults>
-  readonly timings?: Partial<EmrTimings>
+  /** Over the profile's timings. */
+  readonly timings?: Partial<EmulatorTimings>
   readonly seed?: number
 }
 
-export interface JarOptions {
-  readonly crashAfterMs?: number
-  readonly drainMs?: number
-  readonly ignoreSigterm?: boolean
+/** The jar's driver options (DriverConfig without version and behaviour), and where it goes. */
+export type JarOptions = Omit<DriverConfig, 'version' | 'behavior'> & {
   /** Upload to s3://<bucket>/jars/ and return that URI instead of the local path. */
   readonly upload?: boolean
 }
 
 export interface Stack {
-  /** What a child process of the action needs: AWS endpoints, test credentials, region. */
+  /** What a child process of the action needs: AWS endpoints (S3: the proxy), credentials. */
   readonly env: Readonly<Record<string, string>>
+  readonly profile: StackProfile
   readonly bucket: string
   readonly clusterId: string
   readonly clusterName: string
@@ -58,8 +63,14 @@ export interface Stack {
   readonly markerPrefix: string
   /** s3://bucket/streams/<app>: the default stream's state. */
   readonly statePrefix: string
+  /** moto itself, as the drivers and the tests reach it. */
   readonly s3Endpoint: string
+  /** The fault proxy in front of moto that the action's AWS_ENDPOINT_URL_S3 names. */
+  readonly s3Proxy: S3FaultProxy
   readonly emrEndpoint: string
+  /** The bucket EMR archives step logs in, and the clusters' LogUri (s3://<logBucket>/...). */
+  readonly logBucket: string
+  readonly logUri: string
   readonly emr: EmrEmulator
   readonly s3: S3Client
   readonly tmpDir: string
@@ -68,20 +79,42 @@ export interface Stack {
   makeJar(version: string, behavior?: DriverBehavior, options?: JarOptions): Promise<string>
   /** Another stream (own source, checkpoint, outputs); returns its state URI. */
   newStream(name: string, source?: Partial<SourceConfig>): Promise<string>
-  /** Working action inputs for this stack; add `jar` and timeouts. */
+  /** The default app (appName on clusterId, under markerPrefix, streaming statePrefix). */
+  readonly app: StackApp
+  /**
+   * Another app: its own stream (`streams/<stream>`, default the name) and markers, on the
+   * default cluster unless `clusterId`; `markerPrefix` (a key, default `rollover`) puts the same
+   * name under another prefix.
+   */
+  addApp(
+    appName: string,
+    options?: {
+      markerPrefix?: string
+      stream?: string
+      clusterId?: string
+      source?: Partial<SourceConfig>
+    },
+  ): Promise<StackApp>
+  /** Working action inputs for the default app; add `jar` and timeouts. */
   inputs(overrides?: Readonly<Record<string, string>>): Record<string, string>
-  /** Submits a driver directly (marker + step), as an earlier deploy not made by the action. */
-  startApp(
-    jarUri: string,
-    options?: { deploymentId?: string; state?: string },
-  ): Promise<{ stepId: string; deploymentId: string; markerUri: string }>
+  /** Submits a driver of the default app directly (marker + step), as an earlier deploy. */
+  startApp(jarUri: string, options?: StartAppOptions): Promise<StartedApp>
+  /** A person cancelling a step in the EMR console: EMR's rules, not counted as an API call. */
+  cancelFromConsole(stepId: string): Promise<{ Status: string; Reason?: string }>
+  /** How the ResourceManager answers kill steps from now on (until reset). */
+  setResourceManager(mode: RmMode): void
+  /** An S3 fault for the action's requests only (until removed or reset). */
+  failS3(rule: S3FaultRule): () => void
   readActivity(state?: string): Promise<ActivityEvent[]>
   checkInvariants(options?: { state?: string }): Promise<Invariants>
   runAction(
     inputs: Readonly<Record<string, string>>,
     options?: RunActionOptions,
   ): Promise<ActionRun>
-  /** Between tests: no injected faults, no live driver left (their steps end FAILED). */
+  /**
+   * Between tests: no injected fault (EMR, RM, S3 proxy: hung requests are dropped), no live
+   * driver left (YARN kills them: their steps end FAILED).
+   */
   reset(): Promise<void>
   stop(): Promise<void>
 }
@@ -97,11 +130,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await writeFile(activityLog, '')
   let moto: MotoServer | undefined
   let emr: EmrEmulator | undefined
+  let proxy: S3FaultProxy | undefined
+  const profile = options.profile ?? 'fast'
   try {
     moto = await startMoto()
+    proxy = await S3FaultProxy.start(moto.endpoint)
     const s3 = createMotoClient(moto.endpoint)
     const bucket = `rollover-e2e-${process.pid}-${Date.now().toString(36)}`
     await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+    // Where EMR archives step logs (each cluster's LogUri).
+    const logBucket = `${bucket}-logs`
+    await s3.send(new CreateBucketCommand({ Bucket: logBucket }))
     const credentials = {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
@@ -114,19 +153,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     emr = await EmrEmulator.start({
       region: REGION,
       clusters: [
-        { name: clusterName, stepConcurrencyLevel: options.stepConcurrencyLevel ?? 1 },
+        {
+          ...options.cluster,
+          name: clusterName,
+          stepConcurrencyLevel: options.stepConcurrencyLevel ?? 1,
+        },
         ...(options.extraClusters ?? []),
       ],
       appEnv: credentials,
       activityLog,
       faults: options.faults,
-      timings: options.timings,
+      timings: { ...PROFILES[profile].timings, ...options.timings },
       seed: options.seed,
+      s3Endpoint: moto.endpoint,
+      logUri: `s3://${logBucket}/elasticmapreduce/`,
     })
     const clusterId = [...emr.state.clusters.values()][0]?.id as string
     const appName = options.appName ?? 'clickstream'
     const stack = buildStack({
       moto,
+      proxy,
+      profile,
+      sourceDefaults: { ...PROFILES[profile].source, ...options.source },
       emr,
       s3,
       bucket,
@@ -135,14 +183,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       appName,
       tmpDir,
       activityLog,
-      env: { ...credentials, AWS_ENDPOINT_URL_EMR: emr.endpoint },
+      logBucket,
+      env: {
+        ...credentials,
+        AWS_ENDPOINT_URL_S3: proxy.endpoint,
+        AWS_ENDPOINT_URL_EMR: emr.endpoint,
+      },
     })
-    await stack.newStream(appName, options.source)
+    await stack.newStream(appName)
     running.add(stack)
     installSignalHandler()
     return stack
   } catch (error) {
     await emr?.close()
+    await proxy?.close()
     await moto?.stop()
     await rm(tmpDir, { recursive: true, force: true })
     throw error
@@ -151,6 +205,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 interface Parts {
   moto: MotoServer
+  proxy: S3FaultProxy
+  profile: StackProfile
+  sourceDefaults: Omit<SourceConfig, 'startedAt'>
   emr: EmrEmulator
   s3: S3Client
   bucket: string
@@ -159,36 +216,52 @@ interface Parts {
   appName: string
   tmpDir: string
   activityLog: string
+  logBucket: string
   env: Record<string, string>
 }
 
 function buildStack(p: Parts): Stack {
   const { s3, bucket, emr } = p
   const statePrefix = `s3://${bucket}/streams/${p.appName}`
-  const markerPrefix = `s3://${bucket}/rollover`
   const mainClass = 'com.example.StreamingApp'
   const sources = new Map<string, SourceConfig>()
-  let deploySeq = 0
   let stopped = false
 
-  const getText = (key: string) => readText(s3, bucket, key)
-  const listKeys = (prefix: string) => listAllKeys(s3, bucket, prefix)
+  const context = {
+    s3,
+    bucket,
+    emr,
+    mainClass,
+    sources,
+    readActivity: (state?: string) => stack.readActivity(state),
+  }
+  const app = stackApp(context, {
+    appName: p.appName,
+    markerPrefixKey: 'rollover',
+    statePrefix,
+    clusterId: p.clusterId,
+  })
 
   const stack: Stack = {
     env: p.env,
+    profile: p.profile,
     bucket,
     clusterId: p.clusterId,
     clusterName: p.clusterName,
     appName: p.appName,
     mainClass,
-    markerPrefix,
+    markerPrefix: app.markerPrefix,
     statePrefix,
     s3Endpoint: p.moto.endpoint,
+    s3Proxy: p.proxy,
     emrEndpoint: emr.endpoint,
+    logBucket: p.logBucket,
+    logUri: `s3://${p.logBucket}/elasticmapreduce/`,
     emr,
     s3,
     tmpDir: p.tmpDir,
     activityLog: p.activityLog,
+    app,
 
     async makeJar(version, behavior = 'ok', options = {}) {
       const { upload, ...rest } = options
@@ -202,14 +275,7 @@ function buildStack(p: Parts): Stack {
 
     async newStream(name, source = {}) {
       const uri = `s3://${bucket}/streams/${name}`
-      const config: SourceConfig = {
-        startedAt: Date.now(),
-        ratePerSec: 50,
-        batchSize: DEFAULT_BATCH_SIZE,
-        batchMs: DEFAULT_BATCH_MS,
-        markerPollMs: DEFAULT_MARKER_POLL_MS,
-        ...source,
-      }
+      const config: SourceConfig = { startedAt: Date.now(), ...p.sourceDefaults, ...source }
       const key = `${parseS3Uri(uri).key}/source.json`
       await s3.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(config) }),
@@ -218,46 +284,32 @@ function buildStack(p: Parts): Stack {
       return uri
     },
 
-    inputs(overrides = {}) {
-      return {
-        'app-name': p.appName,
-        'cluster-id': p.clusterId,
-        'main-class': mainClass,
-        'app-args': `--state\n${statePrefix}`,
-        'marker-prefix': markerPrefix,
-        ...overrides,
-      }
+    async addApp(appName, options = {}) {
+      const state = await stack.newStream(options.stream ?? appName, options.source)
+      return stackApp(context, {
+        appName,
+        markerPrefixKey: options.markerPrefix ?? 'rollover',
+        statePrefix: state,
+        clusterId: options.clusterId ?? p.clusterId,
+      })
     },
 
-    async startApp(jarUri, options = {}) {
-      deploySeq += 1
-      const deploymentId = options.deploymentId ?? `seed-${Date.now().toString(36)}-${deploySeq}`
-      const markerKey = `rollover/${p.appName}/markers/${deploymentId}`
-      const markerUri = `s3://${bucket}/${markerKey}`
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: markerKey,
-          Body: JSON.stringify({ deploymentId, writtenBy: 'test stack startApp' }),
-        }),
-      )
-      const spec = buildSparkStep({
-        app: appIdentity({ bucket, key: 'rollover' }, p.appName),
-        deploymentId,
-        mainClass,
-        sparkSubmitArgs: [],
-        appArgs: ['--state', options.state ?? statePrefix],
-        jarUri,
-        markerUri,
-      })
-      const step = emr.state.addStep(p.clusterId, {
-        name: spec.name,
-        jar: spec.jar,
-        args: spec.args,
-        actionOnFailure: spec.actionOnFailure,
-        properties: {},
-      })
-      return { stepId: step.id, deploymentId, markerUri }
+    inputs: (overrides) => app.inputs(overrides),
+    startApp: (jarUri, options) => app.startApp(jarUri, options),
+    checkInvariants: (options) => app.checkInvariants(options),
+
+    cancelFromConsole(stepId) {
+      const step = emr.state.steps.get(stepId)
+      if (!step) return Promise.resolve({ Status: 'FAILED', Reason: `no step ${stepId}` })
+      return emr.state.cancel(step.clusterId, stepId)
+    },
+
+    setResourceManager(mode) {
+      emr.setFaults({ rm: mode })
+    },
+
+    failS3(rule) {
+      return p.proxy.add(rule)
     },
 
     async readActivity(state) {
@@ -271,29 +323,6 @@ function buildStack(p: Parts): Stack {
       return state === undefined ? events : events.filter((e) => e.state === state)
     },
 
-    async checkInvariants(options = {}) {
-      const state = options.state ?? statePrefix
-      const stateKey = parseS3Uri(state).key
-      const source = sources.get(state)
-      if (!source) throw new Error(`unknown stream ${state}: create it with newStream`)
-      const checkpoint = await getText(`${stateKey}/checkpoint.json`)
-      const outputKeys = await listKeys(`${stateKey}/output/`)
-      const outputs = await readOutputs(s3, bucket, outputKeys)
-      const markerKey = parseS3Uri(markerPrefix).key
-      const markers = (await listKeys(`${markerKey}/`))
-        .filter((key) => key.includes('/markers/') && !key.endsWith('.stopped'))
-        .map((key) => `s3://${bucket}/${key}`)
-      return computeInvariants({
-        events: await stack.readActivity(state),
-        outputs,
-        committedOffset: checkpoint ? (JSON.parse(checkpoint) as { offset: number }).offset : 0,
-        sourceOffset: availableOffset(source, Date.now()),
-        liveApps: emr.liveApps().filter((a) => a.state === state),
-        markers,
-        now: Date.now(),
-      })
-    },
-
     runAction(inputs, options = {}) {
       return runAction(inputs, {
         tmpDir: p.tmpDir,
@@ -303,14 +332,9 @@ function buildStack(p: Parts): Stack {
     },
 
     async reset() {
-      emr.setFaults({
-        throttleRate: 0,
-        errorRate: 0,
-        latencyMs: 0,
-        failNext: {},
-        realRateLimits: false,
-      })
-      for (const app of emr.liveApps()) emr.yarn.signal(app.appId, 'SIGKILL')
+      emr.clearFaults()
+      p.proxy.clear()
+      await Promise.all(emr.liveApps().map((a) => emr.yarn.kill(a.appId, 0)))
       await emr.waitFor(() => emr.liveApps().length === 0, 5000, 'drivers to end')
     },
 
@@ -319,6 +343,7 @@ function buildStack(p: Parts): Stack {
       stopped = true
       running.delete(stack)
       await emr.close()
+      await p.proxy.close()
       s3.destroy()
       await p.moto.stop()
       if (!process.env.EMULATOR_KEEP_TMP) await rm(p.tmpDir, { recursive: true, force: true })

@@ -4,7 +4,11 @@
 //  * a cluster-mode spark-submit step is RUNNING exactly as long as its application, and ends
 //    COMPLETED on a clean exit, FAILED otherwise;
 //  * CancelSteps on a RUNNING step ends it CANCELLED, but its YARN application keeps running;
-//  * the kill step (buildKillStep) kills every live application carrying its tag.
+//    a repeated cancel changes nothing; below emr-5.28.0 a RUNNING step cannot be cancelled;
+//  * the kill step (buildKillStep) kills every live application carrying one of its tags;
+//  * on a cluster with runtime roles every step needs ExecutionRoleArn, elsewhere none may have one;
+//  * listActiveSteps answers oldest first (ListSteps with a StepStates filter), and about 1,000
+//    steps of history are kept.
 // The driver watches its marker in the MemoryStore (directly, without recording store calls) and,
 // once the marker is gone, drains, optionally writes `<marker>.stopped`, and exits 0.
 // Every port call is recorded; faults (e.g. ThrottlingException) can be injected per call.
@@ -14,10 +18,15 @@ import {
   CLUSTER_NOT_MODIFIABLE,
   cancelOutcome,
   killTagsOf,
+  LIST_STEPS_PAGE_SIZE,
+  listStepsOrder,
   markerUriOfSpark,
+  runtimeRoleProblem,
   stepKind,
+  stepsBeyondHistory,
   stepsToStart,
   yarnTagsOf,
+  type CancelOutcome,
   type StepKind,
 } from '../emulator/emr-rules.ts'
 import {
@@ -141,29 +150,38 @@ export interface FakeStep {
   readonly kind: StepKind
   readonly script: Required<DriverScript>
   readonly createdAt: number
+  readonly executionRoleArn?: string
   state: StepState
   startedAt?: number
   endedAt?: number
   failure?: StepInfo['failure']
   app?: FakeApp
+  /** Cancelled while `cancelHangs`: CANCEL_PENDING until its application ends. */
+  cancelHangs?: boolean
 }
 
 export interface KillRecord {
   readonly stepId: string
+  /** The kill step's tags, comma-separated (it kills applications carrying any of them). */
   readonly tag: string
   readonly killed: readonly string[]
 }
+
+/** A cluster of the fake: EMR's ClusterInfo, and whether it has runtime roles. */
+export type FakeClusterSpec = Partial<ClusterInfo> & { readonly runtimeRoles?: boolean }
 
 export interface FakeEmrOptions {
   readonly clock: Clock
   readonly store: MemoryStore
   /** The one cluster created up front. Default j-FAKE "streaming", WAITING, concurrency 1. */
-  readonly cluster?: Partial<ClusterInfo>
+  readonly cluster?: FakeClusterSpec
   /** Script of every spark-submit step with no queued script. */
   readonly driver?: DriverScript
   readonly kill?: KillScript
   /** CANCEL_PENDING -> CANCELLED for a RUNNING step. Default 1s. */
   readonly cancelDelayMs?: number
+  /** The interrupt never takes: a cancelled RUNNING step stays CANCEL_PENDING while its app lives. */
+  readonly cancelHangs?: boolean
 }
 
 const DEFAULT_SCRIPT: Required<DriverScript> = {
@@ -204,6 +222,8 @@ export class FakeEmr implements EmrPort {
   private readonly defaultScript: Required<DriverScript>
   private readonly killScript: Required<KillScript>
   private readonly cancelDelayMs: number
+  private readonly cancelHangs: boolean
+  private readonly runtimeRoles = new Set<string>()
   private readonly queued: DriverScript[] = []
   private readonly faults = new Map<string, () => Error>()
   private faultWhen?: (call: EmrCall) => boolean
@@ -223,10 +243,12 @@ export class FakeEmr implements EmrPort {
       ...options.kill,
     }
     this.cancelDelayMs = options.cancelDelayMs ?? 1000
+    this.cancelHangs = options.cancelHangs ?? false
     this.addCluster({ id: 'j-FAKE', name: 'streaming', ...options.cluster })
   }
 
-  addCluster(info: Partial<ClusterInfo> & { readonly id: string }): ClusterInfo {
+  addCluster(spec: FakeClusterSpec & { readonly id: string }): ClusterInfo {
+    const { runtimeRoles, ...info } = spec
     const cluster: ClusterInfo = {
       name: info.id,
       state: 'WAITING',
@@ -235,6 +257,8 @@ export class FakeEmr implements EmrPort {
       ...info,
     }
     this.clusters.set(cluster.id, cluster)
+    if (runtimeRoles) this.runtimeRoles.add(cluster.id)
+    else this.runtimeRoles.delete(cluster.id)
     return cluster
   }
 
@@ -270,16 +294,30 @@ export class FakeEmr implements EmrPort {
   // ------------------------------------------------------------ seeding and inspection
 
   /** A step already RUNNING (its driver alive and watching its marker), without recording calls. */
-  seedRunningStep(spec: StepSpec, script: DriverScript = {}, clusterId = 'j-FAKE'): FakeStep {
-    const step = this.createStep(clusterId, spec, { ...this.defaultScript, ...script })
+  seedRunningStep(
+    spec: StepSpec,
+    script: DriverScript = {},
+    clusterId = 'j-FAKE',
+    executionRoleArn?: string,
+  ): FakeStep {
+    const step = this.createStep(
+      clusterId,
+      spec,
+      { ...this.defaultScript, ...script },
+      executionRoleArn,
+    )
     this.start(step)
     return step
   }
 
-  /** A human cancelling the step in the console: not recorded as a call. */
-  cancelFromConsole(stepId: string): void {
+  /** A human cancelling the step in the console: EMR's rules, not recorded as a call. */
+  cancelFromConsole(stepId: string): CancelOutcome {
     const step = this.steps.get(stepId)
-    if (step) this.doCancel(step)
+    const outcome = cancelOutcome(stepId, step?.state, step && this.clusters.get(step.clusterId))
+    if (step && (outcome.kind === 'cancelled' || outcome.kind === 'cancel-pending')) {
+      this.doCancel(step)
+    }
+    return outcome
   }
 
   step(id: string): FakeStep {
@@ -343,18 +381,17 @@ export class FakeEmr implements EmrPort {
   async listActiveSteps(clusterId: string): Promise<StepInfo[]> {
     await this.record({ op: 'listActiveSteps', at: this.clock.now(), clusterId })
     this.cluster(clusterId)
-    return this.activeSteps(clusterId)
-      .sort((a, b) => b.seq - a.seq)
-      .map((s) => this.info(s))
+    // ListSteps with a StepStates filter: oldest first. Summaries carry no runtime role.
+    return listStepsOrder(this.activeSteps(clusterId), true).map((s) => this.summary(s))
   }
 
   async listRecentSteps(clusterId: string): Promise<StepInfo[]> {
     await this.record({ op: 'listRecentSteps', at: this.clock.now(), clusterId })
     this.cluster(clusterId)
-    return this.stepsOf(clusterId)
-      .sort((a, b) => b.seq - a.seq)
-      .slice(0, 50)
-      .map((s) => this.info(s))
+    // ListSteps' first page without a filter: newest first. Summaries carry no runtime role.
+    return listStepsOrder(this.stepsOf(clusterId), false)
+      .slice(0, LIST_STEPS_PAGE_SIZE)
+      .map((s) => this.summary(s))
   }
 
   async describeStep(clusterId: string, stepId: string): Promise<StepInfo> {
@@ -381,10 +418,12 @@ export class FakeEmr implements EmrPort {
     if (!ACTIVE_CLUSTER_STATES.has(cluster.state)) {
       throw emrError('ValidationException', CLUSTER_NOT_MODIFIABLE)
     }
+    const roleProblem = runtimeRoleProblem(this.runtimeRoles.has(clusterId), executionRoleArn)
+    if (roleProblem) throw emrError('ValidationException', roleProblem)
     const kind = stepKind(spec)
     const script =
       kind === 'spark' ? { ...this.defaultScript, ...this.queued.shift() } : this.defaultScript
-    const step = this.createStep(clusterId, spec, script)
+    const step = this.createStep(clusterId, spec, script, executionRoleArn)
     call.stepId = step.id
     this.schedule(clusterId)
     return step.id
@@ -394,11 +433,12 @@ export class FakeEmr implements EmrPort {
     await this.record({ op: 'cancelStep', at: this.clock.now(), clusterId, stepId })
     const step = this.steps.get(stepId)
     const known = step && step.clusterId === clusterId ? step : undefined
-    const outcome = cancelOutcome(stepId, known?.state)
+    const outcome = cancelOutcome(stepId, known?.state, this.clusters.get(clusterId))
     if (outcome.kind === 'refused' || !known) {
       throw new CancelStepFailed(stepId, outcome.kind === 'refused' ? outcome.reason : undefined)
     }
-    this.doCancel(known)
+    // Already CANCEL_PENDING: CancelSteps is idempotent, nothing changes.
+    if (outcome.kind !== 'already-pending') this.doCancel(known)
   }
 
   // ------------------------------------------------------------ the model
@@ -427,7 +467,12 @@ export class FakeEmr implements EmrPort {
     return [...this.steps.values()].filter((s) => s.clusterId === clusterId)
   }
 
-  private createStep(clusterId: string, spec: StepSpec, script: Required<DriverScript>): FakeStep {
+  private createStep(
+    clusterId: string,
+    spec: StepSpec,
+    script: Required<DriverScript>,
+    executionRoleArn?: string,
+  ): FakeStep {
     this.cluster(clusterId)
     this.seq += 1
     const step: FakeStep = {
@@ -438,10 +483,20 @@ export class FakeEmr implements EmrPort {
       kind: stepKind(spec),
       script,
       createdAt: this.clock.now(),
+      ...(executionRoleArn === undefined ? {} : { executionRoleArn }),
       state: 'PENDING',
     }
     this.steps.set(step.id, step)
+    // EMR keeps about 1,000 steps of history: the oldest ended ones are forgotten.
+    for (const old of stepsBeyondHistory(this.stepsOf(clusterId))) this.steps.delete(old.id)
     return step
+  }
+
+  /** What ListSteps tells of a step: StepSummary has no runtime role. */
+  private summary(step: FakeStep): StepInfo {
+    const { executionRoleArn, ...summary } = this.info(step)
+    void executionRoleArn
+    return summary
   }
 
   private info(step: FakeStep): StepInfo {
@@ -453,6 +508,7 @@ export class FakeEmr implements EmrPort {
       args: [...step.spec.args],
       actionOnFailure: step.spec.actionOnFailure,
       state: step.state,
+      ...(step.executionRoleArn === undefined ? {} : { executionRoleArn: step.executionRoleArn }),
       createdAt: date(step.createdAt),
       startedAt: date(step.startedAt),
       endedAt: date(step.endedAt),
@@ -549,6 +605,10 @@ export class FakeEmr implements EmrPort {
     app.exit = exit
     app.endedAt = this.clock.now()
     const step = this.steps.get(app.stepId)
+    if (step?.state === 'CANCEL_PENDING' && step.cancelHangs) {
+      this.finish(step, 'CANCELLED')
+      return
+    }
     if (!step || step.state !== 'RUNNING') return
     const end = (): void => {
       if (step.state !== 'RUNNING') return
@@ -569,9 +629,8 @@ export class FakeEmr implements EmrPort {
   private runKill(step: FakeStep): void {
     if (step.state !== 'RUNNING') return
     const tags = killTagsOf(step.spec.args)
-    const tag = tags.join(',')
     if (this.killScript.outcome === 'FAILED') {
-      this.kills.push({ stepId: step.id, tag, killed: [] })
+      this.kills.push({ stepId: step.id, tag: tags.join(','), killed: [] })
       this.finish(step, 'FAILED', {
         reason: 'Unknown Error.',
         message: 'still running: application_1700000000000_0001',
@@ -580,7 +639,7 @@ export class FakeEmr implements EmrPort {
     }
     const victims = this.apps.filter((a) => a.alive && a.tags.some((t) => tags.includes(t)))
     for (const app of victims) this.appEnds(app, 'killed')
-    this.kills.push({ stepId: step.id, tag, killed: victims.map((a) => a.id) })
+    this.kills.push({ stepId: step.id, tag: tags.join(','), killed: victims.map((a) => a.id) })
     this.finish(step, 'COMPLETED')
   }
 
@@ -592,6 +651,10 @@ export class FakeEmr implements EmrPort {
     if (step.state !== 'RUNNING') return
     // spark-submit gets the signal; the cluster-mode driver in YARN does not.
     step.state = 'CANCEL_PENDING'
+    if (this.cancelHangs) {
+      step.cancelHangs = true
+      return
+    }
     this.later(this.cancelDelayMs, () => {
       if (step.state === 'CANCEL_PENDING') this.finish(step, 'CANCELLED')
     })
