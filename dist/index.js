@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4206);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2330);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4206:
+/***/ 2330:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75177,8 +75177,57 @@ const MARKER_CONF = 'spark.rollover.marker';
 const MARKER_ENV_CONF = 'spark.yarn.appMasterEnv.ROLLOVER_MARKER';
 const TAGS_CONF = 'spark.yarn.tags';
 const WAIT_CONF = 'spark.yarn.submit.waitAppCompletion';
-/** spark-submit options that take no value; every other `--option` consumes the next argument. */
-const FLAG_OPTIONS = new Set(['--verbose', '-v', '--supervise', '--help', '-h', '--version']);
+/** spark-submit's switches (Spark 3.5, SparkSubmitOptionParser): options that take no value. */
+const FLAG_OPTIONS = new Set([
+    '--help',
+    '-h',
+    '--supervise',
+    '--usage-error',
+    '--verbose',
+    '-v',
+    '--version',
+]);
+/** spark-submit's options that take a value (Spark 3.5). Anything else it refuses. */
+const VALUE_OPTIONS = new Set([
+    '--archives',
+    '--class',
+    '--conf',
+    '-c',
+    '--deploy-mode',
+    '--driver-class-path',
+    '--driver-cores',
+    '--driver-java-options',
+    '--driver-library-path',
+    '--driver-memory',
+    '--executor-cores',
+    '--executor-memory',
+    '--files',
+    '--jars',
+    '--keytab',
+    '--kill',
+    '--master',
+    '--name',
+    '--num-executors',
+    '--packages',
+    '--exclude-packages',
+    '--principal',
+    '--properties-file',
+    '--proxy-user',
+    '--py-files',
+    '--queue',
+    '--repositories',
+    '--status',
+    '--total-executor-cores',
+]);
+/** Options that make spark-submit do something other than submit (print and exit, act on another app). */
+const NOT_A_SUBMIT = {
+    '--help': 'prints the usage and exits',
+    '-h': 'prints the usage and exits',
+    '--usage-error': 'prints the usage and fails',
+    '--version': 'prints the version and exits',
+    '--kill': 'kills another application instead of submitting this one',
+    '--status': 'asks for another application instead of submitting this one',
+};
 /** Splits spark-submit arguments (without the leading 'spark-submit') the way spark-submit does. */
 function parseSparkSubmitArgs(args) {
     const options = [];
@@ -75222,8 +75271,17 @@ function checkUserSparkArgs(args) {
         return `'${parsed.jar}' is not an option; put the jar in 'jar' and application arguments in 'app-args'`;
     }
     for (const [name, value] of parsed.options) {
+        if (!FLAG_OPTIONS.has(name) && !VALUE_OPTIONS.has(name)) {
+            return `'${name}' is not an option of spark-submit (Spark 3.5); check the spelling, or pass it as '--conf' and 'key=value' on two lines`;
+        }
+        const notSubmit = NOT_A_SUBMIT[name];
+        if (notSubmit)
+            return `'${name}' is refused: it ${notSubmit}, and the step would end at once`;
         if (value === undefined && !FLAG_OPTIONS.has(name)) {
             return `option '${name}' has no value; write the value on the next line`;
+        }
+        if ((name === '--conf' || name === '-c') && !/^[^=\s]+=/.test(value ?? '')) {
+            return `'${name} ${value ?? ''}' is not key=value; write '--conf' on one line and 'spark.some.key=value' on the next`;
         }
         if (name === '--deploy-mode') {
             return value === 'client'
@@ -75863,6 +75921,26 @@ function retargetStep(previous, target) {
         actionOnFailure: 'CONTINUE',
     };
 }
+/** EMR's limits on AddJobFlowSteps: the name, each HadoopJarStep string, all of them together. */
+const STEP_NAME_MAX = 256;
+const STEP_STRING_MAX = 10_280;
+const STEP_STRINGS_TOTAL_MAX = 10_240;
+/** What EMR would refuse about a step's size, for a person; undefined when it fits. */
+function stepLimitProblem(step) {
+    if (step.name.length > STEP_NAME_MAX) {
+        return `its name is ${step.name.length} characters, EMR takes at most ${STEP_NAME_MAX}`;
+    }
+    const strings = [step.jar, ...step.args];
+    const longest = strings.reduce((a, b) => (b.length > a.length ? b : a), '');
+    if (longest.length > STEP_STRING_MAX) {
+        return `one argument is ${longest.length} characters (${longest.slice(0, 40)}…), EMR takes at most ${STEP_STRING_MAX}`;
+    }
+    const total = strings.reduce((sum, x) => sum + x.length, 0);
+    if (total > STEP_STRINGS_TOTAL_MAX) {
+        return `its jar and arguments are ${total} characters together, EMR takes at most ${STEP_STRINGS_TOTAL_MAX}`;
+    }
+    return undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/rollover/fence.ts
 function fencedEmr(emr, fence) {
@@ -76160,6 +76238,7 @@ const DEFAULT_TIMINGS = Object.freeze({
     cancelGraceMs: 5_000,
     killTimeoutMs: 5 * 60_000,
     killConfirmMs: 60_000,
+    killQueuedMs: 2 * 60_000,
     stepPollMs: 2_000,
     retireTimeoutMs: 5 * 60_000,
     verifyFirstCheckMs: 1_000,
@@ -77390,6 +77469,101 @@ function time(iso) {
     return Number.isNaN(t) ? undefined : t;
 }
 
+;// CONCATENATED MODULE: ./src/rollover/refusals.ts
+
+
+/** Cancelling a RUNNING step (the forced stop) needs emr-5.28.0 or later. */
+function releaseProblem(settings, cluster) {
+    if (settings.onStopTimeout !== 'kill')
+        return undefined;
+    const match = /^emr-(\d+)\.(\d+)\./.exec(cluster.releaseLabel ?? '');
+    if (!match)
+        return undefined;
+    const [major, minor] = [Number(match[1]), Number(match[2])];
+    if (major > 5 || (major === 5 && minor >= 28))
+        return undefined;
+    return `Input 'on-stop-timeout': 'kill' cancels the stuck step before the kill step can run, and cluster ${cluster.id} runs ${cluster.releaseLabel}, where EMR cannot cancel a RUNNING step (emr-5.28.0 and later can). Use on-stop-timeout: fail on this cluster, or a newer release.`;
+}
+/** The new step must fit EMR's limits: refused before the old driver is stopped. */
+function newStepProblem(step) {
+    const problem = stepLimitProblem(step);
+    return (problem &&
+        `Inputs 'spark-submit-args' and 'app-args': the step would be refused by EMR: ${problem}. Shorten the arguments (a --properties-file in S3 can carry many confs).`);
+}
+/** The rollback step (the last verified one, retargeted) must fit too, or rolling back fails. */
+function rollbackStepProblem(app, deploymentId, markerUri, previous) {
+    if (!previous)
+        return undefined;
+    const problem = stepLimitProblem(retargetStep(previous, { app, deploymentId, markerUri }));
+    return (problem &&
+        `The rollback step (the last verified deployment's, with a fresh marker) would be refused by EMR: ${problem}. Set 'rollback: false', or redeploy that version once with shorter arguments.`);
+}
+/**
+ * On a cluster with runtime roles every step needs one (the kill step and the rollback too):
+ * running steps that carry a role, with no `execution-role-arn` input, would fail at submit.
+ */
+function runtimeRoleProblem(settings, drivers) {
+    if (settings.executionRoleArn)
+        return undefined;
+    const withRole = drivers.find((c) => c.step?.executionRoleArn);
+    if (!withRole?.step?.executionRoleArn)
+        return undefined;
+    return `Input 'execution-role-arn' is empty, but the running step ${withRole.stepId} runs as ${withRole.step.executionRoleArn}: the cluster uses EMR runtime roles, and EMR refuses any step without one. Set execution-role-arn (the role the new version runs as).`;
+}
+/**
+ * On a cluster that runs one step at a time, other steps ahead in the queue (or running) hold the
+ * new step back while the app is down: refused, naming them.
+ */
+function queueProblem(cluster, others) {
+    if (cluster.stepConcurrencyLevel > 1)
+        return undefined;
+    const ahead = others.filter((s) => s.state === 'PENDING' || s.state === 'RUNNING' || s.state === 'CANCEL_PENDING');
+    if (ahead.length === 0)
+        return undefined;
+    const names = ahead.map((s) => `${s.id} '${s.name}' (${s.state})`).join(', ');
+    return `Cluster ${cluster.id} runs one step at a time, and ${names} ${ahead.length > 1 ? 'are' : 'is'} ahead of the new step: it would wait behind ${ahead.length > 1 ? 'them' : 'it'} while nothing of the app runs. Nothing was changed. Wait for ${ahead.length > 1 ? 'them' : 'it'} to finish, or raise the cluster's step concurrency (aws emr modify-cluster --step-concurrency-level 2).`;
+}
+function refuse(...problems) {
+    const found = problems.filter((p) => p !== undefined);
+    if (found.length > 0)
+        throw new UserError(found.join('\n'));
+}
+
+;// CONCATENATED MODULE: ./src/rollover/refusals-under-lock.ts
+// The refusals that need what observe() read under the lock: the running steps' runtime role,
+// the queue of a one-step cluster, and the rollback step's size.
+
+
+
+
+async function refuseBeforeStop(ctx, world, previous) {
+    const rollbackId = `${ctx.deploymentId}-rb`;
+    refuse(runtimeRoleProblem(ctx.settings, await withRoles(ctx, possiblyAlive(world))), queueProblem(ctx.cluster, world.otherActiveSteps), ctx.settings.rollback
+        ? rollbackStepProblem(ctx.app, rollbackId, `${ctx.app.markersUri}${rollbackId}`, previous?.step)
+        : undefined);
+}
+/**
+ * ListSteps does not say which role a step runs as: without an `execution-role-arn` input, one
+ * DescribeStep of a running driver tells whether the cluster uses runtime roles.
+ */
+async function withRoles(ctx, drivers) {
+    if (ctx.settings.executionRoleArn)
+        return [...drivers];
+    const probe = drivers.find((c) => c.stepId && c.step && !isTerminal(c.step.state));
+    if (!probe?.stepId || probe.step?.executionRoleArn)
+        return [...drivers];
+    try {
+        await ctx.emrBudget.take(1, ctx.signal);
+        const step = await ctx.emr.describeStep(probe.clusterId, probe.stepId);
+        return drivers.map((c) => (c === probe ? { ...c, step } : c));
+    }
+    catch (error) {
+        // Only a check ahead of time: EMR refuses the submit itself if the role is missing.
+        ctx.log.debug(`Could not describe ${probe.stepId} for its runtime role: ${describeError(error)}`);
+        return [...drivers];
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/aws/poll.ts
 
 /**
@@ -77548,6 +77722,7 @@ function killStepTags(args) {
 
 
 
+
 /** A driver the action can kill: YARN tags name it alone. */
 function killableBy(c) {
     return c.killTags.length > 0;
@@ -77570,8 +77745,7 @@ async function forceStop(ctx, survivors) {
     for (const clusterId of clusters) {
         const here = survivors.filter((c) => c.clusterId === clusterId);
         const tags = [...new Set(here.flatMap((c) => c.killTags))];
-        const role = ctx.settings.executionRoleArn ??
-            here.find((c) => c.step?.executionRoleArn)?.step?.executionRoleArn;
+        const role = ctx.settings.executionRoleArn ?? (await roleOf(ctx, here));
         const step = buildKillStep({ name: killStepName(ctx.app, ctx.deploymentId), tags });
         const killStepId = await ctx.emr.addStep(clusterId, step, role);
         kills.push({ clusterId, killStepId });
@@ -77590,7 +77764,9 @@ async function forceStop(ctx, survivors) {
     }
     // 4. The kill steps must report that no application with the tags is left.
     for (const kill of kills) {
-        const ended = await waitForStep(ctx, kill.clusterId, kill.killStepId, ctx.timings.killTimeoutMs);
+        const ended = await waitForStep(ctx, kill.clusterId, kill.killStepId, ctx.timings.killTimeoutMs, {
+            stuckBehind: survivors.filter((c) => c.clusterId === kill.clusterId && c.stepId),
+        });
         if (ended?.state !== 'COMPLETED') {
             throw new UserError(`Could not confirm that ${survivors.map(describeCandidate).join(', ')} is gone: kill step ${kill.killStepId} is ${ended?.state ?? 'not finished'}${ended?.failure?.message ? ` (${ended.failure.message})` : ''}. ` +
                 `Nothing was submitted, and every later run treats the driver as possibly alive until a kill is confirmed. Check the kill step's stderr in the EMR console (the ResourceManager must answer its REST API without Kerberos), kill the application with 'yarn application -kill', then re-run with on-stop-timeout: kill.`);
@@ -77607,6 +77783,23 @@ async function forceStop(ctx, survivors) {
     }
     await ctx.ledger.remove(survivors.map((c) => c.deploymentId).filter((id) => !!id));
     log.info(`Kill confirmed: no application tagged for ${survivors.map(describeCandidate).join(', ')} is left.`);
+}
+/**
+ * On a cluster with runtime roles every step needs one, the kill step too: the stuck steps' own
+ * role, from DescribeStep (ListSteps does not return it).
+ */
+async function roleOf(ctx, drivers) {
+    for (const c of drivers) {
+        if (c.step?.executionRoleArn)
+            return c.step.executionRoleArn;
+        if (!c.stepId)
+            continue;
+        await ctx.emrBudget.take(1, ctx.signal);
+        const step = await ctx.emr.describeStep(c.clusterId, c.stepId).catch(() => undefined);
+        if (step?.executionRoleArn)
+            return step.executionRoleArn;
+    }
+    return undefined;
 }
 /** CancelSteps, and when EMR refuses it, a fresh look at what is true. */
 async function cancelSafely(ctx, clusterId, stepId) {
@@ -77629,14 +77822,38 @@ async function cancelSafely(ctx, clusterId, stepId) {
             'Nothing was submitted. Cancelling a RUNNING step needs emr-5.28.0 or later.');
     }
 }
-/** The step once terminal, or undefined when it is not within `timeoutMs`. */
-async function waitForStep(ctx, clusterId, stepId, timeoutMs) {
+/**
+ * The step once terminal, or undefined when it is not within `timeoutMs`. With `stuckBehind`,
+ * a kill step still PENDING on a one-step cluster behind a step that stays CANCEL_PENDING (EMR
+ * cannot stop its spark-submit) fails early: it would never run.
+ */
+async function waitForStep(ctx, clusterId, stepId, timeoutMs, options = {}) {
     const { clock, timings } = ctx;
+    const started = clock.monotonic();
     const result = await poll(async () => {
         // Rationed like every other poll: the kill script alone can take a minute or more.
         await ctx.emrBudget.take(1, ctx.signal);
         const step = await ctx.emr.describeStep(clusterId, stepId);
-        return isTerminal(step.state) ? step : undefined;
+        if (isTerminal(step.state))
+            return step;
+        const queued = step.state === 'PENDING' &&
+            clusterId === ctx.clusterId &&
+            ctx.cluster.stepConcurrencyLevel === 1;
+        if (queued &&
+            options.stuckBehind?.length &&
+            clock.monotonic() - started > timings.killQueuedMs) {
+            const blockers = [];
+            for (const c of options.stuckBehind) {
+                await ctx.emrBudget.take(1, ctx.signal);
+                const b = await ctx.emr.describeStep(clusterId, c.stepId);
+                if (b.state === 'CANCEL_PENDING' || b.state === 'RUNNING')
+                    blockers.push(`${b.id} (${b.state})`);
+            }
+            if (blockers.length > 0) {
+                throw new UserError(`Kill step ${stepId} has waited ${formatDuration(clock.monotonic() - started)} behind ${blockers.join(', ')} on a cluster that runs one step at a time: EMR has not ended the stuck step, so the kill cannot run. Nothing was submitted, and later runs treat the driver as possibly alive. Kill the application on the primary node (yarn application -kill), cancel the step in the console, then re-run.`);
+            }
+        }
+        return undefined;
     }, {
         clock,
         deadline: clock.monotonic() + timeoutMs,
@@ -78775,8 +78992,10 @@ function summarise(results) {
 
 
 
-/** The heartbeat bound when the driver's interval is unknown, and its floor. */
+/** The heartbeat bound when the driver's interval is unknown. */
 const MIN_HEARTBEAT_MS = 60_000;
+/** The least bound when the interval is known: a few seconds of scheduling noise. */
+const HEARTBEAT_FLOOR_MS = 5_000;
 /** Own batches: a driver resumes a checkpoint, so batch ids do not start at 0. */
 function ownBatches(p) {
     if (p.batchId === undefined || p.firstBatchId === undefined)
@@ -78855,18 +79074,38 @@ async function verifyByProgress(ctx, launch, watch, check) {
         }
         watching.tick();
     }
+    // 4. Alive at the end: a batch after the window, or EMR saying the step still runs. A window
+    // in which EMR never answered and the driver fell silent proves nothing.
+    const atEnd = progress.latest?.batchId;
+    const confirmBy = clock.monotonic() + settings.startTimeoutMs;
+    lastEmrCheck = -Infinity;
+    for (;;) {
+        const ended = await look();
+        if (ended)
+            return died(ended);
+        const advanced = progress.latest?.batchId !== undefined && progress.latest.batchId !== atEnd;
+        if (advanced || (step && !isTerminal(step.state) && lastEmrCheck >= windowEnd))
+            break;
+        if (clock.monotonic() >= confirmBy) {
+            launch.outcome = 'not-verified';
+            launch.failure = `step ${stepId} committed no batch after stable-for and EMR did not answer for ${formatDuration(settings.startTimeoutMs)}; it may still run: check it in the EMR console`;
+            return;
+        }
+        step = undefined;
+        await clock.sleep(timings.verifyPollMs, ctx.signal);
+    }
     const last = progress.latest ?? first;
     launch.readiness = readinessOf(last);
     launch.outcome = 'running';
     log.info(`${stepId} kept committing through stable-for (${formatDuration(settings.stableForMs)}): ${ownBatches(last)} batch(es) of its own.`);
 }
-/** The input, or three of the driver's own batch intervals (its trigger, else as seen), ≥ 1m. */
+/** The input, or three of the driver's own batch intervals (its trigger, else as seen). */
 function heartbeatBound(ctx, progress) {
     if (ctx.settings.heartbeatTimeoutMs !== undefined)
         return ctx.settings.heartbeatTimeoutMs;
     const latest = progress.latest;
     const interval = latest?.triggerIntervalMs ?? median(progress.gaps) ?? latest?.batchDurationMs;
-    return Math.max(MIN_HEARTBEAT_MS, 3 * (interval ?? 0));
+    return interval === undefined ? MIN_HEARTBEAT_MS : Math.max(HEARTBEAT_FLOOR_MS, 3 * interval);
 }
 /**
  * Reads `<marker>.progress` whenever asked and keeps what it saw: the latest report, when a new
@@ -79017,10 +79256,20 @@ async function verify(ctx, launch, request = { progress: 'optional' }) {
     // in time: its reports are read while EMR is watched.
     const progress = request.progress === 'optional' ? new ProgressWatcher(ctx, launch.markerUri) : undefined;
     await verifyByEmrState(ctx, launch, watch, progress && (() => progress.look()));
-    if (launch.outcome === 'running' && progress?.ready && progress.latest) {
+    if (launch.outcome !== 'running' || !progress?.latest)
+        return;
+    if (progress.ready) {
         launch.readiness = readinessOf(progress.latest);
         judgeHandoff(ctx, launch, progress.latest, request.oldStopped);
+        return;
     }
+    // It publishes progress but had not committed enough batches when stable-for ended (a slow
+    // start): it is held to its reports now, until start-timeout.
+    log.info(`${stepId} reports progress but is not ready yet: judging it by its reports.`);
+    await verifyByProgress(ctx, launch, watch, {
+        readyBy: since + startTimeoutMs,
+        ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+    });
 }
 /** The Verify phase of the new deployment. */
 async function verifyPhase(ctx, launched, request) {
@@ -79299,6 +79548,7 @@ async function awaitReady(ctx, launched) {
 
 
 
+
 async function standby(ctx, launch) {
     const { report, log, clock } = ctx;
     const world = await observe(ctx);
@@ -79308,6 +79558,7 @@ async function standby(ctx, launch) {
     report.found = old.map((c) => ({ stepId: c.stepId ?? c.key, state: c.step?.state ?? 'unknown' }));
     requireStandbySupport(ctx, world, old);
     const previous = await rollbackTarget(ctx, world);
+    await refuseBeforeStop(ctx, world, previous);
     const firstDeploy = isFirstDeploy(world);
     await recordProgress(ctx);
     // A standby left by an earlier run: the same jar is adopted, any other is retired.
@@ -79454,6 +79705,7 @@ async function retireStandby(ctx, candidate, marker, what) {
 
 
 
+
 async function stopStart(ctx, launch) {
     const { report, log } = ctx;
     // Reconcile: what runs now may have changed while we waited for the lock.
@@ -79467,6 +79719,7 @@ async function stopStart(ctx, launch) {
     if (alive.length > 0)
         log.info(`Drivers to stop: ${alive.map(describeCandidate).join(', ')}.`);
     const previous = await rollbackTarget(ctx, world);
+    await refuseBeforeStop(ctx, world, previous);
     const firstDeploy = isFirstDeploy(world);
     await recordProgress(ctx);
     const stop = await stopPhase(ctx, world);
@@ -79517,6 +79770,9 @@ async function stopStart(ctx, launch) {
 
 
 
+
+
+
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 async function runRollover(deps, report) {
     const scope = runScope(deps, report);
@@ -79529,6 +79785,7 @@ async function runRollover(deps, report) {
         if (settings.strategy === 'standby' && cluster.stepConcurrencyLevel < 2) {
             throw new UserError(`Input 'strategy': standby runs the new driver beside the old one until it is ready, and cluster ${cluster.id} runs one step at a time (StepConcurrencyLevel ${cluster.stepConcurrencyLevel}). Raise it (aws emr modify-cluster --cluster-id ${cluster.id} --step-concurrency-level 2, or in the console: Steps, Step concurrency), or use strategy: stop-start.`);
         }
+        refuse(releaseProblem(settings, cluster));
         const jar = await planJar(settings, store);
         report.jarUri = jar.uri;
         log.info(`Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`);
@@ -79548,11 +79805,14 @@ async function runRollover(deps, report) {
             markerUri,
         }),
     };
+    refuse(newStepProblem(launch.step));
     if (settings.dryRun) {
         // Read-only: what a run would stop, as observe() under the lock would see it now.
         const never = new AbortController().signal;
         const ctx = heldContext(scope, preflight.cluster, deps.signal ?? never, never);
         const world = await observe(ctx);
+        // What the run would refuse under the lock, the dry run refuses now.
+        await refuseBeforeStop(ctx, world, await rollbackTarget(ctx, world));
         report.plan = {
             stop: [
                 ...possiblyAlive(world).map((c) => c.stepId ? `step ${describeCandidate(c)}` : describeCandidate(c)),

@@ -6,8 +6,59 @@ export const MARKER_ENV_CONF = 'spark.yarn.appMasterEnv.ROLLOVER_MARKER'
 export const TAGS_CONF = 'spark.yarn.tags'
 export const WAIT_CONF = 'spark.yarn.submit.waitAppCompletion'
 
-/** spark-submit options that take no value; every other `--option` consumes the next argument. */
-const FLAG_OPTIONS = new Set(['--verbose', '-v', '--supervise', '--help', '-h', '--version'])
+/** spark-submit's switches (Spark 3.5, SparkSubmitOptionParser): options that take no value. */
+const FLAG_OPTIONS = new Set([
+  '--help',
+  '-h',
+  '--supervise',
+  '--usage-error',
+  '--verbose',
+  '-v',
+  '--version',
+])
+
+/** spark-submit's options that take a value (Spark 3.5). Anything else it refuses. */
+const VALUE_OPTIONS = new Set([
+  '--archives',
+  '--class',
+  '--conf',
+  '-c',
+  '--deploy-mode',
+  '--driver-class-path',
+  '--driver-cores',
+  '--driver-java-options',
+  '--driver-library-path',
+  '--driver-memory',
+  '--executor-cores',
+  '--executor-memory',
+  '--files',
+  '--jars',
+  '--keytab',
+  '--kill',
+  '--master',
+  '--name',
+  '--num-executors',
+  '--packages',
+  '--exclude-packages',
+  '--principal',
+  '--properties-file',
+  '--proxy-user',
+  '--py-files',
+  '--queue',
+  '--repositories',
+  '--status',
+  '--total-executor-cores',
+])
+
+/** Options that make spark-submit do something other than submit (print and exit, act on another app). */
+const NOT_A_SUBMIT: Record<string, string> = {
+  '--help': 'prints the usage and exits',
+  '-h': 'prints the usage and exits',
+  '--usage-error': 'prints the usage and fails',
+  '--version': 'prints the version and exits',
+  '--kill': 'kills another application instead of submitting this one',
+  '--status': 'asks for another application instead of submitting this one',
+}
 
 export interface ParsedSparkSubmit {
   /** [option, value | undefined] in order, `--conf k=v` kept as ['--conf', 'k=v']. */
@@ -57,8 +108,16 @@ export function checkUserSparkArgs(args: readonly string[]): string | undefined 
     return `'${parsed.jar}' is not an option; put the jar in 'jar' and application arguments in 'app-args'`
   }
   for (const [name, value] of parsed.options) {
+    if (!FLAG_OPTIONS.has(name) && !VALUE_OPTIONS.has(name)) {
+      return `'${name}' is not an option of spark-submit (Spark 3.5); check the spelling, or pass it as '--conf' and 'key=value' on two lines`
+    }
+    const notSubmit = NOT_A_SUBMIT[name]
+    if (notSubmit) return `'${name}' is refused: it ${notSubmit}, and the step would end at once`
     if (value === undefined && !FLAG_OPTIONS.has(name)) {
       return `option '${name}' has no value; write the value on the next line`
+    }
+    if ((name === '--conf' || name === '-c') && !/^[^=\s]+=/.test(value ?? '')) {
+      return `'${name} ${value ?? ''}' is not key=value; write '--conf' on one line and 'spark.some.key=value' on the next`
     }
     if (name === '--deploy-mode') {
       return value === 'client'

@@ -85,3 +85,25 @@ export function retargetStep(
     actionOnFailure: 'CONTINUE',
   }
 }
+
+/** EMR's limits on AddJobFlowSteps: the name, each HadoopJarStep string, all of them together. */
+export const STEP_NAME_MAX = 256
+export const STEP_STRING_MAX = 10_280
+export const STEP_STRINGS_TOTAL_MAX = 10_240
+
+/** What EMR would refuse about a step's size, for a person; undefined when it fits. */
+export function stepLimitProblem(step: StepSpec): string | undefined {
+  if (step.name.length > STEP_NAME_MAX) {
+    return `its name is ${step.name.length} characters, EMR takes at most ${STEP_NAME_MAX}`
+  }
+  const strings = [step.jar, ...step.args]
+  const longest = strings.reduce((a, b) => (b.length > a.length ? b : a), '')
+  if (longest.length > STEP_STRING_MAX) {
+    return `one argument is ${longest.length} characters (${longest.slice(0, 40)}…), EMR takes at most ${STEP_STRING_MAX}`
+  }
+  const total = strings.reduce((sum, x) => sum + x.length, 0)
+  if (total > STEP_STRINGS_TOTAL_MAX) {
+    return `its jar and arguments are ${total} characters together, EMR takes at most ${STEP_STRINGS_TOTAL_MAX}`
+  }
+  return undefined
+}

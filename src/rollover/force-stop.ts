@@ -8,6 +8,7 @@ import { CancelStepFailed, isTerminal, type StepInfo } from '../aws/emr-port.ts'
 import { poll } from '../aws/poll.ts'
 import { killStepName } from '../contract/identity.ts'
 import { buildKillStep } from '../contract/kill-step.ts'
+import { formatDuration } from '../clock.ts'
 import { UserError, describeError } from '../errors.ts'
 import type { RolloverContext } from './context.ts'
 import type { LedgerEntry } from './ledger.ts'
@@ -39,9 +40,7 @@ export async function forceStop(
   for (const clusterId of clusters) {
     const here = survivors.filter((c) => c.clusterId === clusterId)
     const tags = [...new Set(here.flatMap((c) => c.killTags))]
-    const role =
-      ctx.settings.executionRoleArn ??
-      here.find((c) => c.step?.executionRoleArn)?.step?.executionRoleArn
+    const role = ctx.settings.executionRoleArn ?? (await roleOf(ctx, here))
     const step = buildKillStep({ name: killStepName(ctx.app, ctx.deploymentId), tags })
     const killStepId = await ctx.emr.addStep(clusterId, step, role)
     kills.push({ clusterId, killStepId })
@@ -62,7 +61,15 @@ export async function forceStop(
   }
   // 4. The kill steps must report that no application with the tags is left.
   for (const kill of kills) {
-    const ended = await waitForStep(ctx, kill.clusterId, kill.killStepId, ctx.timings.killTimeoutMs)
+    const ended = await waitForStep(
+      ctx,
+      kill.clusterId,
+      kill.killStepId,
+      ctx.timings.killTimeoutMs,
+      {
+        stuckBehind: survivors.filter((c) => c.clusterId === kill.clusterId && c.stepId),
+      },
+    )
     if (ended?.state !== 'COMPLETED') {
       throw new UserError(
         `Could not confirm that ${survivors.map(describeCandidate).join(', ')} is gone: kill step ${kill.killStepId} is ${ended?.state ?? 'not finished'}${ended?.failure?.message ? ` (${ended.failure.message})` : ''}. ` +
@@ -84,6 +91,24 @@ export async function forceStop(
   log.info(
     `Kill confirmed: no application tagged for ${survivors.map(describeCandidate).join(', ')} is left.`,
   )
+}
+
+/**
+ * On a cluster with runtime roles every step needs one, the kill step too: the stuck steps' own
+ * role, from DescribeStep (ListSteps does not return it).
+ */
+async function roleOf(
+  ctx: RolloverContext,
+  drivers: readonly DriverCandidate[],
+): Promise<string | undefined> {
+  for (const c of drivers) {
+    if (c.step?.executionRoleArn) return c.step.executionRoleArn
+    if (!c.stepId) continue
+    await ctx.emrBudget.take(1, ctx.signal)
+    const step = await ctx.emr.describeStep(c.clusterId, c.stepId).catch(() => undefined)
+    if (step?.executionRoleArn) return step.executionRoleArn
+  }
+  return undefined
 }
 
 /** CancelSteps, and when EMR refuses it, a fresh look at what is true. */
@@ -112,20 +137,49 @@ export async function cancelSafely(
   }
 }
 
-/** The step once terminal, or undefined when it is not within `timeoutMs`. */
+/**
+ * The step once terminal, or undefined when it is not within `timeoutMs`. With `stuckBehind`,
+ * a kill step still PENDING on a one-step cluster behind a step that stays CANCEL_PENDING (EMR
+ * cannot stop its spark-submit) fails early: it would never run.
+ */
 async function waitForStep(
   ctx: RolloverContext,
   clusterId: string,
   stepId: string,
   timeoutMs: number,
+  options: { readonly stuckBehind?: readonly DriverCandidate[] } = {},
 ): Promise<StepInfo | undefined> {
   const { clock, timings } = ctx
+  const started = clock.monotonic()
   const result = await poll(
     async () => {
       // Rationed like every other poll: the kill script alone can take a minute or more.
       await ctx.emrBudget.take(1, ctx.signal)
       const step = await ctx.emr.describeStep(clusterId, stepId)
-      return isTerminal(step.state) ? step : undefined
+      if (isTerminal(step.state)) return step
+      const queued =
+        step.state === 'PENDING' &&
+        clusterId === ctx.clusterId &&
+        ctx.cluster.stepConcurrencyLevel === 1
+      if (
+        queued &&
+        options.stuckBehind?.length &&
+        clock.monotonic() - started > timings.killQueuedMs
+      ) {
+        const blockers: string[] = []
+        for (const c of options.stuckBehind) {
+          await ctx.emrBudget.take(1, ctx.signal)
+          const b = await ctx.emr.describeStep(clusterId, c.stepId as string)
+          if (b.state === 'CANCEL_PENDING' || b.state === 'RUNNING')
+            blockers.push(`${b.id} (${b.state})`)
+        }
+        if (blockers.length > 0) {
+          throw new UserError(
+            `Kill step ${stepId} has waited ${formatDuration(clock.monotonic() - started)} behind ${blockers.join(', ')} on a cluster that runs one step at a time: EMR has not ended the stuck step, so the kill cannot run. Nothing was submitted, and later runs treat the driver as possibly alive. Kill the application on the primary node (yarn application -kill), cancel the step in the console, then re-run.`,
+          )
+        }
+      }
+      return undefined
     },
     {
       clock,

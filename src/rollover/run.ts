@@ -21,6 +21,9 @@ import { PhaseRunner, type RunReport } from './report.ts'
 import { planJar, stageJar } from './stage.ts'
 import { standby } from './strategies/standby.ts'
 import { stopStart } from './strategies/stop-start.ts'
+import { newStepProblem, refuse, releaseProblem } from './refusals.ts'
+import { refuseBeforeStop } from './refusals-under-lock.ts'
+import { rollbackTarget } from './rollback.ts'
 import type { NewLaunch } from './submit.ts'
 import { timingsWith } from './timings.ts'
 
@@ -44,6 +47,7 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
         `Input 'strategy': standby runs the new driver beside the old one until it is ready, and cluster ${cluster.id} runs one step at a time (StepConcurrencyLevel ${cluster.stepConcurrencyLevel}). Raise it (aws emr modify-cluster --cluster-id ${cluster.id} --step-concurrency-level 2, or in the console: Steps, Step concurrency), or use strategy: stop-start.`,
       )
     }
+    refuse(releaseProblem(settings, cluster))
     const jar = await planJar(settings, store)
     report.jarUri = jar.uri
     log.info(
@@ -67,11 +71,15 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
     }),
   }
 
+  refuse(newStepProblem(launch.step))
+
   if (settings.dryRun) {
     // Read-only: what a run would stop, as observe() under the lock would see it now.
     const never = new AbortController().signal
     const ctx = heldContext(scope, preflight.cluster, deps.signal ?? never, never)
     const world = await observe(ctx)
+    // What the run would refuse under the lock, the dry run refuses now.
+    await refuseBeforeStop(ctx, world, await rollbackTarget(ctx, world))
     report.plan = {
       stop: [
         ...possiblyAlive(world).map((c) =>

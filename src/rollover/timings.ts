@@ -26,6 +26,8 @@ export interface Timings {
   readonly killTimeoutMs: number
   /** Forced stop: how long the killed steps may take to end after the kill step. */
   readonly killConfirmMs: number
+  /** Forced stop: how long a kill step may sit queued behind a step EMR does not end. */
+  readonly killQueuedMs: number
   /** Forced stop and retire: how often their steps are described. */
   readonly stepPollMs: number
   /** Retire: how long a failed launch may take to end once its marker is gone. */
@@ -62,6 +64,7 @@ export const DEFAULT_TIMINGS: Timings = Object.freeze({
   cancelGraceMs: 5_000,
   killTimeoutMs: 5 * 60_000,
   killConfirmMs: 60_000,
+  killQueuedMs: 2 * 60_000,
   stepPollMs: 2_000,
   retireTimeoutMs: 5 * 60_000,
   verifyFirstCheckMs: 1_000,

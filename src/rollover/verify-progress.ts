@@ -14,8 +14,10 @@ import type { LaunchRecord, Readiness } from './report.ts'
 import { statusTicker } from './status.ts'
 import { endedText, type StepWatch } from './verify-step.ts'
 
-/** The heartbeat bound when the driver's interval is unknown, and its floor. */
+/** The heartbeat bound when the driver's interval is unknown. */
 export const MIN_HEARTBEAT_MS = 60_000
+/** The least bound when the interval is known: a few seconds of scheduling noise. */
+const HEARTBEAT_FLOOR_MS = 5_000
 
 export interface ProgressCheck {
   /** The deadline for the first batches (monotonic). */
@@ -122,6 +124,24 @@ export async function verifyByProgress(
     }
     watching.tick()
   }
+  // 4. Alive at the end: a batch after the window, or EMR saying the step still runs. A window
+  // in which EMR never answered and the driver fell silent proves nothing.
+  const atEnd = progress.latest?.batchId
+  const confirmBy = clock.monotonic() + settings.startTimeoutMs
+  lastEmrCheck = -Infinity
+  for (;;) {
+    const ended = await look()
+    if (ended) return died(ended)
+    const advanced = progress.latest?.batchId !== undefined && progress.latest.batchId !== atEnd
+    if (advanced || (step && !isTerminal(step.state) && lastEmrCheck >= windowEnd)) break
+    if (clock.monotonic() >= confirmBy) {
+      launch.outcome = 'not-verified'
+      launch.failure = `step ${stepId} committed no batch after stable-for and EMR did not answer for ${formatDuration(settings.startTimeoutMs)}; it may still run: check it in the EMR console`
+      return
+    }
+    step = undefined
+    await clock.sleep(timings.verifyPollMs, ctx.signal)
+  }
   const last = progress.latest ?? first
   launch.readiness = readinessOf(last)
   launch.outcome = 'running'
@@ -130,12 +150,12 @@ export async function verifyByProgress(
   )
 }
 
-/** The input, or three of the driver's own batch intervals (its trigger, else as seen), ≥ 1m. */
+/** The input, or three of the driver's own batch intervals (its trigger, else as seen). */
 export function heartbeatBound(ctx: RolloverContext, progress: ProgressWatcher): number {
   if (ctx.settings.heartbeatTimeoutMs !== undefined) return ctx.settings.heartbeatTimeoutMs
   const latest = progress.latest
   const interval = latest?.triggerIntervalMs ?? median(progress.gaps) ?? latest?.batchDurationMs
-  return Math.max(MIN_HEARTBEAT_MS, 3 * (interval ?? 0))
+  return interval === undefined ? MIN_HEARTBEAT_MS : Math.max(HEARTBEAT_FLOOR_MS, 3 * interval)
 }
 
 /**

@@ -80,10 +80,19 @@ export async function verify(
   const progress =
     request.progress === 'optional' ? new ProgressWatcher(ctx, launch.markerUri) : undefined
   await verifyByEmrState(ctx, launch, watch, progress && (() => progress.look()))
-  if (launch.outcome === 'running' && progress?.ready && progress.latest) {
+  if (launch.outcome !== 'running' || !progress?.latest) return
+  if (progress.ready) {
     launch.readiness = readinessOf(progress.latest)
     judgeHandoff(ctx, launch, progress.latest, request.oldStopped)
+    return
   }
+  // It publishes progress but had not committed enough batches when stable-for ended (a slow
+  // start): it is held to its reports now, until start-timeout.
+  log.info(`${stepId} reports progress but is not ready yet: judging it by its reports.`)
+  await verifyByProgress(ctx, launch, watch, {
+    readyBy: since + startTimeoutMs,
+    ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+  })
 }
 
 /** The Verify phase of the new deployment. */

@@ -24,7 +24,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     const jar = await t.jar('v2', 'crash-after-start', { crashAfterMs: 1500 })
     let recover: NodeJS.Timeout | undefined
     const run = await t.run(t.inputs({ jar, 'stable-for': '5s' }), {
-      onOutput: injectOn(/is RUNNING; watching/, () => {
+      onOutput: injectOn(/is RUNNING; (watching|waiting)/, () => {
         failNext(ctx.stack, 'DescribeStep', 1000, '5xx')
         recover = setTimeout(() => failNext(ctx.stack, 'DescribeStep', 0, '5xx'), 7000)
       }),

@@ -61,7 +61,7 @@ describeWithStack('fault e2e: transient EMR throttling and server errors', (ctx)
     const onSubmitted = injectOn(/Submitted step/, () =>
       failNext(ctx.stack, 'DescribeStep', 2, 'throttle'),
     )
-    const onRunning = injectOn(/is RUNNING; watching/, () =>
+    const onRunning = injectOn(/is RUNNING; (watching|waiting)/, () =>
       failNext(ctx.stack, 'DescribeStep', 8, '5xx'),
     )
     // A window long enough for the poll's backoff to get an answer from EMR inside it: first

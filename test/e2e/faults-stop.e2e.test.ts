@@ -162,7 +162,7 @@ describeWithStack('fault e2e: rollback, stuck drivers, cancellation', (ctx) => {
     const t = await freshApp(ctx.stack, 'cxl-verify')
     await t.seed('v1')
     const inputs = t.inputs({ jar: await t.jar('v2'), 'stable-for': '10s' })
-    const run = await t.run(inputs, { signal: cancelOn(/is RUNNING; watching it/) })
+    const run = await t.run(inputs, { signal: cancelOn(/is RUNNING; (watching|waiting)/) })
 
     expect(run.exitCode, transcript(run)).toBe(1)
     const submitted = /Submitted step (s-\w+)/.exec(run.stdout)?.[1]

@@ -124,6 +124,8 @@ export interface SeedOptions {
   /** As the action named and tagged steps before identities: `rollover:<app>:<id>`, tags
    * `rollover-<app>` and `rollover-<app>-<id>`. */
   readonly legacy?: boolean
+  /** The step's runtime role (a cluster with runtime roles). */
+  readonly executionRoleArn?: string
 }
 
 /** A deployment made by an earlier run: its marker (with step id) and its RUNNING step. */
@@ -157,7 +159,7 @@ export function seedDeployment(
         ),
       }
     : built
-  const step = w.emr.seedRunningStep(spec, script, clusterId)
+  const step = w.emr.seedRunningStep(spec, script, clusterId, options.executionRoleArn)
   if (options.marker ?? true) {
     const body: MarkerBody = {
       version: 1,

@@ -178,13 +178,13 @@ function notFound(): NotFound {
   return new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } })
 }
 
-function mockCluster(state = 'WAITING'): void {
+function mockCluster(state = 'WAITING', stepConcurrencyLevel = 1): void {
   emr.on(DescribeClusterCommand).resolves({
     Cluster: {
       Id: CLUSTER_ID,
       Name: 'analytics-prod',
       Status: { State: state as 'WAITING' },
-      StepConcurrencyLevel: 1,
+      StepConcurrencyLevel: stepConcurrencyLevel,
       ReleaseLabel: 'emr-7.5.0',
     },
   })
@@ -464,7 +464,8 @@ describe('run: dry run', () => {
       'app-args': '--topic\nclick events\n--since\n2024-01-01',
       'aws-region': 'eu-west-1',
     })
-    mockCluster()
+    // Two apps run: the cluster runs two steps at a time.
+    mockCluster('WAITING', 2)
     s3.on(HeadObjectCommand).resolves({ ETag: '"jar"', ContentLength: 123_456 })
     s3.on(ListObjectsV2Command).resolves({
       Contents: [{ Key: OLD_MARKER_KEY, ETag: '"m1"', Size: 100 }],

@@ -12,6 +12,7 @@ import { oldDriverOf, recordDowntime, verifyRequestFor } from '../handoff.ts'
 import { describeCandidate, type DriverCandidate } from '../liveness.ts'
 import { isFirstDeploy, observe, possiblyAlive, type World } from '../observe.ts'
 import { recordProgress } from '../record.ts'
+import { refuseBeforeStop } from '../refusals-under-lock.ts'
 import { launchCandidate } from '../retire.ts'
 import { restorePrevious, rollbackTarget } from '../rollback.ts'
 import { RolloverFailed } from '../rollover-failed.ts'
@@ -30,6 +31,7 @@ export async function standby(ctx: RolloverContext, launch: NewLaunch): Promise<
   report.found = old.map((c) => ({ stepId: c.stepId ?? c.key, state: c.step?.state ?? 'unknown' }))
   requireStandbySupport(ctx, world, old)
   const previous = await rollbackTarget(ctx, world)
+  await refuseBeforeStop(ctx, world, previous)
   const firstDeploy = isFirstDeploy(world)
   await recordProgress(ctx)
 

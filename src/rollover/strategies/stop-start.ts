@@ -7,6 +7,7 @@ import { oldDriverOf, recordDowntime, verifyRequestFor } from '../handoff.ts'
 import { describeCandidate } from '../liveness.ts'
 import { isFirstDeploy, observe, possiblyAlive } from '../observe.ts'
 import { recordProgress } from '../record.ts'
+import { refuseBeforeStop } from '../refusals-under-lock.ts'
 import { restorePrevious, rollbackTarget } from '../rollback.ts'
 import { RolloverFailed } from '../rollover-failed.ts'
 import { stopPhase } from '../stop.ts'
@@ -26,6 +27,7 @@ export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promis
   }))
   if (alive.length > 0) log.info(`Drivers to stop: ${alive.map(describeCandidate).join(', ')}.`)
   const previous = await rollbackTarget(ctx, world)
+  await refuseBeforeStop(ctx, world, previous)
   const firstDeploy = isFirstDeploy(world)
   await recordProgress(ctx)
 

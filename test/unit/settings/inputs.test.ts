@@ -277,11 +277,25 @@ describe('parseSettings', () => {
     ['aws-region', 'eu-west', 'Use a region code such as eu-west-1'],
     ['spark-submit-args', '--num-executors 4', "put '--num-executors' and '4' on separate lines"],
     ['spark-submit-args', 'app.jar', "put the jar in 'jar'"],
+    ['spark-submit-args', '--help', 'prints the usage and exits'],
+    ['spark-submit-args', '--usage-error', 'prints the usage and fails'],
   ])("rejects %s '%s'", (input, value, says) => {
     const { message, problems } = inputError({ [input]: value })
     expect(problems).toHaveLength(1)
     expect(message).toContain(`Input '${input}'`)
     expect(message).toContain(`'${value}'`)
+    expect(message).toContain(says)
+  })
+
+  it.each([
+    ['--executor-memroy\n4g', "'--executor-memroy' is not an option of spark-submit"],
+    ['--conf\nspark.executor.memory', "'--conf spark.executor.memory' is not key=value"],
+    ['--conf\n=4g', "'--conf =4g' is not key=value"],
+    ['--kill\napplication_1_1', 'kills another application instead of submitting this one'],
+  ])('rejects spark-submit arguments %j, before anything runs', (value, says) => {
+    const { message, problems } = inputError({ 'spark-submit-args': value })
+    expect(problems).toHaveLength(1)
+    expect(message).toContain("Input 'spark-submit-args'")
     expect(message).toContain(says)
   })
 
