@@ -315,14 +315,19 @@ export function failNext(stack: Stack, op: string, count: number, kind: FaultKin
  * An `onOutput` callback that runs `inject` once, the moment the action prints `line`: the fault
  * then hits the phase that follows that line. The emulator runs in this process, so it is at once.
  */
-export function injectOn(line: string | RegExp, inject: () => void): (chunk: string) => void {
+export function injectOn(
+  line: string | RegExp,
+  inject: (match: readonly string[]) => void,
+): (chunk: string) => void {
   let done = false
   let seen = ''
   return (chunk) => {
     seen += chunk
-    if (!done && (typeof line === 'string' ? seen.includes(line) : line.test(seen))) {
+    if (done) return
+    const match = typeof line === 'string' ? (seen.includes(line) ? [line] : null) : line.exec(seen)
+    if (match) {
       done = true
-      inject()
+      inject(match)
     }
   }
 }

@@ -361,7 +361,7 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
       expect(run.summary).toContain(`Rolled over: \`${app.name}\``)
       expect(run.summary).toContain(`\`${first.outputs['step-id']}\` COMPLETED`)
       expect(run.summary).toContain(`\`${run.outputs['step-id']}\` — running`)
-      expect(run.summary).toContain(`Downtime | ${run.outputs['downtime-seconds']} s`)
+      expect(run.summary).toContain(`**Downtime ${run.outputs['downtime-seconds']} s**`)
       for (const phase of ['Preflight', 'Lock', 'Stop', 'Submit', 'Verify']) {
         expect(run.summary).toMatch(new RegExp(`\\| ${phase} \\|.*\\| ok \\|`))
       }
@@ -590,7 +590,8 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
       )
       // Only reads on EMR: no step added, cancelled or modified.
       const counts = { ...stack.emr.counts }
-      expect(Object.keys(counts).sort()).toEqual(['DescribeCluster', 'ListSteps'])
+      // The dry run observes the world as a run would (the ledger's steps are described).
+      expect(Object.keys(counts).sort()).toEqual(['DescribeCluster', 'DescribeStep', 'ListSteps'])
       expect(stack.emr.steps(app.clusterId).map((s) => s.id)).toEqual([v1.stepId])
       // Nothing written to S3: no lock, no marker, no record, no staged jar.
       expect(await snapshot()).toEqual(before)

@@ -4,7 +4,7 @@
 // after a graceful stop with the final committed offsets.
 import { PROGRESS_SUFFIX, READY_SUFFIX, STOPPED_SUFFIX } from '../../src/contract/reports.ts'
 import { sourceDescription, sourceOffset } from './contract.ts'
-import { putJson, type S3Object } from './driver-io.ts'
+import { getText, putJson, type S3Object } from './driver-io.ts'
 
 export interface Batch {
   readonly batchId: number
@@ -20,6 +20,13 @@ export interface ReportIdentity {
   readonly stateUri: string
   /** The simulated trigger interval (the source's batch cadence). */
   readonly triggerIntervalMs: number
+}
+
+/** `.progress` firstBatch: the deployment's first committed batch, across re-attempts. */
+interface FirstBatchDoc {
+  readonly batchId: number
+  readonly committedAt: string
+  readonly sources: readonly unknown[]
 }
 
 const iso = (t: number) => new Date(t).toISOString()
@@ -47,6 +54,7 @@ export async function writeReady(marker: S3Object, id: ReportIdentity): Promise<
 /** Writes `.progress` after committed batches, rate-limited, one write at a time, in order. */
 export class ProgressReporter {
   private first?: Batch
+  private inherited?: FirstBatchDoc
   private last?: Batch
   private writtenAt = 0
   private pendingTimer?: NodeJS.Timeout
@@ -67,6 +75,20 @@ export class ProgressReporter {
     this.id = id
     this.everyMs = everyMs
     this.onError = onError
+  }
+
+  /**
+   * A YARN re-attempt is the same deployment in a new process: its `.progress` keeps the first
+   * batch of the deployment's first attempt, which is the one the handoff check compares with
+   * the old driver's final offsets. Without it, the re-attempt's own first batch (resuming from
+   * the checkpoint its predecessor advanced) looks like a gap.
+   */
+  async inheritFirstBatch(): Promise<void> {
+    const text = await getText(this.marker.bucket, `${this.marker.key}${PROGRESS_SUFFIX}`)
+    if (text === undefined) return
+    const earlier = JSON.parse(text) as { deploymentId?: string; firstBatch?: FirstBatchDoc }
+    if (earlier.deploymentId !== this.id.deploymentId || !earlier.firstBatch) return
+    this.inherited = earlier.firstBatch
   }
 
   committed(batch: Batch): void {
@@ -94,6 +116,11 @@ export class ProgressReporter {
     if (!first || !last) return
     this.writtenAt = Date.now()
     const id = this.id
+    const firstBatch: FirstBatchDoc = this.inherited ?? {
+      batchId: first.batchId,
+      committedAt: iso(first.committedAt),
+      sources: sources(id, first.start, first.end),
+    }
     const body = {
       version: 1,
       api: 'structured-streaming',
@@ -102,12 +129,8 @@ export class ProgressReporter {
       startedAt: iso(this.startedAt),
       batchId: last.batchId,
       committedAt: iso(last.committedAt),
-      firstBatchId: first.batchId,
-      firstBatch: {
-        batchId: first.batchId,
-        committedAt: iso(first.committedAt),
-        sources: sources(id, first.start, first.end),
-      },
+      firstBatchId: firstBatch.batchId,
+      firstBatch,
       sources: sources(id, last.start, last.end),
       numInputRows: last.end - last.start,
       inputRowsPerSecond: ((last.end - last.start) * 1000) / id.triggerIntervalMs,

@@ -206,6 +206,9 @@ async function main(): Promise<void> {
           log(`WARN progress report failed: ${e.message}`),
         )
       : undefined
+  await progress
+    ?.inheritFirstBatch()
+    .catch((e: Error) => log(`WARN cannot read .progress: ${e.message}`))
   const drainMs = config.behavior === 'slow-drain' ? (config.drainMs ?? 5000) : 0
   const processes = config.behavior !== 'stuck-after-start'
   let lastBatch: Batch | undefined
