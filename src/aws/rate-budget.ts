@@ -2,17 +2,21 @@ import type { Clock } from '../clock.ts'
 
 /** How a RateBudget reacts to EMR's answers (additive increase, multiplicative decrease). */
 export interface AimdOptions {
-  /** The lowest refill, calls/s, however often EMR throttles. Default 0.05: one call per 20 s. */
+  /** The lowest refill, calls/s, however often EMR throttles. Default 0.025: one call per 40 s. */
   readonly minRatePerSecond?: number
   /** What a throttle multiplies the refill by. Default 0.5. */
   readonly decreaseFactor?: number
-  /** Calls/s a successful call adds back, up to the configured rate. Default 0.02. */
+  /** Calls/s a successful call adds back, up to the configured rate. Default 0.01. */
   readonly increasePerSuccess?: number
 }
 
-export const DEFAULT_MIN_RATE_PER_SECOND = 0.05
+// Twenty runs at the floor fit into EMR's 0.5/s per operation; at 0.05/s they would ask twice
+// what EMR refills, and keep almost half their calls throttled (test/unit/aws's simulation).
+export const DEFAULT_MIN_RATE_PER_SECOND = 0.025
 export const DEFAULT_DECREASE_FACTOR = 0.5
-export const DEFAULT_INCREASE_PER_SUCCESS = 0.02
+// Twenty successes undo one halving from 0.4/s: slow enough that runs sharing the quota do not
+// all probe it at once, quick enough (about a minute) for a run alone again.
+export const DEFAULT_INCREASE_PER_SUCCESS = 0.01
 
 // Floating-point refills land a hair below a whole token; without this a waiter would sleep 1 ms
 // more for nothing.

@@ -119,7 +119,7 @@ describe('PacedEmr pacing', () => {
     const { emr, budget } = setup((op, n) => (op === 'describeStep' && n === 1 ? 'throttle' : 'ok'))
     await emr.describeStep('j-1', 's-1')
     // Halved by the throttle, one step back up by the retry's success.
-    expect(budget.rate).toBeCloseTo(0.22, 10)
+    expect(budget.rate).toBeCloseTo(0.21, 10)
 
     const other = setup((_op, n) => (n <= 2 ? '5xx' : 'ok'))
     await other.emr.listActiveSteps('j-1')

@@ -113,7 +113,7 @@ describe('RateBudget AIMD', () => {
       budget.onThrottled()
       rates.push(budget.rate)
     }
-    expect(rates).toEqual([0.2, 0.1, 0.05, 0.05, 0.05, 0.05])
+    expect(rates).toEqual([0.2, 0.1, 0.05, 0.025, 0.025, 0.025])
   })
 
   it('spends the saved-up burst on a throttle: EMR’s bucket is empty too', () => {
@@ -141,10 +141,10 @@ describe('RateBudget AIMD', () => {
     budget.onThrottled()
     expect(budget.rate).toBe(0.2)
     budget.onSuccess()
-    expect(budget.rate).toBeCloseTo(0.22, 10)
-    // Eight more successes are not enough to undo one throttle...
-    for (let i = 0; i < 8; i++) budget.onSuccess()
-    expect(budget.rate).toBeCloseTo(0.38, 10)
+    expect(budget.rate).toBeCloseTo(0.21, 10)
+    // Eighteen more successes are not enough to undo one throttle...
+    for (let i = 0; i < 18; i++) budget.onSuccess()
+    expect(budget.rate).toBeCloseTo(0.39, 10)
     // ...and no number of them goes past the ceiling.
     for (let i = 0; i < 100; i++) budget.onSuccess()
     expect(budget.rate).toBe(0.4)
@@ -157,7 +157,7 @@ describe('RateBudget AIMD', () => {
     budget.onThrottled()
     // 0.2/s now: half a token after 2.5 s.
     await clock.advance(2500)
-    for (let i = 0; i < 10; i++) budget.onSuccess()
+    for (let i = 0; i < 20; i++) budget.onSuccess()
     // 0.4/s from here: the missing half token takes 1.25 s.
     expect(budget.rate).toBeCloseTo(0.4, 10)
     expect(budget.msUntilAvailable(1)).toBe(1250)
