@@ -1,15 +1,19 @@
-// Every EMR call of a run goes through here: paced by the run's RateBudget, which learns from
-// EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
+// Every EMR call of a run goes through here: paced by the run's budget for its EMR operation,
+// which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
 // are per account and region, shared by every rollover of a matrix job: a fixed number of quick
 // retries (the SDK's) fails runs that a little patience would have carried through.
 import { DEFAULT_BACKOFF, backoffMs, type Backoff } from './backoff.ts'
 import { currentDeadline, type Deadline } from './deadline.ts'
 import type { ClusterInfo, ClusterRef, EmrPort, StepInfo, StepSpec } from './emr-port.ts'
-import type { RateBudget } from './rate-budget.ts'
+import type { RateBudget, RateBudgets } from './rate-budget.ts'
 import { isThrottling, isTransient } from './transient.ts'
 import { formatDuration, type Clock } from '../clock.ts'
 
 export type EmrOperation = keyof EmrPort
+
+/** The EMR operations the port calls: what EMR's quotas and CloudTrail are counted by. */
+export type EmrApi =
+  'DescribeCluster' | 'ListSteps' | 'DescribeStep' | 'AddJobFlowSteps' | 'CancelSteps'
 
 /**
  * Which failures a retry is safe for.
@@ -29,8 +33,11 @@ const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
   addStep: 'never',
 }
 
-/** EMR's name for what each port method calls, for messages people compare with CloudTrail. */
-const EMR_API: Record<EmrOperation, string> = {
+/**
+ * The EMR operation behind each port method: its budget, and its name in messages. (A
+ * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
+ */
+export const EMR_API: Readonly<Record<EmrOperation, EmrApi>> = {
   resolveCluster: 'DescribeCluster',
   listActiveSteps: 'ListSteps',
   listRecentSteps: 'ListSteps',
@@ -50,8 +57,8 @@ export interface RetryEvent {
 }
 
 export interface PacedEmrOptions {
-  /** The run's ration: one token per call, told about every throttle and success. */
-  readonly budget: RateBudget
+  /** The run's ration per EMR operation: one token per call, told of every throttle and success. */
+  readonly budgets: RateBudgets<EmrApi>
   readonly clock: Clock
   /** Jitter for the retry waits. Math.random in production, a seeded source in tests. */
   readonly random: () => number
@@ -162,7 +169,8 @@ export class PacedEmr implements EmrPort {
   }
 
   private async paced<T>(operation: EmrOperation, call: () => Promise<T>): Promise<T> {
-    const { budget, clock, random } = this.options
+    const { clock, random } = this.options
+    const budget = this.options.budgets.of(EMR_API[operation])
     const deadline = currentDeadline(clock, this.options.defaultDeadlineMs)
     const { signal } = deadline
     const startedAt = clock.monotonic()
@@ -207,13 +215,17 @@ export class PacedEmr implements EmrPort {
       if (remaining <= 0) throw exhausted()
       this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait })
       await clock.sleep(wait, signal)
-      if (!(await this.takeBefore(deadline.at, signal))) throw exhausted()
+      if (!(await this.takeBefore(budget, deadline.at, signal))) throw exhausted()
     }
   }
 
   /** A token if one comes by `deadline`; false when the budget would hold the call past it. */
-  private async takeBefore(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
-    const { budget, clock } = this.options
+  private async takeBefore(
+    budget: RateBudget,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const { clock } = this.options
     for (;;) {
       signal?.throwIfAborted()
       if (budget.tryTake(1)) return true

@@ -138,6 +138,33 @@ export class RateBudget {
   }
 }
 
+/**
+ * One RateBudget per key, made on first use with the same settings: a run's budgets per EMR
+ * operation, because EMR's quotas are per operation (a throttled DescribeStep says nothing about
+ * AddJobFlowSteps, whose bucket the run has barely touched).
+ */
+export class RateBudgets<K extends string> {
+  private readonly budgets = new Map<K, RateBudget>()
+  private readonly make: () => RateBudget
+
+  constructor(clock: Clock, burst: number, ratePerSecond: number, aimd: AimdOptions = {}) {
+    // Made once here so that bad settings fail at construction, not at the first call.
+    const check = new RateBudget(clock, burst, ratePerSecond, aimd)
+    this.make = () => new RateBudget(clock, check.burst, check.maxRate, aimd)
+  }
+
+  of(key: K): RateBudget {
+    let budget = this.budgets.get(key)
+    if (!budget) this.budgets.set(key, (budget = this.make()))
+    return budget
+  }
+
+  /** The budgets used so far, by key: e.g. to log their rates. */
+  entries(): [K, RateBudget][] {
+    return [...this.budgets.entries()]
+  }
+}
+
 /** @deprecated The old name: RateBudget with the same constructor and take/tryTake/taken. */
 export const TokenBucket = RateBudget
 /** @deprecated The old name of RateBudget. */

@@ -10,10 +10,11 @@ import {
 import {
   EmrRetriesExhausted,
   PacedEmr,
+  type EmrApi,
   type EmrOperation,
   type PacedEmrOptions,
 } from '../../../src/aws/paced-emr.ts'
-import { RateBudget } from '../../../src/aws/rate-budget.ts'
+import { RateBudgets } from '../../../src/aws/rate-budget.ts'
 import { isTransient } from '../../../src/aws/transient.ts'
 import { FakeClock } from '../../support/fake-clock.ts'
 import { seededRandom } from './simulation/seeded-random.ts'
@@ -77,7 +78,7 @@ class ScriptedEmr implements EmrPort {
 interface Setup {
   readonly clock: FakeClock
   readonly inner: ScriptedEmr
-  readonly budget: RateBudget
+  readonly budgets: RateBudgets<EmrApi>
   readonly emr: PacedEmr
 }
 
@@ -87,43 +88,58 @@ function setup(
 ): Setup {
   const clock = options.clock ?? new FakeClock({ auto: true })
   const inner = new ScriptedEmr(clock, answer)
-  const budget = options.budget ?? new RateBudget(clock, options.burst ?? 5, options.rate ?? 0.4)
-  const emr = new PacedEmr(inner, { clock, random: () => 0.5, ...options, budget })
-  return { clock, inner, budget, emr }
+  const budgets =
+    options.budgets ?? new RateBudgets<EmrApi>(clock, options.burst ?? 5, options.rate ?? 0.4)
+  const emr = new PacedEmr(inner, { clock, random: () => 0.5, ...options, budgets })
+  return { clock, inner, budgets, emr }
 }
 
-/** A budget that never holds a call back, to see the backoff alone. */
-const unlimited = (clock: FakeClock): RateBudget =>
-  new RateBudget(clock, 1000, 1000, { minRatePerSecond: 1000 })
+/** Budgets that never hold a call back, to see the backoff alone. */
+const unlimited = (clock: FakeClock): RateBudgets<EmrApi> =>
+  new RateBudgets(clock, 1000, 1000, { minRatePerSecond: 1000 })
 
 const alwaysThrottled = (): Answer => 'throttle'
 
 describe('PacedEmr pacing', () => {
   it('takes a token from the run’s budget before every call', async () => {
-    const { clock, inner, emr, budget } = setup(() => 'ok', { burst: 2, rate: 0.5 })
+    const { clock, inner, emr, budgets } = setup(() => 'ok', { burst: 2, rate: 0.5 })
     const start = clock.monotonic()
     for (let i = 0; i < 4; i++) await emr.describeStep('j-1', 's-1')
     expect(inner.times('describeStep', start)).toEqual([0, 0, 2000, 4000])
-    expect(budget.taken).toBe(4)
+    expect(budgets.of('DescribeStep').taken).toBe(4)
   })
 
-  it('paces mutations too', async () => {
-    const { inner, emr, budget } = setup(() => 'ok')
+  it('keeps one budget per EMR operation, as EMR’s quotas are', async () => {
+    const { clock, inner, emr, budgets } = setup(() => 'ok', { burst: 1, rate: 0.5 })
+    const start = clock.monotonic()
+    await emr.describeStep('j-1', 's-1')
+    // DescribeStep's budget is empty; ListSteps' (both list methods) and the others are not.
+    await emr.listActiveSteps('j-1')
     await emr.addStep('j-1', STEP)
     await emr.cancelStep('j-1', 's-1')
-    expect(inner.calls.map((c) => c.op)).toEqual(['addStep', 'cancelStep'])
-    expect(budget.taken).toBe(2)
+    await emr.resolveCluster({ kind: 'id', id: 'j-1' })
+    await emr.listRecentSteps('j-1')
+    expect(inner.calls.map((c) => c.at - start)).toEqual([0, 0, 0, 0, 0, 2000])
+    expect(budgets.entries().map(([api, b]) => `${api} ${b.taken}`)).toEqual([
+      'DescribeStep 1',
+      'ListSteps 2',
+      'AddJobFlowSteps 1',
+      'CancelSteps 1',
+      'DescribeCluster 1',
+    ])
   })
 
   it('tells the budget about throttles and successes, and not about 5xx', async () => {
-    const { emr, budget } = setup((op, n) => (op === 'describeStep' && n === 1 ? 'throttle' : 'ok'))
+    const { emr, budgets } = setup((op, n) =>
+      op === 'describeStep' && n === 1 ? 'throttle' : 'ok',
+    )
     await emr.describeStep('j-1', 's-1')
     // Halved by the throttle, one step back up by the retry's success.
-    expect(budget.rate).toBeCloseTo(0.21, 10)
+    expect(budgets.of('DescribeStep').rate).toBeCloseTo(0.21, 10)
 
     const other = setup((_op, n) => (n <= 2 ? '5xx' : 'ok'))
     await other.emr.listActiveSteps('j-1')
-    expect(other.budget.rate).toBe(0.4)
+    expect(other.budgets.of('ListSteps').rate).toBe(0.4)
     expect(other.emr.calls.get('listActiveSteps')).toBe(3)
     expect(other.emr.throttled.get('listActiveSteps')).toBeUndefined()
   })
@@ -163,7 +179,7 @@ describe('PacedEmr retries of reads', () => {
 
   it('keeps retrying until the deadline, with one last attempt at it, and not beyond', async () => {
     const clock = new FakeClock({ auto: true })
-    const { inner, emr } = setup(alwaysThrottled, { clock, budget: unlimited(clock) })
+    const { inner, emr } = setup(alwaysThrottled, { clock, budgets: unlimited(clock) })
     const start = clock.monotonic()
     const deadline = start + 90_000
     const error = await withDeadline(deadline, () => emr.describeStep('j-1', 's-1')).catch(
@@ -196,7 +212,7 @@ describe('PacedEmr retries of reads', () => {
 
   it('retries for 5 minutes outside any deadline scope', async () => {
     const clock = new FakeClock({ auto: true })
-    const { inner, emr } = setup(alwaysThrottled, { clock, budget: unlimited(clock) })
+    const { inner, emr } = setup(alwaysThrottled, { clock, budgets: unlimited(clock) })
     const start = clock.monotonic()
     await expect(emr.listActiveSteps('j-1')).rejects.toThrow(/until the default limit of 5m/)
     expect(inner.times('listActiveSteps', start).at(-1)).toBe(300_000)
@@ -247,10 +263,10 @@ describe('PacedEmr retries of reads', () => {
 
 describe('PacedEmr and mutations', () => {
   it('does not retry addStep (not idempotent), but paces it and learns from its throttle', async () => {
-    const { inner, emr, budget } = setup(alwaysThrottled)
+    const { inner, emr, budgets } = setup(alwaysThrottled)
     await expect(emr.addStep('j-1', STEP)).rejects.toMatchObject({ name: 'ThrottlingException' })
     expect(inner.calls).toHaveLength(1)
-    expect(budget.rate).toBe(0.2)
+    expect(budgets.of('AddJobFlowSteps').rate).toBe(0.2)
     expect(emr.throttled.get('addStep')).toBe(1)
 
     const failing = setup(() => '5xx')
@@ -282,7 +298,7 @@ describe('PacedEmr retry waits', () => {
   /** The waits between one run's attempts at one always-throttled read, over 3 minutes. */
   async function gaps(random: () => number): Promise<number[]> {
     const clock = new FakeClock({ auto: true })
-    const { inner, emr } = setup(alwaysThrottled, { clock, random, budget: unlimited(clock) })
+    const { inner, emr } = setup(alwaysThrottled, { clock, random, budgets: unlimited(clock) })
     const start = clock.monotonic()
     await withDeadline(start + 180_000, () => emr.describeStep('j-1', 's-1')).catch(() => {})
     const at = inner.times('describeStep', start)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RateBudget, TokenBucket } from '../../../src/aws/rate-budget.ts'
+import { RateBudget, RateBudgets, TokenBucket } from '../../../src/aws/rate-budget.ts'
 import type { Clock } from '../../../src/clock.ts'
 import { FakeClock } from '../../support/fake-clock.ts'
 
@@ -181,5 +181,19 @@ describe('RateBudget AIMD', () => {
     expect(budget.rate).toBe(0.3)
     // A floor above the configured rate is the configured rate.
     expect(new RateBudget(clock, 5, 0.02).minRate).toBe(0.02)
+  })
+})
+
+describe('RateBudgets', () => {
+  it('makes one budget per key on first use, each learning on its own', () => {
+    const budgets = new RateBudgets<'a' | 'b'>(clockAt0(), 5, 0.4)
+    expect(budgets.of('a')).toBe(budgets.of('a'))
+    budgets.of('a').onThrottled()
+    expect([budgets.of('a').rate, budgets.of('b').rate]).toEqual([0.2, 0.4])
+    expect(budgets.entries().map(([key]) => key)).toEqual(['a', 'b'])
+  })
+
+  it('refuses bad settings at once, not at the first call', () => {
+    expect(() => new RateBudgets(clockAt0(), 5, 0)).toThrow(/rate must be above 0/)
   })
 })

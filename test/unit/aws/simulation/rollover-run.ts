@@ -6,9 +6,9 @@
 import { submitCarefully } from '../../../../src/aws/careful-submit.ts'
 import { withDeadline } from '../../../../src/aws/deadline.ts'
 import { isTerminal, type EmrPort, type StepSpec } from '../../../../src/aws/emr-port.ts'
-import { PacedEmr } from '../../../../src/aws/paced-emr.ts'
+import { PacedEmr, type EmrApi } from '../../../../src/aws/paced-emr.ts'
 import { poll } from '../../../../src/aws/poll.ts'
-import { RateBudget } from '../../../../src/aws/rate-budget.ts'
+import { RateBudget, RateBudgets } from '../../../../src/aws/rate-budget.ts'
 import { isThrottling, isTransient } from '../../../../src/aws/transient.ts'
 import type { Clock } from '../../../../src/clock.ts'
 import { describeError } from '../../../../src/errors.ts'
@@ -92,13 +92,16 @@ export function oldStack(cluster: SimulatedCluster, clock: Clock, random: () => 
   }
 }
 
-/** This change: PacedEmr over a one-attempt client; AwsEmr's addStep loop; phase deadlines. */
+/**
+ * This change: PacedEmr (a budget per EMR operation) over a one-attempt client, AwsEmr's addStep
+ * loop, phase deadlines.
+ */
 export function newStack(
   cluster: SimulatedCluster,
   clock: Clock,
   random: () => number,
-): Stack & { readonly paced: PacedEmr; readonly budget: RateBudget } {
-  const budget = new RateBudget(clock, T.emrBurst, T.emrCallsPerSecond)
+): Stack & { readonly paced: PacedEmr } {
+  const budgets = new RateBudgets<EmrApi>(clock, T.emrBurst, T.emrCallsPerSecond)
   const adapter: EmrPort = {
     resolveCluster: () => cluster.resolveCluster(),
     listActiveSteps: () => cluster.listActiveSteps(),
@@ -112,11 +115,10 @@ export function newStack(
       ),
     cancelStep: () => cluster.cancelStep(),
   }
-  const paced = new PacedEmr(adapter, { budget, clock, random })
+  const paced = new PacedEmr(adapter, { budgets, clock, random })
   return {
     emr: paced,
     paced,
-    budget,
     phase: (what, deadline, run) => withDeadline(deadline, run, { what }),
   }
 }
