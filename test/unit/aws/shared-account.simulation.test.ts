@@ -79,9 +79,11 @@ function row(s: Summary): string {
     r.addedDowntimeMs === undefined ? [] : [r.addedDowntimeMs],
   )
   // The first words of each kind of failure: "ThrottlingException: EMR ListSteps failed after…"
-  const failures = [...new Set(s.runs.filter((r) => !r.deployed).map((r) => r.error?.slice(0, 60)))]
+  const failed = s.runs.filter((r) => !r.deployed)
+  const down = failed.filter((r) => r.failedIn !== 'preflight').length
+  const failures = [...new Set(failed.map((r) => `${r.failedIn}: ${r.error?.slice(0, 60)}`))]
   return [
-    `${s.kind.padEnd(4)} deployed ${s.deployed}/${s.runs.length}`,
+    `${s.kind.padEnd(4)} deployed ${s.deployed}/${s.runs.length}, ${down} failed with the app stopped`,
     `EMR calls ${s.calls}, per run ${spread(s.runs.map((r) => r.calls))}`,
     `throttled ${s.throttled} (${pct}%), per run ${spread(s.runs.map((r) => r.throttled))}`,
     `slowest run ${formatDuration(s.slowestMs)}`,

@@ -123,9 +123,13 @@ export function newStack(
   }
 }
 
+export type Phase = 'preflight' | 'stop' | 'submit' | 'verify'
+
 export interface RunOutcome {
   readonly deployed: boolean
   readonly error?: string
+  /** Where it failed: after preflight, the old driver was already stopped (the app is down). */
+  readonly failedIn?: Phase
   /** From the run's start to its end, deployed or not. */
   readonly tookMs: number
 }
@@ -143,7 +147,12 @@ export async function rolloverRun(
   random: () => number,
   options: { readonly readsHistory: boolean },
 ): Promise<RunOutcome> {
-  const { emr, phase } = stack
+  const { emr } = stack
+  let current: Phase = 'preflight'
+  const phase = <R>(name: Phase, what: string, deadline: number, run: () => Promise<R>) => {
+    current = name
+    return stack.phase(what, deadline, run)
+  }
   const id = 'j-1'
   const startedAt = clock.monotonic()
   const describe = (stepId: string) => emr.describeStep(id, stepId)
@@ -151,7 +160,7 @@ export async function rolloverRun(
   const pollOptions = (deadline: number, intervalMs: number, maxIntervalMs = T.maxPollIntervalMs) =>
     ({ clock, deadline, intervalMs, maxIntervalMs, random }) as const
   try {
-    await phase('the preflight deadline', until(T.preflightMs), async () => {
+    await phase('preflight', 'the preflight deadline', until(T.preflightMs), async () => {
       await emr.resolveCluster({ kind: 'id', id })
       await emr.listActiveSteps(id)
       if (options.readsHistory) await emr.listRecentSteps(id)
@@ -160,7 +169,7 @@ export async function rolloverRun(
 
     cluster.deleteMarker()
     const stopDeadline = until(T.stopTimeoutMs)
-    const stopped = await phase('stop-timeout', stopDeadline, () =>
+    const stopped = await phase('stop', 'stop-timeout', stopDeadline, () =>
       poll(
         async () => {
           const step = await describe(cluster.oldStepId)
@@ -177,12 +186,12 @@ export async function rolloverRun(
       args: [],
       actionOnFailure: 'CONTINUE',
     }
-    const stepId = await phase('the submit deadline', until(T.submitMs), () =>
+    const stepId = await phase('submit', 'the submit deadline', until(T.submitMs), () =>
       emr.addStep(id, spec),
     )
 
     const startDeadline = until(T.startTimeoutMs)
-    const started = await phase('start-timeout', startDeadline, () =>
+    const started = await phase('verify', 'start-timeout', startDeadline, () =>
       poll(
         async () => {
           const step = await describe(stepId)
@@ -201,21 +210,27 @@ export async function rolloverRun(
       aliveAt = clock.monotonic()
       return aliveAt >= windowEnd ? 'alive' : undefined
     }
-    await phase('stable-for and start-timeout', windowEnd + T.startTimeoutMs, async () => {
-      await poll(alive, {
-        ...pollOptions(windowEnd, T.stableCheckMs, T.stableCheckMs),
-        firstCheckAfterMs: T.stableCheckMs,
-      })
-      if (aliveAt >= windowEnd) return
-      const confirmDeadline = until(T.startTimeoutMs)
-      const confirmed = await poll(
-        alive,
-        pollOptions(confirmDeadline, T.stepPollMs, T.confirmPollMaxMs),
-      )
-      if (!confirmed.done) throw new Error('EMR did not confirm the new step after stable-for')
-    })
+    await phase(
+      'verify',
+      'stable-for and start-timeout',
+      windowEnd + T.startTimeoutMs,
+      async () => {
+        await poll(alive, {
+          ...pollOptions(windowEnd, T.stableCheckMs, T.stableCheckMs),
+          firstCheckAfterMs: T.stableCheckMs,
+        })
+        if (aliveAt >= windowEnd) return
+        const confirmDeadline = until(T.startTimeoutMs)
+        const confirmed = await poll(
+          alive,
+          pollOptions(confirmDeadline, T.stepPollMs, T.confirmPollMaxMs),
+        )
+        if (!confirmed.done) throw new Error('EMR did not confirm the new step after stable-for')
+      },
+    )
     return { deployed: true, tookMs: clock.monotonic() - startedAt }
   } catch (error) {
-    return { deployed: false, error: describeError(error), tookMs: clock.monotonic() - startedAt }
+    const tookMs = clock.monotonic() - startedAt
+    return { deployed: false, error: describeError(error), failedIn: current, tookMs }
   }
 }
