@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(385);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2180);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 385:
+/***/ 2180:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69671,31 +69671,338 @@ function nonEmpty(value) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(7563);
+;// CONCATENATED MODULE: ./src/aws/backoff.ts
+// How long to wait before retrying a call AWS refused: pure, so that tests pin every wait.
+/**
+ * Doubling from 1 s up to 20 s, as the AWS SDK does for throttling: 20 s is long enough for EMR's
+ * 0.5/s buckets to refill several calls, short enough not to waste a phase's deadline.
+ */
+const backoff_DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 20_000 });
+/**
+ * The wait before retry number `retry` (1 for the first): the doubled delay, capped, of which a
+ * random part up to half is removed ("equal jitter"). Runs throttled by the same burst then
+ * retry at different times instead of together, and every wait still grows.
+ */
+function backoff_backoffMs(retry, random, backoff = backoff_DEFAULT_BACKOFF) {
+    const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, retry - 1));
+    return Math.round(ceiling * (1 - 0.5 * random()));
+}
+
+// EXTERNAL MODULE: external "node:async_hooks"
+var external_node_async_hooks_ = __nccwpck_require__(6698);
+;// CONCATENATED MODULE: ./src/aws/deadline.ts
+// Until when may a read be retried? The phase knows (stop-timeout, start-timeout, a lease), the
+// EMR call deep inside it does not: a phase runs its work inside withDeadline(), and PacedEmr asks
+// currentDeadline() instead of every port method taking a deadline and a signal.
+
+
+/** Where no phase has said: long enough to ride out a throttling storm, short enough to notice. */
+const DEFAULT_DEADLINE_MS = 5 * 60_000;
+const scopes = new external_node_async_hooks_.AsyncLocalStorage();
+/**
+ * Runs `fn` with `at` (clock.monotonic() ms) as the deadline of every retry inside it, including
+ * in the promises it starts. The innermost scope wins, even when it is later than an enclosing
+ * one: each wait in this code base computes its own deadline (a kill that starts once the stop's
+ * deadline has passed still needs time to retry), and a scope's signal replaces the enclosing
+ * one for the same reason (a drain that must survive the runner's cancellation by a few seconds).
+ */
+function withDeadline(at, fn, options = {}) {
+    const what = options.what ?? 'the deadline';
+    return scopes.run({ at, what, ...(options.signal === undefined ? {} : { signal: options.signal }) }, fn);
+}
+/** The innermost scope's deadline, or DEFAULT_DEADLINE_MS (or `defaultMs`) from now. */
+function deadline_currentDeadline(clock, defaultMs = DEFAULT_DEADLINE_MS) {
+    return (scopes.getStore() ?? {
+        at: clock.monotonic() + defaultMs,
+        what: `the default limit of ${formatDuration(defaultMs)}`,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/aws/transient.ts
 // Which AWS errors are worth retrying: throttling, 5xx and dropped connections. Everything else
 // (a denied permission, a validation error) is final and surfaces at once.
-const TRANSIENT_NAMES = new Set([
+// Throttling is told apart from the rest because it is the one signal that the caller itself (or
+// someone sharing its quota) is going too fast: it lowers the call rate, a 5xx does not.
+const THROTTLING_NAMES = new Set([
     'ThrottlingException',
     'Throttling',
     'ThrottledException',
     'TooManyRequestsException',
     'RequestLimitExceeded',
     'SlowDown',
+]);
+const SERVER_NAMES = new Set([
     'InternalServerError',
     'InternalServerException',
     'ServiceUnavailable',
     'TimeoutError',
 ]);
-function isTransient(error) {
-    if (typeof error !== 'object' || error === null)
+function shape(error) {
+    return typeof error === 'object' && error !== null ? error : undefined;
+}
+/** "Rate exceeded" and its cousins: the request was refused before it did anything. */
+function transient_isThrottling(error) {
+    const e = shape(error);
+    if (!e)
         return false;
-    const e = error;
-    if (e.name && TRANSIENT_NAMES.has(e.name))
+    if (e.name && THROTTLING_NAMES.has(e.name))
+        return true;
+    return e.$metadata?.httpStatusCode === 429;
+}
+function transient_isTransient(error) {
+    const e = shape(error);
+    if (!e)
+        return false;
+    if (transient_isThrottling(e))
+        return true;
+    if (e.name && SERVER_NAMES.has(e.name))
         return true;
     const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && (status === 429 || status >= 500))
+    if (status !== undefined && status >= 500)
         return true;
     return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
+}
+
+;// CONCATENATED MODULE: ./src/aws/paced-emr.ts
+// Every EMR call of a run goes through here: paced by the run's budget for its EMR operation,
+// which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
+// are per account and region, shared by every rollover of a matrix job: a fixed number of quick
+// retries (the SDK's) fails runs that a little patience would have carried through.
+
+
+
+
+/**
+ * Which failures a retry is safe for.
+ * - reads: any throttling, 5xx or dropped connection;
+ * - cancelStep: throttling only. A throttled request did nothing, and a cancel repeated after a
+ *   5xx would be harmless too, but its caller (force-stop) already reads the step's state when a
+ *   cancel fails, so a 5xx goes back to it;
+ * - addStep: never here. It is not idempotent (a 5xx may hide a step EMR accepted): the adapter
+ *   (AwsEmr.addStep) looks the step up by its unique name before each of its own retries.
+ */
+const RETRY_ON = {
+    resolveCluster: 'transient',
+    listActiveSteps: 'transient',
+    listRecentSteps: 'transient',
+    describeStep: 'transient',
+    cancelStep: 'throttling',
+    addStep: 'never',
+};
+/**
+ * The EMR operation behind each port method: its budget, and its name in messages. (A
+ * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
+ */
+const EMR_API = {
+    resolveCluster: 'DescribeCluster',
+    listActiveSteps: 'ListSteps',
+    listRecentSteps: 'ListSteps',
+    describeStep: 'DescribeStep',
+    cancelStep: 'CancelSteps',
+    addStep: 'AddJobFlowSteps',
+};
+/**
+ * A read (or a cancel) that EMR kept refusing until the deadline. It carries the last error's
+ * name, $metadata and code, so isTransient() still sees a throttle or a 5xx, and the error itself
+ * as its cause.
+ */
+class EmrRetriesExhausted extends Error {
+    operation;
+    attempts;
+    throttledAttempts;
+    elapsedMs;
+    $metadata;
+    code;
+    constructor(operation, last, tally, deadline) {
+        super(exhaustedMessage(operation, last, tally, deadline), { cause: last });
+        const e = (typeof last === 'object' && last !== null ? last : {});
+        this.name = typeof e.name === 'string' ? e.name : 'Error';
+        this.$metadata = e.$metadata;
+        this.code = e.code;
+        this.operation = operation;
+        this.attempts = tally.attempts;
+        this.throttledAttempts = tally.throttled;
+        this.elapsedMs = tally.elapsedMs;
+    }
+}
+function exhaustedMessage(operation, last, tally, deadline) {
+    const said = last instanceof Error ? last.message : String(last);
+    // The adapter's messages already say "EMR DescribeStep (cluster j-1) failed: ...".
+    const head = said.startsWith('EMR ') ? said : `EMR ${EMR_API[operation]} failed: ${said}`;
+    const tried = `Tried ${tally.attempts} times over ${formatDuration(tally.elapsedMs)} ` +
+        `(${tally.throttled} throttled), until ${deadline.what}.`;
+    const why = tally.throttled > 0
+        ? `EMR's request quota is per AWS account and region and shared by everything that calls ` +
+            `EMR there (other rollovers running in parallel, schedulers, dashboards): spread those ` +
+            `out, or move them to another account (README: "ThrottlingException: Rate exceeded").`
+        : 'EMR kept failing (5xx or no answer): check the AWS Health Dashboard, then re-run.';
+    return `${head} ${tried} ${why}`;
+}
+/** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
+class PacedEmr {
+    /** Calls sent to the port below, by operation, retries included. */
+    calls = new Map();
+    /** Of those, the ones EMR answered with throttling. */
+    throttled = new Map();
+    inner;
+    options;
+    constructor(inner, options) {
+        this.inner = inner;
+        this.options = options;
+    }
+    get totalCalls() {
+        return sum(this.calls);
+    }
+    get totalThrottled() {
+        return sum(this.throttled);
+    }
+    resolveCluster(ref) {
+        return this.paced('resolveCluster', () => this.inner.resolveCluster(ref));
+    }
+    listActiveSteps(clusterId) {
+        return this.paced('listActiveSteps', () => this.inner.listActiveSteps(clusterId));
+    }
+    listRecentSteps(clusterId) {
+        return this.paced('listRecentSteps', () => this.inner.listRecentSteps(clusterId));
+    }
+    describeStep(clusterId, stepId) {
+        return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId));
+    }
+    addStep(clusterId, step, executionRoleArn) {
+        return this.paced('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn));
+    }
+    cancelStep(clusterId, stepId) {
+        return this.paced('cancelStep', () => this.inner.cancelStep(clusterId, stepId));
+    }
+    async paced(operation, call) {
+        const { clock, random } = this.options;
+        const budget = this.options.budgets.of(EMR_API[operation]);
+        const deadline = currentDeadline(clock, this.options.defaultDeadlineMs);
+        const { signal } = deadline;
+        const startedAt = clock.monotonic();
+        let throttledAttempts = 0;
+        // The first attempt is always made, even past the deadline: a read is tried at least once.
+        signal?.throwIfAborted();
+        await budget.take(1, signal);
+        for (let attempt = 1;; attempt++) {
+            increment(this.calls, operation);
+            let failure;
+            try {
+                const value = await call();
+                budget.onSuccess();
+                return value;
+            }
+            catch (error) {
+                failure = error;
+            }
+            const throttled = isThrottling(failure);
+            if (throttled) {
+                budget.onThrottled();
+                increment(this.throttled, operation);
+                throttledAttempts++;
+            }
+            if (!retryable(operation, failure))
+                throw failure;
+            const remaining = deadline.at - clock.monotonic();
+            // A last attempt at the deadline itself rather than none in the last backoff's time.
+            const wait = Math.min(backoffMs(attempt, random, this.options.backoff ?? DEFAULT_BACKOFF), remaining);
+            const exhausted = () => new EmrRetriesExhausted(operation, failure, {
+                attempts: attempt,
+                throttled: throttledAttempts,
+                elapsedMs: clock.monotonic() - startedAt,
+            }, deadline);
+            if (remaining <= 0)
+                throw exhausted();
+            this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait });
+            await clock.sleep(wait, signal);
+            if (!(await this.takeBefore(budget, deadline.at, signal)))
+                throw exhausted();
+        }
+    }
+    /** A token if one comes by `deadline`; false when the budget would hold the call past it. */
+    async takeBefore(budget, deadline, signal) {
+        const { clock } = this.options;
+        for (;;) {
+            signal?.throwIfAborted();
+            if (budget.tryTake(1))
+                return true;
+            const wait = budget.msUntilAvailable(1);
+            if (clock.monotonic() + wait > deadline)
+                return false;
+            await clock.sleep(wait, signal);
+        }
+    }
+}
+function retryable(operation, error) {
+    const rule = RETRY_ON[operation];
+    if (rule === 'transient')
+        return isTransient(error);
+    if (rule === 'throttling')
+        return isThrottling(error);
+    return false;
+}
+function increment(map, operation) {
+    map.set(operation, (map.get(operation) ?? 0) + 1);
+}
+function sum(map) {
+    let total = 0;
+    for (const n of map.values())
+        total += n;
+    return total;
+}
+
+;// CONCATENATED MODULE: ./src/aws/careful-submit.ts
+// AddJobFlowSteps has no idempotency token: a 5xx or a timeout may hide a step EMR accepted, and
+// a blind retry would start a second driver on the same checkpoint. This is the one retry loop
+// for it, pure over two calls, so that the adapter and the simulations run the same code.
+
+
+
+
+/**
+ * Runs `submit` until it answers, retrying transient failures until the current deadline
+ * (deadline.ts), with jittered backoff: after a throttle without looking, since a throttled
+ * request did nothing; after anything else only once `findAccepted` (a lookup by the step's unique name) has answered, returning the
+ * step it finds instead of submitting again. A lookup that fails is retried like a submission,
+ * and nothing is resubmitted until one answers.
+ */
+async function submitCarefully(submit, findAccepted, options) {
+    const { clock, random } = options;
+    const deadline = deadline_currentDeadline(clock);
+    const startedAt = clock.monotonic();
+    // Set by a failure that may hide an accepted step; cleared by a lookup that found none.
+    let unsure;
+    let throttled = 0;
+    for (let attempt = 1;; attempt++) {
+        deadline.signal?.throwIfAborted();
+        try {
+            if (unsure) {
+                const accepted = await findAccepted();
+                if (accepted) {
+                    options.onFoundAccepted?.(accepted, unsure);
+                    return accepted;
+                }
+                unsure = undefined;
+            }
+            return await submit();
+        }
+        catch (error) {
+            if (!transient_isTransient(error))
+                throw error;
+            if (transient_isThrottling(error))
+                throttled++;
+            // A throttled lookup leaves `unsure` as it was; a throttled submission did nothing.
+            else
+                unsure = error instanceof Error ? error : new Error(String(error));
+            const remaining = deadline.at - clock.monotonic();
+            if (remaining <= 0) {
+                const tally = { attempts: attempt, throttled, elapsedMs: clock.monotonic() - startedAt };
+                throw new EmrRetriesExhausted('addStep', error, tally, deadline);
+            }
+            const wait = backoff_backoffMs(attempt, random, options.backoff ?? backoff_DEFAULT_BACKOFF);
+            await clock.sleep(Math.min(wait, remaining), deadline.signal);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -69757,8 +70064,11 @@ class ClusterGone extends UserError {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/emr.ts
-// The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
-// call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
+// The EMR port over @aws-sdk/client-emr. No polling here: that is poll.ts's job, pacing and read
+// retries PacedEmr's, so every call the rollover makes stays visible to the run's rate budget
+// (DESIGN.md) and to `calls`. The one retry loop here is addStep's, which must look before it
+// resubmits.
+
 
 
 
@@ -69771,29 +70081,26 @@ const ACCESS_DENIED_NAMES = new Set([
     'AccessDenied',
     'UnauthorizedOperation',
 ]);
+/**
+ * One attempt per call unless `maxAttempts` says otherwise: the SDK's own retries would spend the
+ * account's shared EMR quota where neither the run's RateBudget nor its call counts see them, and
+ * give up after a fixed number of attempts instead of at the phase's deadline. PacedEmr retries
+ * reads, AwsEmr.addStep its submission. `standard` mode: `adaptive` would add the SDK's own
+ * client-side rate limiter, sleeping on the real clock after a throttle, on top of the budget.
+ */
 function createEmrClient(options = {}) {
     const env = options.env ?? process.env;
     const region = resolveRegion(options.region, env);
     const endpoint = configuredEndpoint(env);
     return new dist_cjs/* EMRClient */.s1o({
         region,
-        // EMR refills DescribeStep/ListSteps/AddJobFlowSteps/CancelSteps at 0.5/s: the adaptive mode's
-        // client-side token bucket slows this client down after the first throttle instead of
-        // burning its retries at full speed.
-        retryMode: 'adaptive',
-        maxAttempts: options.maxAttempts ?? 6,
+        retryMode: 'standard',
+        maxAttempts: options.maxAttempts ?? 1,
         customUserAgent: USER_AGENT,
         ...(endpoint === undefined ? {} : { endpoint }),
     });
 }
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
-// As many attempts as the SDK makes for other calls; waits 1, 2, 4, 8, 10 s (about 25 s in all).
-const SUBMIT_ATTEMPTS = 6;
-const SUBMIT_BACKOFF_MS = 1000;
-const SUBMIT_MAX_BACKOFF_MS = 10_000;
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
 function configuredEndpoint(env) {
     return resolveEndpoint('EMR', env);
 }
@@ -69876,28 +70183,18 @@ class AwsEmr {
     }
     /**
      * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
-     * blind retry would start a second driver. With a `submitClient` (no SDK retries), each retry
-     * first looks for the step by its name, which is unique per deployment.
+     * blind retry would start a second driver. So this retries by itself (the client makes one
+     * attempt per call) until the current deadline, through submitCarefully: after anything but a
+     * throttle only once ListSteps has shown that EMR has no step of this name (unique per
+     * deployment).
      */
     async addStep(clusterId, step, executionRoleArn) {
-        const client = this.options.submitClient;
-        if (!client)
-            return this.sendAddStep(this.client, clusterId, step, executionRoleArn);
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await this.sendAddStep(client, clusterId, step, executionRoleArn);
-            }
-            catch (error) {
-                if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS)
-                    throw error;
-                await sleep(Math.min(SUBMIT_MAX_BACKOFF_MS, SUBMIT_BACKOFF_MS * 2 ** (attempt - 1)));
-                const accepted = await this.findRecentStep(clusterId, step.name);
-                if (accepted) {
-                    this.options.log?.info(`AddJobFlowSteps failed (${error.name}) but EMR has ${accepted}: using it.`);
-                    return accepted;
-                }
-            }
-        }
+        const client = this.options.submitClient ?? this.client;
+        return submitCarefully(() => this.sendAddStep(client, clusterId, step, executionRoleArn), () => this.findRecentStep(clusterId, step.name), {
+            clock: this.options.clock ?? systemClock,
+            random: this.options.random ?? Math.random,
+            onFoundAccepted: (accepted, failure) => this.options.log?.info(`AddJobFlowSteps failed (${failure.name}) but EMR has ${accepted}: using it.`),
+        });
     }
     /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */
     async findRecentStep(clusterId, name) {
@@ -75701,46 +75998,149 @@ function downtimeSeconds(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/rate-budget.ts
+// Twenty runs at the floor fit into EMR's 0.5/s per operation; at 0.05/s they would ask twice
+// what EMR refills, and keep almost half their calls throttled (test/unit/aws's simulation).
+const DEFAULT_MIN_RATE_PER_SECOND = 0.025;
+const DEFAULT_DECREASE_FACTOR = 0.5;
+// Twenty successes undo one halving from 0.4/s: slow enough that runs sharing the quota do not
+// all probe it at once, quick enough (about a minute) for a run alone again.
+const DEFAULT_INCREASE_PER_SUCCESS = 0.01;
+// Floating-point refills land a hair below a whole token; without this a waiter would sleep 1 ms
+// more for nothing.
+const EPSILON = 1e-9;
 /**
- * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared
- * with every other tool, so the action spends well under their 0.5/s refill.
+ * One run's ration of EMR calls. EMR's own buckets are per account and region and shared with
+ * every other caller (other rollovers in the same matrix, schedulers, dashboards), and no run can
+ * see the others: so each run starts below EMR's refill, halves its rate when EMR throttles
+ * (someone else is spending the quota too) and creeps back up one success at a time (AIMD, as TCP
+ * shares a link). Runs that back off this way converge on sharing the quota instead of
+ * synchronising on it.
+ *
+ * Time is the clock's monotonic time: a wall clock set back would otherwise stop the refill.
  */
-class TokenBucket {
+class RateBudget {
+    /** Tokens taken so far (calls made through this budget). */
+    taken = 0;
+    /** The most tokens the budget holds: calls that may go at once after a quiet spell. */
+    burst;
+    /** The configured refill, calls/s: where `rate` starts and the ceiling it recovers to. */
+    maxRate;
+    /** The floor `rate` never goes below. */
+    minRate;
+    currentRate;
+    // Negative after a take larger than the burst: the debt is repaid before anyone else goes.
     tokens;
     updatedAt;
-    taken = 0;
+    holdDecreaseUntil = -Infinity;
     clock;
-    capacity;
-    refillPerSecond;
-    constructor(clock, capacity, refillPerSecond) {
+    decreaseFactor;
+    increasePerSuccess;
+    constructor(clock, burst, ratePerSecond, aimd = {}) {
+        if (!(burst > 0))
+            throw new RangeError(`RateBudget: burst must be above 0, not ${burst}`);
+        if (!(ratePerSecond > 0)) {
+            // A zero refill would make take() wait forever.
+            throw new RangeError(`RateBudget: rate must be above 0 calls/s, not ${ratePerSecond}`);
+        }
+        const factor = aimd.decreaseFactor ?? DEFAULT_DECREASE_FACTOR;
+        if (!(factor > 0 && factor < 1)) {
+            throw new RangeError(`RateBudget: decreaseFactor must be between 0 and 1, not ${factor}`);
+        }
         this.clock = clock;
-        this.capacity = capacity;
-        this.refillPerSecond = refillPerSecond;
-        this.tokens = capacity;
-        this.updatedAt = clock.now();
+        this.burst = burst;
+        this.maxRate = ratePerSecond;
+        this.minRate = Math.min(ratePerSecond, aimd.minRatePerSecond ?? DEFAULT_MIN_RATE_PER_SECOND);
+        this.decreaseFactor = factor;
+        this.increasePerSuccess = aimd.increasePerSuccess ?? DEFAULT_INCREASE_PER_SUCCESS;
+        this.currentRate = ratePerSecond;
+        this.tokens = burst;
+        this.updatedAt = clock.monotonic();
     }
+    /** The refill now, calls/s: between minRate and maxRate. */
+    get rate() {
+        return this.currentRate;
+    }
+    /** Takes `count` tokens if they are there now. A count above the burst needs a full budget. */
     tryTake(count = 1) {
         this.refill();
-        if (this.tokens < count)
+        if (this.tokens + EPSILON < this.needed(count))
             return false;
         this.tokens -= count;
         this.taken += count;
         return true;
     }
-    /** Waits for `count` tokens, then takes them. */
+    /**
+     * Waits for `count` tokens, then takes them. A count above the burst waits for a full budget
+     * and leaves a debt that later takes repay, so it neither starves nor exceeds the rate.
+     */
     async take(count = 1, signal) {
         while (!this.tryTake(count)) {
-            const missing = count - this.tokens;
-            await this.clock.sleep(Math.ceil((missing / this.refillPerSecond) * 1000), signal);
+            await this.clock.sleep(this.msUntilAvailable(count), signal);
         }
     }
+    /** How long until `count` tokens could be taken at today's rate: 0 when they are there now. */
+    msUntilAvailable(count = 1) {
+        this.refill();
+        const missing = this.needed(count) - this.tokens;
+        return missing <= EPSILON ? 0 : Math.ceil((missing / this.currentRate) * 1000);
+    }
+    /**
+     * EMR answered "Rate exceeded": halve the rate (not below minRate) and spend the tokens saved
+     * up, since EMR's bucket is empty and a saved-up burst would only be throttled too. Throttles
+     * of calls that were already in flight (within one token's time of the last decrease) are the
+     * same congestion and do not halve again.
+     */
+    onThrottled() {
+        this.refill();
+        this.tokens = Math.min(this.tokens, 0);
+        const now = this.clock.monotonic();
+        if (now < this.holdDecreaseUntil)
+            return;
+        this.currentRate = Math.max(this.minRate, this.currentRate * this.decreaseFactor);
+        this.holdDecreaseUntil = now + 1000 / this.currentRate;
+    }
+    /** EMR answered: give a little rate back, up to maxRate. */
+    onSuccess() {
+        this.refill();
+        this.currentRate = Math.min(this.maxRate, this.currentRate + this.increasePerSuccess);
+    }
+    needed(count) {
+        return Math.min(count, this.burst);
+    }
+    // At the rate that held since the last update: call before every change of rate.
     refill() {
-        const now = this.clock.now();
+        const now = this.clock.monotonic();
         const elapsed = Math.max(0, now - this.updatedAt) / 1000;
-        this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.refillPerSecond);
+        this.tokens = Math.min(this.burst, this.tokens + elapsed * this.currentRate);
         this.updatedAt = now;
     }
 }
+/**
+ * One RateBudget per key, made on first use with the same settings: a run's budgets per EMR
+ * operation, because EMR's quotas are per operation (a throttled DescribeStep says nothing about
+ * AddJobFlowSteps, whose bucket the run has barely touched).
+ */
+class RateBudgets {
+    budgets = new Map();
+    make;
+    constructor(clock, burst, ratePerSecond, aimd = {}) {
+        // Made once here so that bad settings fail at construction, not at the first call.
+        const check = new RateBudget(clock, burst, ratePerSecond, aimd);
+        this.make = () => new RateBudget(clock, check.burst, check.maxRate, aimd);
+    }
+    of(key) {
+        let budget = this.budgets.get(key);
+        if (!budget)
+            this.budgets.set(key, (budget = this.make()));
+        return budget;
+    }
+    /** The budgets used so far, by key: e.g. to log their rates. */
+    entries() {
+        return [...this.budgets.entries()];
+    }
+}
+/** @deprecated The old name: RateBudget with the same constructor and take/tryTake/taken. */
+const TokenBucket = RateBudget;
 
 ;// CONCATENATED MODULE: ./src/contract/layout.ts
 // Where everything of one app lives in S3, under the marker prefix (DESIGN.md, "The contract").
@@ -76243,7 +76643,7 @@ class DeployLock {
                 current = await this.tryCreate();
             }
             catch (error) {
-                if (!isTransient(error) || clock.monotonic() >= deadline)
+                if (!transient_isTransient(error) || clock.monotonic() >= deadline)
                     throw error;
                 log.debug(`Deploy lock: S3 error, will retry: ${describeError(error)}`);
                 current = 'failed';
@@ -76712,7 +77112,7 @@ class MarkerStore {
             return (await this.store.getText(location)) ?? 'gone';
         }
         catch (error) {
-            if (isTransient(error))
+            if (transient_isTransient(error))
                 throw error;
             this.warn(`Cannot read the ${what} ${s3Uri(location)} (${describeError(error)}); treating it as unreadable. Allow s3:GetObject (and kms:Decrypt for its key) on the marker prefix.`);
             return 'unreadable';
@@ -76968,7 +77368,7 @@ async function describe(ctx, d) {
         withStep(d, await ctx.emr.describeStep(d.clusterId, d.stepId));
     }
     catch (error) {
-        if (isTransient(error) || ctx.signal.aborted)
+        if (transient_isTransient(error) || ctx.signal.aborted)
             throw error;
         d.stepUnknown = (await clusterIsGone(ctx, d.clusterId)) ? 'cluster-gone' : 'step-unknown';
         ctx.log.info(`EMR does not describe step ${d.stepId} on ${d.clusterId} (${describeError(error)})${d.stepUnknown === 'cluster-gone' ? ': the cluster is gone' : ''}.`);
@@ -76984,7 +77384,7 @@ async function checkKill(ctx, d) {
             d.killConfirmedBy = killStepId;
     }
     catch (error) {
-        if (isTransient(error) || ctx.signal.aborted)
+        if (transient_isTransient(error) || ctx.signal.aborted)
             throw error;
     }
 }
@@ -76998,7 +77398,7 @@ async function clusterIsGone(ctx, clusterId) {
     catch (error) {
         if (error instanceof ClusterGone)
             return true;
-        if (isTransient(error))
+        if (transient_isTransient(error))
             throw error;
         return false;
     }
@@ -77037,7 +77437,7 @@ async function findSubmitted(ctx, d, marker, history) {
         steps = await history.of(d.clusterId);
     }
     catch (error) {
-        if (isTransient(error) || ctx.signal.aborted)
+        if (transient_isTransient(error) || ctx.signal.aborted)
             throw error;
         ctx.log.warning(`Cannot list the steps of ${d.clusterId} (${describeError(error)}); the driver of ${marker.uri} stays possibly alive.`);
         return;
@@ -77060,7 +77460,7 @@ async function readCurrentOrWarn(ctx) {
         return await readCurrent(ctx.store, ctx.layout);
     }
     catch (error) {
-        if (isTransient(error))
+        if (transient_isTransient(error))
             throw error;
         ctx.log.warning(`Cannot read current.json (${describeError(error)}); going on without it.`);
         return undefined;
@@ -77222,7 +77622,7 @@ async function poll(check, options) {
             interval = Math.max(options.intervalMs, interval / 2);
         }
         catch (error) {
-            if (!isTransient(error))
+            if (!transient_isTransient(error))
                 throw error;
             interval = Math.min(options.maxIntervalMs, interval * 2);
             options.onTransientError?.(error, interval);
@@ -77726,7 +78126,7 @@ async function submit_submit(ctx, request) {
         });
         // EMR said no for sure: nothing was launched. After a timeout the entry stays, and the next
         // run looks for the step by its name.
-        if (!isTransient(error))
+        if (!transient_isTransient(error))
             await ctx.ledger.remove([request.deploymentId]).catch(() => undefined);
         throw error;
     }
