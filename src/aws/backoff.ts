@@ -14,6 +14,12 @@ export interface Backoff {
 export const DEFAULT_BACKOFF: Backoff = Object.freeze({ baseMs: 1000, capMs: 20_000 })
 
 /**
+ * For a 5xx or a dropped connection: not a sign of going too fast, so the first retries come
+ * soon (the SDK's own base is as short), and a longer outage still ends at the same cap.
+ */
+export const ERROR_BACKOFF: Backoff = Object.freeze({ baseMs: 100, capMs: 20_000 })
+
+/**
  * The wait before retry number `retry` (1 for the first): the doubled delay, capped, of which a
  * random part up to half is removed ("equal jitter"). Runs throttled by the same burst then
  * retry at different times instead of together, and every wait still grows.

@@ -2,7 +2,7 @@
 // which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
 // are per account and region, shared by every rollover of a matrix job: a fixed number of quick
 // retries (the SDK's) fails runs that a little patience would have carried through.
-import { DEFAULT_BACKOFF, backoffMs, type Backoff } from './backoff.ts'
+import { DEFAULT_BACKOFF, ERROR_BACKOFF, backoffMs, type Backoff } from './backoff.ts'
 import { currentDeadline, type Deadline } from './deadline.ts'
 import type { ClusterInfo, ClusterRef, EmrPort, StepInfo, StepSpec } from './emr-port.ts'
 import type { RateBudget, RateBudgets } from './rate-budget.ts'
@@ -62,7 +62,10 @@ export interface PacedEmrOptions {
   readonly clock: Clock
   /** Jitter for the retry waits. Math.random in production, a seeded source in tests. */
   readonly random: () => number
+  /** Waits after a throttle (default DEFAULT_BACKOFF: 1 s doubling to 20 s). */
   readonly backoff?: Backoff
+  /** Waits after a 5xx or a dropped connection (default ERROR_BACKOFF: 100 ms doubling). */
+  readonly errorBackoff?: Backoff
   /** The deadline of a retry outside any withDeadline() scope (default: deadline.ts's). */
   readonly defaultDeadlineMs?: number
   /** Told before each retry wait, e.g. to log "EMR busy". */
@@ -198,7 +201,13 @@ export class PacedEmr implements EmrPort {
       const remaining = deadline.at - clock.monotonic()
       // A last attempt at the deadline itself rather than none in the last backoff's time.
       const wait = Math.min(
-        backoffMs(attempt, random, this.options.backoff ?? DEFAULT_BACKOFF),
+        backoffMs(
+          attempt,
+          random,
+          throttled
+            ? (this.options.backoff ?? DEFAULT_BACKOFF)
+            : (this.options.errorBackoff ?? ERROR_BACKOFF),
+        ),
         remaining,
       )
       const exhausted = (): EmrRetriesExhausted =>

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { backoffMs, DEFAULT_BACKOFF } from '../../../src/aws/backoff.ts'
+import { backoffMs, DEFAULT_BACKOFF, ERROR_BACKOFF } from '../../../src/aws/backoff.ts'
 
 describe('backoffMs', () => {
   it('doubles from 1 s and is capped at 20 s', () => {
     const most = [1, 2, 3, 4, 5, 6, 7, 20].map((retry) => backoffMs(retry, () => 0))
     expect(most).toEqual([1000, 2000, 4000, 8000, 16_000, 20_000, 20_000, 20_000])
     expect(DEFAULT_BACKOFF).toEqual({ baseMs: 1000, capMs: 20_000 })
+    expect(ERROR_BACKOFF).toEqual({ baseMs: 100, capMs: 20_000 })
   })
 
   it('removes up to half at random, so that every wait still grows', () => {
