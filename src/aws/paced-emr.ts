@@ -52,7 +52,7 @@ export interface RetryEvent {
   readonly throttled: boolean
   /** The attempt that just failed, from 1. */
   readonly attempt: number
-  /** How long until the next attempt (at most: the budget may hold it a little longer). */
+  /** How long until the next attempt: the backoff, or the budget's wait when longer. */
   readonly waitMs: number
 }
 
@@ -199,31 +199,26 @@ export class PacedEmr implements EmrPort {
       }
       if (!retryable(operation, failure)) throw failure
       const remaining = deadline.at - clock.monotonic()
-      // A last attempt at the deadline itself rather than none in the last backoff's time.
-      const wait = Math.min(
-        backoffMs(
-          attempt,
-          random,
-          throttled
-            ? (this.options.backoff ?? DEFAULT_BACKOFF)
-            : (this.options.errorBackoff ?? ERROR_BACKOFF),
-        ),
-        remaining,
+      const backoff = backoffMs(
+        attempt,
+        random,
+        throttled
+          ? (this.options.backoff ?? DEFAULT_BACKOFF)
+          : (this.options.errorBackoff ?? ERROR_BACKOFF),
       )
-      const exhausted = (): EmrRetriesExhausted =>
-        new EmrRetriesExhausted(
-          operation,
-          failure,
-          {
-            attempts: attempt,
-            throttled: throttledAttempts,
-            elapsedMs: clock.monotonic() - startedAt,
-          },
-          deadline,
-        )
-      if (remaining <= 0) throw exhausted()
+      const tokenIn = budget.msUntilAvailable(1)
+      // A last attempt at the deadline itself rather than none in the last backoff's time; none
+      // at all when the budget holds the next call past it.
+      const wait = Math.min(Math.max(backoff, tokenIn), remaining)
+      const exhausted = (): EmrRetriesExhausted => {
+        const elapsedMs = clock.monotonic() - startedAt
+        const tally = { attempts: attempt, throttled: throttledAttempts, elapsedMs }
+        return new EmrRetriesExhausted(operation, failure, tally, deadline)
+      }
+      if (remaining <= 0 || tokenIn > remaining) throw exhausted()
       this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait })
       await clock.sleep(wait, signal)
+      // False when another call of the run took the token meanwhile and the next comes too late.
       if (!(await this.takeBefore(budget, deadline.at, signal))) throw exhausted()
     }
   }

@@ -321,14 +321,24 @@ describe('PacedEmr retry waits', () => {
     expect(Math.max(...(await gaps(seededRandom(3))))).toBeLessThanOrEqual(20_000)
   })
 
-  it('are reported before each wait', async () => {
+  it('are reported before each wait: the backoff, or the budget’s wait when longer', async () => {
+    const schedule = (_op: EmrOperation, n: number): Answer =>
+      n === 1 ? 'throttle' : n === 2 ? '5xx' : 'ok'
     const events: string[] = []
-    const { emr } = setup((_op, n) => (n === 1 ? 'throttle' : n === 2 ? '5xx' : 'ok'), {
-      onRetry: (e) => events.push(`${e.operation} #${e.attempt} ${e.throttled} ${e.waitMs}`),
-    })
-    await emr.describeStep('j-1', 's-1')
+    const onRetry: PacedEmrOptions['onRetry'] = (e) =>
+      events.push(`${e.operation} #${e.attempt} ${e.throttled} ${e.waitMs}`)
+    const clock = new FakeClock({ auto: true })
+    await setup(schedule, { clock, budgets: unlimited(clock), onRetry }).emr.describeStep('j', 's')
     // After a 5xx the wait is shorter: it is no sign of going too fast.
     expect(events).toEqual(['describeStep #1 true 750', 'describeStep #2 false 150'])
+
+    events.length = 0
+    const { clock: paced, inner, emr } = setup(schedule, { onRetry })
+    const start = paced.monotonic()
+    await emr.describeStep('j-1', 's-1')
+    // The throttle halved the budget to 0.2/s and spent its tokens: 5 s to the next one.
+    expect(events).toEqual(['describeStep #1 true 5000', 'describeStep #2 false 5000'])
+    expect(inner.times('describeStep', start)).toEqual([0, 5000, 10_000])
   })
 })
 
@@ -351,15 +361,17 @@ describe('PacedEmr’s error when it gives up', () => {
         what: 'stop-timeout',
       }),
     )
+    // At 0, 5, 15, 35, 75 and 115 s, the budget halving down to its floor (0.025/s): the next
+    // token would come at 155 s, after the deadline, so it gives up at once.
     expect(error.message).toMatch(
-      /^EMR DescribeStep failed: Rate exceeded Tried \d+ times over 2m\d+s \(\d+ throttled\), until stop-timeout\. /,
+      /^EMR DescribeStep failed: Rate exceeded Tried 6 times over 1m55s \(6 throttled\), until stop-timeout\. /,
     )
     expect(error.message).toContain(
       "EMR's request quota is per AWS account and region and shared by everything that calls EMR there",
     )
     expect(error.operation).toBe('describeStep')
-    expect(error.throttledAttempts).toBe(error.attempts)
-    expect(error.elapsedMs).toBeGreaterThan(120_000)
+    expect(error.throttledAttempts).toBe(6)
+    expect(error.elapsedMs).toBe(115_000)
     expect((error.cause as Error).message).toBe('Rate exceeded')
   })
 
