@@ -69679,6 +69679,11 @@ var dist_cjs = __nccwpck_require__(7563);
  */
 const backoff_DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 20_000 });
 /**
+ * For a 5xx or a dropped connection: not a sign of going too fast, so the first retries come
+ * soon (the SDK's own base is as short), and a longer outage still ends at the same cap.
+ */
+const backoff_ERROR_BACKOFF = Object.freeze({ baseMs: 100, capMs: 20_000 });
+/**
  * The wait before retry number `retry` (1 for the first): the doubled delay, capped, of which a
  * random part up to half is removed ("equal jitter"). Runs throttled by the same burst then
  * retry at different times instead of together, and every wait still grows.
@@ -69904,17 +69909,23 @@ class PacedEmr {
             if (!retryable(operation, failure))
                 throw failure;
             const remaining = deadline.at - clock.monotonic();
-            // A last attempt at the deadline itself rather than none in the last backoff's time.
-            const wait = Math.min(backoffMs(attempt, random, this.options.backoff ?? DEFAULT_BACKOFF), remaining);
-            const exhausted = () => new EmrRetriesExhausted(operation, failure, {
-                attempts: attempt,
-                throttled: throttledAttempts,
-                elapsedMs: clock.monotonic() - startedAt,
-            }, deadline);
-            if (remaining <= 0)
+            const backoff = backoffMs(attempt, random, throttled
+                ? (this.options.backoff ?? DEFAULT_BACKOFF)
+                : (this.options.errorBackoff ?? ERROR_BACKOFF));
+            const tokenIn = budget.msUntilAvailable(1);
+            // A last attempt at the deadline itself rather than none in the last backoff's time; none
+            // at all when the budget holds the next call past it.
+            const wait = Math.min(Math.max(backoff, tokenIn), remaining);
+            const exhausted = () => {
+                const elapsedMs = clock.monotonic() - startedAt;
+                const tally = { attempts: attempt, throttled: throttledAttempts, elapsedMs };
+                return new EmrRetriesExhausted(operation, failure, tally, deadline);
+            };
+            if (remaining <= 0 || tokenIn > remaining)
                 throw exhausted();
             this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait });
             await clock.sleep(wait, signal);
+            // False when another call of the run took the token meanwhile and the next comes too late.
             if (!(await this.takeBefore(budget, deadline.at, signal)))
                 throw exhausted();
         }
