@@ -1,5 +1,7 @@
-// The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
-// call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
+// The EMR port over @aws-sdk/client-emr. No polling here: that is poll.ts's job, pacing and read
+// retries PacedEmr's, so every call the rollover makes stays visible to the run's rate budget
+// (DESIGN.md) and to `calls`. The one retry loop here is addStep's, which must look before it
+// resubmits.
 import { resolveEndpoint, resolveRegion, USER_AGENT } from './endpoints.ts'
 import {
   AddJobFlowStepsCommand,
@@ -13,7 +15,7 @@ import {
   type Step,
   type StepSummary,
 } from '@aws-sdk/client-emr'
-import { isTransient } from './transient.ts'
+import { submitCarefully } from './careful-submit.ts'
 import {
   CancelStepFailed,
   ClusterGone,
@@ -26,6 +28,7 @@ import {
   type StepSpec,
   type StepState,
 } from './emr-port.ts'
+import { systemClock, type Clock } from '../clock.ts'
 import { UserError } from '../errors.ts'
 import type { Log } from '../log.ts'
 
@@ -37,6 +40,13 @@ const ACCESS_DENIED_NAMES = new Set([
   'UnauthorizedOperation',
 ])
 
+/**
+ * One attempt per call unless `maxAttempts` says otherwise: the SDK's own retries would spend the
+ * account's shared EMR quota where neither the run's RateBudget nor its call counts see them, and
+ * give up after a fixed number of attempts instead of at the phase's deadline. PacedEmr retries
+ * reads, AwsEmr.addStep its submission. `standard` mode: `adaptive` would add the SDK's own
+ * client-side rate limiter, sleeping on the real clock after a throttle, on top of the budget.
+ */
 export function createEmrClient(
   options: { region?: string; env?: NodeJS.ProcessEnv; maxAttempts?: number } = {},
 ): EMRClient {
@@ -45,34 +55,26 @@ export function createEmrClient(
   const endpoint = configuredEndpoint(env)
   return new EMRClient({
     region,
-    // EMR refills DescribeStep/ListSteps/AddJobFlowSteps/CancelSteps at 0.5/s: the adaptive mode's
-    // client-side token bucket slows this client down after the first throttle instead of
-    // burning its retries at full speed.
-    retryMode: 'adaptive',
-    maxAttempts: options.maxAttempts ?? 6,
+    retryMode: 'standard',
+    maxAttempts: options.maxAttempts ?? 1,
     customUserAgent: USER_AGENT,
     ...(endpoint === undefined ? {} : { endpoint }),
   })
 }
 
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
-// As many attempts as the SDK makes for other calls; waits 1, 2, 4, 8, 10 s (about 25 s in all).
-const SUBMIT_ATTEMPTS = 6
-const SUBMIT_BACKOFF_MS = 1000
-const SUBMIT_MAX_BACKOFF_MS = 10_000
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
 export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   return resolveEndpoint('EMR', env)
 }
 
 export interface AwsEmrOptions {
   readonly log?: Pick<Log, 'info'>
-  /** A client without SDK retries, for AddJobFlowSteps (see addStep). */
+  /** A client for AddJobFlowSteps, if not `client`; it must make one attempt per call. */
   readonly submitClient?: EMRClient
+  /** For addStep's waits between attempts (default: the system clock). */
+  readonly clock?: Clock
+  /** Jitter of those waits (default Math.random). */
+  readonly random?: () => number
 }
 
 export { CancelStepFailed } from './emr-port.ts'
@@ -175,27 +177,25 @@ export class AwsEmr implements EmrPort {
 
   /**
    * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
-   * blind retry would start a second driver. With a `submitClient` (no SDK retries), each retry
-   * first looks for the step by its name, which is unique per deployment.
+   * blind retry would start a second driver. So this retries by itself (the client makes one
+   * attempt per call) until the current deadline, through submitCarefully: after anything but a
+   * throttle only once ListSteps has shown that EMR has no step of this name (unique per
+   * deployment).
    */
   async addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
-    const client = this.options.submitClient
-    if (!client) return this.sendAddStep(this.client, clusterId, step, executionRoleArn)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.sendAddStep(client, clusterId, step, executionRoleArn)
-      } catch (error) {
-        if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS) throw error
-        await sleep(Math.min(SUBMIT_MAX_BACKOFF_MS, SUBMIT_BACKOFF_MS * 2 ** (attempt - 1)))
-        const accepted = await this.findRecentStep(clusterId, step.name)
-        if (accepted) {
+    const client = this.options.submitClient ?? this.client
+    return submitCarefully(
+      () => this.sendAddStep(client, clusterId, step, executionRoleArn),
+      () => this.findRecentStep(clusterId, step.name),
+      {
+        clock: this.options.clock ?? systemClock,
+        random: this.options.random ?? Math.random,
+        onFoundAccepted: (accepted, failure) =>
           this.options.log?.info(
-            `AddJobFlowSteps failed (${(error as Error).name}) but EMR has ${accepted}: using it.`,
-          )
-          return accepted
-        }
-      }
-    }
+            `AddJobFlowSteps failed (${failure.name}) but EMR has ${accepted}: using it.`,
+          ),
+      },
+    )
   }
 
   /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */

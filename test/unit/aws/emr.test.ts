@@ -22,8 +22,11 @@ import {
   createEmrClient,
 } from '../../../src/aws/emr.ts'
 import { isTransient } from '../../../src/aws/transient.ts'
+import { withDeadline } from '../../../src/aws/deadline.ts'
+import { EmrRetriesExhausted } from '../../../src/aws/paced-emr.ts'
 import type { StepSpec } from '../../../src/aws/emr-port.ts'
 import { UserError } from '../../../src/errors.ts'
+import { FakeClock } from '../../support/fake-clock.ts'
 
 let client: EMRClient
 let mock: AwsClientStub<EMRClient>
@@ -88,13 +91,15 @@ describe('createEmrClient', () => {
     expect(await createEmrClient({ region: '', env: {} }).config.region()).toBe('us-east-1')
   })
 
-  it('uses adaptive retries, 6 attempts and the action user agent', async () => {
+  it('makes one attempt per call in standard mode, with the action user agent', async () => {
     const c = createEmrClient({ env: {} })
     const strategy = await c.config.retryStrategy()
-    expect(strategy).toHaveProperty('mode', 'adaptive')
-    expect(await c.config.maxAttempts()).toBe(6)
+    // Adaptive mode would add the SDK's own rate limiter (real-time sleeps) to the budget's.
+    expect(strategy).toHaveProperty('mode', 'standard')
+    expect(await c.config.maxAttempts()).toBe(1)
     expect(c.config.customUserAgent).toEqual([['emr-streaming-rollover']])
     expect(c.config.isCustomEndpoint).toBe(false)
+    expect(await createEmrClient({ env: {}, maxAttempts: 3 }).config.maxAttempts()).toBe(3)
   })
 
   it('takes the endpoint from AWS_ENDPOINT_URL_EMR before AWS_ENDPOINT_URL', async () => {
@@ -167,12 +172,24 @@ describe('against a local HTTP endpoint', () => {
     expect(requests[0]?.headers['user-agent']).toContain('emr-streaming-rollover')
   })
 
-  it('counts the requests the SDK retried after throttling', async () => {
+  it('hands a throttle back after one request, for PacedEmr to pace and retry', async () => {
     replies.push(
       { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } },
       describeReply,
     )
     const real = new AwsEmr(createEmrClient({ env: { AWS_ENDPOINT_URL: url } }))
+    const error = await real.resolveCluster({ kind: 'id', id: 'j-1' }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'ThrottlingException' })
+    expect(requests).toHaveLength(1)
+    expect(real.calls.get('DescribeCluster')).toBe(1)
+  })
+
+  it('counts the requests of a client that retries by itself', async () => {
+    replies.push(
+      { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } },
+      describeReply,
+    )
+    const real = new AwsEmr(createEmrClient({ env: { AWS_ENDPOINT_URL: url }, maxAttempts: 2 }))
     await real.resolveCluster({ kind: 'id', id: 'j-1' })
     expect(requests).toHaveLength(2)
     expect(real.calls.get('DescribeCluster')).toBe(2)
@@ -578,7 +595,7 @@ describe('errors', () => {
   })
 })
 
-describe('addStep with a submit client that does not retry', () => {
+describe('addStep retries by itself, looking before it resubmits', () => {
   const spec: StepSpec = {
     name: 'rollover:app:d-1',
     jar: 'command-runner.jar',
@@ -587,29 +604,23 @@ describe('addStep with a submit client that does not retry', () => {
   }
   let submitClient: EMRClient
   let submitMock: AwsClientStub<EMRClient>
+  let clock: FakeClock
 
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    clock = new FakeClock({ auto: true })
     submitClient = new EMRClient({ region: 'us-east-1' })
     submitMock = mockClient(submitClient)
-    emr = new AwsEmr(client, { submitClient, log: { info: (m) => logged.push(m) } })
+    emr = new AwsEmr(client, {
+      submitClient,
+      clock,
+      random: () => 0.5,
+      log: { info: (m) => logged.push(m) },
+    })
   })
 
   afterEach(() => {
     submitMock.restore()
-    vi.useRealTimers()
   })
-
-  async function settle<T>(promise: Promise<T>): Promise<T> {
-    const outcome = promise.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    )
-    await vi.advanceTimersByTimeAsync(60_000)
-    const result = await outcome
-    if ('error' in result) throw result.error
-    return result.value
-  }
 
   it('uses the step EMR accepted behind a 5xx instead of submitting a second one', async () => {
     submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('InternalServerError', 'boom', 500))
@@ -619,32 +630,105 @@ describe('addStep with a submit client that does not retry', () => {
         stepSummary('s-ACCEPTED', 'PENDING', { Name: spec.name }),
       ],
     })
-    expect(await settle(emr.addStep('j-1', spec))).toBe('s-ACCEPTED')
+    expect(await emr.addStep('j-1', spec)).toBe('s-ACCEPTED')
     expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(1)
+    expect(logged.join('\n')).toContain('AddJobFlowSteps failed (InternalServerError)')
     expect(logged.join('\n')).toContain('s-ACCEPTED')
+    // The lookup waited a backoff first: EMR may take a moment to list a step it accepted.
+    expect(clock.sleeps).toEqual([750])
   })
 
-  it('submits again when EMR has no such step, and stops after 6 attempts', async () => {
+  it('resubmits after a throttle without looking: a throttled request did nothing', async () => {
     submitMock
       .on(AddJobFlowStepsCommand)
       .rejectsOnce(serviceError('ThrottlingException', 'Rate exceeded'))
       .resolves({ StepIds: ['s-NEW'] })
-    mock.on(ListStepsCommand).resolves({ Steps: [] })
-    expect(await settle(emr.addStep('j-1', spec))).toBe('s-NEW')
+    expect(await emr.addStep('j-1', spec)).toBe('s-NEW')
     expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(2)
+    expect(mock.commandCalls(ListStepsCommand)).toHaveLength(0)
+  })
 
-    submitMock.reset()
-    submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('InternalServerError', 'boom', 500))
-    await expect(settle(emr.addStep('j-1', spec))).rejects.toThrow(
-      /EMR AddJobFlowSteps \(cluster j-1\) failed: boom/,
+  it('resubmits after a 5xx only once a lookup has answered, however often it fails', async () => {
+    const order: string[] = []
+    const submissions = [serviceError('InternalServerError', 'boom', 500), undefined]
+    submitMock.on(AddJobFlowStepsCommand).callsFake(() => {
+      order.push('AddJobFlowSteps')
+      const error = submissions.shift()
+      if (error) throw error
+      return { StepIds: ['s-NEW'] }
+    })
+    const lookups = [
+      serviceError('ThrottlingException', 'Rate exceeded'),
+      serviceError('ServiceUnavailable', 'later', 503),
+      undefined,
+    ]
+    mock.on(ListStepsCommand).callsFake(() => {
+      order.push('ListSteps')
+      const error = lookups.shift()
+      if (error) throw error
+      return { Steps: [stepSummary('s-OTHER', 'RUNNING', { Name: 'other' })] }
+    })
+    expect(await emr.addStep('j-1', spec)).toBe('s-NEW')
+    expect(order).toEqual([
+      'AddJobFlowSteps',
+      'ListSteps',
+      'ListSteps',
+      'ListSteps',
+      'AddJobFlowSteps',
+    ])
+  })
+
+  it('retries until the current deadline, not for a fixed number of attempts', async () => {
+    const at: number[] = []
+    submitMock.on(AddJobFlowStepsCommand).callsFake(() => {
+      at.push(clock.monotonic())
+      throw serviceError('ThrottlingException', 'Rate exceeded')
+    })
+    const deadline = clock.monotonic() + 120_000
+    const error = await withDeadline(deadline, () => emr.addStep('j-1', spec), {
+      what: 'the submit deadline',
+    }).catch((e: unknown) => e)
+    expect(at.length).toBeGreaterThan(6)
+    expect(Math.max(...at)).toBe(deadline)
+    expect(error).toBeInstanceOf(EmrRetriesExhausted)
+    expect(isTransient(error)).toBe(true)
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^EMR AddJobFlowSteps \\(cluster j-1\\) failed: Rate exceeded Tried ${at.length} times over 2m \\(${at.length} throttled\\), until the submit deadline\\. EMR's request quota is per AWS account and region and shared`,
+      ),
     )
-    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(6)
+  })
+
+  it('uses the main client the same careful way when there is no submit client', async () => {
+    emr = new AwsEmr(client, { clock, random: () => 0.5 })
+    mock.on(AddJobFlowStepsCommand).rejects(serviceError('InternalServerError', 'boom', 500))
+    mock.on(ListStepsCommand).resolves({
+      Steps: [stepSummary('s-ACCEPTED', 'PENDING', { Name: spec.name })],
+    })
+    expect(await emr.addStep('j-1', spec)).toBe('s-ACCEPTED')
+    expect(mock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(1)
   })
 
   it('does not retry an error that is not transient', async () => {
     submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('ValidationException', 'bad step'))
-    await expect(settle(emr.addStep('j-1', spec))).rejects.toThrow(/bad step/)
+    await expect(emr.addStep('j-1', spec)).rejects.toThrow(/bad step/)
     expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(1)
     expect(mock.commandCalls(ListStepsCommand)).toHaveLength(0)
+  })
+
+  it('stops waiting when the deadline scope is aborted', async () => {
+    submitMock.on(AddJobFlowStepsCommand).rejects(serviceError('InternalServerError', 'boom', 500))
+    mock.on(ListStepsCommand).resolves({ Steps: [] })
+    const cancel = new AbortController()
+    clock.auto = false
+    const outcome = withDeadline(clock.monotonic() + 600_000, () => emr.addStep('j-1', spec), {
+      signal: cancel.signal,
+    }).catch((e: unknown) => e)
+    await clock.advance(10_000)
+    const before = submitMock.commandCalls(AddJobFlowStepsCommand).length
+    cancel.abort(new Error('cancelled'))
+    expect(await outcome).toMatchObject({ message: 'cancelled' })
+    await clock.advance(600_000)
+    expect(submitMock.commandCalls(AddJobFlowStepsCommand)).toHaveLength(before)
   })
 })

@@ -1,0 +1,258 @@
+// Every EMR call of a run goes through here: paced by the run's budget for its EMR operation,
+// which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
+// are per account and region, shared by every rollover of a matrix job: a fixed number of quick
+// retries (the SDK's) fails runs that a little patience would have carried through.
+import { DEFAULT_BACKOFF, ERROR_BACKOFF, backoffMs, type Backoff } from './backoff.ts'
+import { currentDeadline, type Deadline } from './deadline.ts'
+import type { ClusterInfo, ClusterRef, EmrPort, StepInfo, StepSpec } from './emr-port.ts'
+import type { RateBudget, RateBudgets } from './rate-budget.ts'
+import { isThrottling, isTransient } from './transient.ts'
+import { formatDuration, type Clock } from '../clock.ts'
+
+export type EmrOperation = keyof EmrPort
+
+/** The EMR operations the port calls: what EMR's quotas and CloudTrail are counted by. */
+export type EmrApi =
+  'DescribeCluster' | 'ListSteps' | 'DescribeStep' | 'AddJobFlowSteps' | 'CancelSteps'
+
+/**
+ * Which failures a retry is safe for.
+ * - reads: any throttling, 5xx or dropped connection;
+ * - cancelStep: throttling only. A throttled request did nothing, and a cancel repeated after a
+ *   5xx would be harmless too, but its caller (force-stop) already reads the step's state when a
+ *   cancel fails, so a 5xx goes back to it;
+ * - addStep: never here. It is not idempotent (a 5xx may hide a step EMR accepted): the adapter
+ *   (AwsEmr.addStep) looks the step up by its unique name before each of its own retries.
+ */
+const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
+  resolveCluster: 'transient',
+  listActiveSteps: 'transient',
+  listRecentSteps: 'transient',
+  describeStep: 'transient',
+  cancelStep: 'throttling',
+  addStep: 'never',
+}
+
+/**
+ * The EMR operation behind each port method: its budget, and its name in messages. (A
+ * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
+ */
+export const EMR_API: Readonly<Record<EmrOperation, EmrApi>> = {
+  resolveCluster: 'DescribeCluster',
+  listActiveSteps: 'ListSteps',
+  listRecentSteps: 'ListSteps',
+  describeStep: 'DescribeStep',
+  cancelStep: 'CancelSteps',
+  addStep: 'AddJobFlowSteps',
+}
+
+export interface RetryEvent {
+  readonly operation: EmrOperation
+  readonly error: unknown
+  readonly throttled: boolean
+  /** The attempt that just failed, from 1. */
+  readonly attempt: number
+  /** How long until the next attempt: the backoff, or the budget's wait when longer. */
+  readonly waitMs: number
+}
+
+export interface PacedEmrOptions {
+  /** The run's ration per EMR operation: one token per call, told of every throttle and success. */
+  readonly budgets: RateBudgets<EmrApi>
+  readonly clock: Clock
+  /** Jitter for the retry waits. Math.random in production, a seeded source in tests. */
+  readonly random: () => number
+  /** Waits after a throttle (default DEFAULT_BACKOFF: 1 s doubling to 20 s). */
+  readonly backoff?: Backoff
+  /** Waits after a 5xx or a dropped connection (default ERROR_BACKOFF: 100 ms doubling). */
+  readonly errorBackoff?: Backoff
+  /** The deadline of a retry outside any withDeadline() scope (default: deadline.ts's). */
+  readonly defaultDeadlineMs?: number
+  /** Told before each retry wait, e.g. to log "EMR busy". */
+  readonly onRetry?: (event: RetryEvent) => void
+}
+
+/**
+ * A read (or a cancel) that EMR kept refusing until the deadline. It carries the last error's
+ * name, $metadata and code, so isTransient() still sees a throttle or a 5xx, and the error itself
+ * as its cause.
+ */
+export class EmrRetriesExhausted extends Error {
+  readonly operation: EmrOperation
+  readonly attempts: number
+  readonly throttledAttempts: number
+  readonly elapsedMs: number
+  readonly $metadata: unknown
+  readonly code: unknown
+
+  constructor(
+    operation: EmrOperation,
+    last: unknown,
+    tally: { attempts: number; throttled: number; elapsedMs: number },
+    deadline: Deadline,
+  ) {
+    super(exhaustedMessage(operation, last, tally, deadline), { cause: last })
+    const e = (typeof last === 'object' && last !== null ? last : {}) as Record<string, unknown>
+    this.name = typeof e.name === 'string' ? e.name : 'Error'
+    this.$metadata = e.$metadata
+    this.code = e.code
+    this.operation = operation
+    this.attempts = tally.attempts
+    this.throttledAttempts = tally.throttled
+    this.elapsedMs = tally.elapsedMs
+  }
+}
+
+function exhaustedMessage(
+  operation: EmrOperation,
+  last: unknown,
+  tally: { attempts: number; throttled: number; elapsedMs: number },
+  deadline: Deadline,
+): string {
+  const said = last instanceof Error ? last.message : String(last)
+  // The adapter's messages already say "EMR DescribeStep (cluster j-1) failed: ...".
+  const head = said.startsWith('EMR ') ? said : `EMR ${EMR_API[operation]} failed: ${said}`
+  const tried =
+    `Tried ${tally.attempts} times over ${formatDuration(tally.elapsedMs)} ` +
+    `(${tally.throttled} throttled), until ${deadline.what}.`
+  const why =
+    tally.throttled > 0
+      ? `EMR's request quota is per AWS account and region and shared by everything that calls ` +
+        `EMR there (other rollovers running in parallel, schedulers, dashboards): spread those ` +
+        `out, or move them to another account (README: "ThrottlingException: Rate exceeded").`
+      : 'EMR kept failing (5xx or no answer): check the AWS Health Dashboard, then re-run.'
+  return `${head} ${tried} ${why}`
+}
+
+/** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
+export class PacedEmr implements EmrPort {
+  /** Calls sent to the port below, by operation, retries included. */
+  readonly calls = new Map<EmrOperation, number>()
+  /** Of those, the ones EMR answered with throttling. */
+  readonly throttled = new Map<EmrOperation, number>()
+
+  private readonly inner: EmrPort
+  private readonly options: PacedEmrOptions
+
+  constructor(inner: EmrPort, options: PacedEmrOptions) {
+    this.inner = inner
+    this.options = options
+  }
+
+  get totalCalls(): number {
+    return sum(this.calls)
+  }
+
+  get totalThrottled(): number {
+    return sum(this.throttled)
+  }
+
+  resolveCluster(ref: ClusterRef): Promise<ClusterInfo> {
+    return this.paced('resolveCluster', () => this.inner.resolveCluster(ref))
+  }
+
+  listActiveSteps(clusterId: string): Promise<StepInfo[]> {
+    return this.paced('listActiveSteps', () => this.inner.listActiveSteps(clusterId))
+  }
+
+  listRecentSteps(clusterId: string): Promise<StepInfo[]> {
+    return this.paced('listRecentSteps', () => this.inner.listRecentSteps(clusterId))
+  }
+
+  describeStep(clusterId: string, stepId: string): Promise<StepInfo> {
+    return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId))
+  }
+
+  addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
+    return this.paced('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn))
+  }
+
+  cancelStep(clusterId: string, stepId: string): Promise<void> {
+    return this.paced('cancelStep', () => this.inner.cancelStep(clusterId, stepId))
+  }
+
+  private async paced<T>(operation: EmrOperation, call: () => Promise<T>): Promise<T> {
+    const { clock, random } = this.options
+    const budget = this.options.budgets.of(EMR_API[operation])
+    const deadline = currentDeadline(clock, this.options.defaultDeadlineMs)
+    const { signal } = deadline
+    const startedAt = clock.monotonic()
+    let throttledAttempts = 0
+    // The first attempt is always made, even past the deadline: a read is tried at least once.
+    signal?.throwIfAborted()
+    await budget.take(1, signal)
+    for (let attempt = 1; ; attempt++) {
+      increment(this.calls, operation)
+      let failure: unknown
+      try {
+        const value = await call()
+        budget.onSuccess()
+        return value
+      } catch (error) {
+        failure = error
+      }
+      const throttled = isThrottling(failure)
+      if (throttled) {
+        budget.onThrottled()
+        increment(this.throttled, operation)
+        throttledAttempts++
+      }
+      if (!retryable(operation, failure)) throw failure
+      const remaining = deadline.at - clock.monotonic()
+      const backoff = backoffMs(
+        attempt,
+        random,
+        throttled
+          ? (this.options.backoff ?? DEFAULT_BACKOFF)
+          : (this.options.errorBackoff ?? ERROR_BACKOFF),
+      )
+      const tokenIn = budget.msUntilAvailable(1)
+      // A last attempt at the deadline itself rather than none in the last backoff's time; none
+      // at all when the budget holds the next call past it.
+      const wait = Math.min(Math.max(backoff, tokenIn), remaining)
+      const exhausted = (): EmrRetriesExhausted => {
+        const elapsedMs = clock.monotonic() - startedAt
+        const tally = { attempts: attempt, throttled: throttledAttempts, elapsedMs }
+        return new EmrRetriesExhausted(operation, failure, tally, deadline)
+      }
+      if (remaining <= 0 || tokenIn > remaining) throw exhausted()
+      this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait })
+      await clock.sleep(wait, signal)
+      // False when another call of the run took the token meanwhile and the next comes too late.
+      if (!(await this.takeBefore(budget, deadline.at, signal))) throw exhausted()
+    }
+  }
+
+  /** A token if one comes by `deadline`; false when the budget would hold the call past it. */
+  private async takeBefore(
+    budget: RateBudget,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const { clock } = this.options
+    for (;;) {
+      signal?.throwIfAborted()
+      if (budget.tryTake(1)) return true
+      const wait = budget.msUntilAvailable(1)
+      if (clock.monotonic() + wait > deadline) return false
+      await clock.sleep(wait, signal)
+    }
+  }
+}
+
+function retryable(operation: EmrOperation, error: unknown): boolean {
+  const rule = RETRY_ON[operation]
+  if (rule === 'transient') return isTransient(error)
+  if (rule === 'throttling') return isThrottling(error)
+  return false
+}
+
+function increment(map: Map<EmrOperation, number>, operation: EmrOperation): void {
+  map.set(operation, (map.get(operation) ?? 0) + 1)
+}
+
+function sum(map: ReadonlyMap<EmrOperation, number>): number {
+  let total = 0
+  for (const n of map.values()) total += n
+  return total
+}
