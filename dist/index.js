@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2330);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6809);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2330:
+/***/ 6809:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69656,6 +69656,22 @@ function runContextFromEnv(env) {
 // too, but only from process.env and only at the first request; reading them from an injected
 // `env` keeps client construction a pure function of its arguments.
 const USER_AGENT = 'emr-streaming-rollover';
+const DEFAULT_SOCKET_TIMEOUTS = Object.freeze({
+    connectionTimeoutMs: 5_000,
+    requestTimeoutMs: 30_000,
+});
+/**
+ * The SDK's requestHandler options for `timeouts`. throwOnRequestTimeout: since
+ * @smithy/node-http-handler 4.x an exceeded requestTimeout only logs a warning by default, and
+ * the request goes on waiting.
+ */
+function requestHandlerOptions(timeouts = DEFAULT_SOCKET_TIMEOUTS) {
+    return {
+        connectionTimeout: timeouts.connectionTimeoutMs,
+        requestTimeout: timeouts.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+    };
+}
 function resolveRegion(region, env) {
     return (nonEmpty(region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1');
 }
@@ -69671,31 +69687,385 @@ function nonEmpty(value) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(7563);
+;// CONCATENATED MODULE: ./src/aws/backoff.ts
+// How long to wait before retrying a call AWS refused: pure, so that tests pin every wait.
+/**
+ * Doubling from 1 s up to 20 s, as the AWS SDK does for throttling: 20 s is long enough for EMR's
+ * 0.5/s buckets to refill several calls, short enough not to waste a phase's deadline.
+ */
+const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 20_000 });
+/**
+ * For a 5xx or a dropped connection: not a sign of going too fast, so the first retries come
+ * soon (the SDK's own base is as short), and a longer outage still ends at the same cap.
+ */
+const ERROR_BACKOFF = Object.freeze({ baseMs: 100, capMs: 20_000 });
+/**
+ * The wait before retry number `retry` (1 for the first): the doubled delay, capped, of which a
+ * random part up to half is removed ("equal jitter"). Runs throttled by the same burst then
+ * retry at different times instead of together, and every wait still grows.
+ */
+function backoffMs(retry, random, backoff = DEFAULT_BACKOFF) {
+    const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, retry - 1));
+    return Math.round(ceiling * (1 - 0.5 * random()));
+}
+
+// EXTERNAL MODULE: external "node:async_hooks"
+var external_node_async_hooks_ = __nccwpck_require__(6698);
+;// CONCATENATED MODULE: ./src/aws/deadline.ts
+// Until when may a read be retried? The phase knows (stop-timeout, start-timeout, a lease), the
+// EMR call deep inside it does not: a phase runs its work inside withDeadline(), and PacedEmr asks
+// currentDeadline() instead of every port method taking a deadline and a signal.
+
+
+/** Where no phase has said: long enough to ride out a throttling storm, short enough to notice. */
+const DEFAULT_DEADLINE_MS = 5 * 60_000;
+const scopes = new external_node_async_hooks_.AsyncLocalStorage();
+/**
+ * Runs `fn` with `at` (clock.monotonic() ms) as the deadline of every retry inside it, including
+ * in the promises it starts. The innermost scope wins, even when it is later than an enclosing
+ * one: each wait in this code base computes its own deadline (a kill that starts once the stop's
+ * deadline has passed still needs time to retry), and a scope's signal replaces the enclosing
+ * one for the same reason (a drain that must survive the runner's cancellation by a few seconds).
+ */
+function withDeadline(at, fn, options = {}) {
+    const what = options.what ?? 'the deadline';
+    return scopes.run({ at, what, ...(options.signal === undefined ? {} : { signal: options.signal }) }, fn);
+}
+/** The innermost scope's deadline, or DEFAULT_DEADLINE_MS (or `defaultMs`) from now. */
+function currentDeadline(clock, defaultMs = DEFAULT_DEADLINE_MS) {
+    return (scopes.getStore() ?? {
+        at: clock.monotonic() + defaultMs,
+        what: `the ${formatDuration(defaultMs)} limit on EMR retries`,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/aws/transient.ts
 // Which AWS errors are worth retrying: throttling, 5xx and dropped connections. Everything else
 // (a denied permission, a validation error) is final and surfaces at once.
-const TRANSIENT_NAMES = new Set([
+// Throttling is told apart from the rest because it is the one signal that the caller itself (or
+// someone sharing its quota) is going too fast: it lowers the call rate, a 5xx does not.
+const THROTTLING_NAMES = new Set([
     'ThrottlingException',
     'Throttling',
     'ThrottledException',
     'TooManyRequestsException',
     'RequestLimitExceeded',
     'SlowDown',
+]);
+const SERVER_NAMES = new Set([
     'InternalServerError',
     'InternalServerException',
     'ServiceUnavailable',
     'TimeoutError',
+    // PacedEmr's own: the run's budget had no token in time, nothing was sent (paced-emr.ts).
+    'EmrBudgetSpent',
 ]);
-function isTransient(error) {
-    if (typeof error !== 'object' || error === null)
+function shape(error) {
+    return typeof error === 'object' && error !== null ? error : undefined;
+}
+/** "Rate exceeded" and its cousins: the request was refused before it did anything. */
+function isThrottling(error) {
+    const e = shape(error);
+    if (!e)
         return false;
-    const e = error;
-    if (e.name && TRANSIENT_NAMES.has(e.name))
+    if (e.name && THROTTLING_NAMES.has(e.name))
+        return true;
+    return e.$metadata?.httpStatusCode === 429;
+}
+function isTransient(error) {
+    const e = shape(error);
+    if (!e)
+        return false;
+    if (isThrottling(e))
+        return true;
+    if (e.name && SERVER_NAMES.has(e.name))
         return true;
     const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && (status === 429 || status >= 500))
+    if (status !== undefined && status >= 500)
         return true;
     return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
+}
+
+;// CONCATENATED MODULE: ./src/aws/paced-emr.ts
+// Every EMR call of a run goes through here: paced by the run's budget for its EMR operation,
+// which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
+// are per account and region, shared by every rollover of a matrix job: a fixed number of quick
+// retries (the SDK's) fails runs that a little patience would have carried through.
+
+
+
+
+/**
+ * Which failures a retry is safe for.
+ * - reads: any throttling, 5xx or dropped connection;
+ * - cancelStep and addStep: throttling only. A throttled request did nothing. After a 5xx an
+ *   AddJobFlowSteps may have been accepted (it is not idempotent): the adapter (AwsEmr.addStep)
+ *   looks the step up by its unique name before each retry of its own, and force-stop reads
+ *   the step's state when a cancel fails.
+ */
+const RETRY_ON = {
+    resolveCluster: 'transient',
+    listActiveSteps: 'transient',
+    listRecentSteps: 'transient',
+    describeStep: 'transient',
+    cancelStep: 'throttling',
+    addStep: 'throttling',
+};
+/**
+ * The EMR operation behind each port method: its budget, and its name in messages. (A
+ * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
+ */
+const EMR_API = {
+    resolveCluster: 'DescribeCluster',
+    listActiveSteps: 'ListSteps',
+    listRecentSteps: 'ListSteps',
+    describeStep: 'DescribeStep',
+    cancelStep: 'CancelSteps',
+    addStep: 'AddJobFlowSteps',
+};
+/**
+ * A read (or a cancel) that EMR kept refusing until the deadline. It carries the last error's
+ * name, $metadata and code, so isTransient() still sees a throttle or a 5xx, and the error itself
+ * as its cause.
+ */
+class EmrRetriesExhausted extends Error {
+    operation;
+    attempts;
+    throttledAttempts;
+    elapsedMs;
+    $metadata;
+    code;
+    constructor(operation, last, tally, deadline) {
+        super(exhaustedMessage(operation, last, tally, deadline), { cause: last });
+        const e = (typeof last === 'object' && last !== null ? last : {});
+        this.name = typeof e.name === 'string' ? e.name : 'Error';
+        this.$metadata = e.$metadata;
+        this.code = e.code;
+        this.operation = operation;
+        this.attempts = tally.attempts;
+        this.throttledAttempts = tally.throttled;
+        this.elapsedMs = tally.elapsedMs;
+    }
+}
+function exhaustedMessage(operation, last, tally, deadline) {
+    const said = last instanceof Error ? last.message : String(last);
+    // The adapter's messages already say "EMR DescribeStep (cluster j-1) failed: ...".
+    const head = said.startsWith('EMR ') ? said : `EMR ${EMR_API[operation]} failed: ${said}`;
+    const tried = `Tried ${tally.attempts} times over ${formatDuration(tally.elapsedMs)} ` +
+        `(${tally.throttled} throttled), until ${deadline.what}.`;
+    const why = tally.throttled > 0
+        ? `EMR's request quota is per AWS account and region and shared by everything that calls ` +
+            `EMR there (other rollovers running in parallel, schedulers, dashboards): spread those ` +
+            `out, or move them to another account (README: "ThrottlingException: Rate exceeded").`
+        : 'EMR kept failing (5xx or no answer): check the AWS Health Dashboard, then re-run.';
+    return `${head} ${tried} ${why}`;
+}
+/**
+ * The run's own budget for an EMR operation has no token before the deadline: no request was
+ * sent. Transient (a later look may find a token), and not a throttle: EMR was not asked.
+ */
+class EmrBudgetSpent extends Error {
+    operation;
+    waitMs;
+    constructor(operation, waitMs, deadline) {
+        super(`EMR ${operation} not sent: this run's budget for it has its next token in ${formatDuration(waitMs)}, after ${deadline.what}. EMR throttled the run earlier, and it slowed down.`);
+        this.name = 'EmrBudgetSpent';
+        this.operation = operation;
+        this.waitMs = waitMs;
+    }
+}
+/** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
+class PacedEmr {
+    /** The port below: what a derived view wraps (e.g. with the lock's fence, per attempt). */
+    inner;
+    options;
+    tally;
+    constructor(inner, options, tally = { calls: new Map(), throttled: new Map() }) {
+        this.inner = inner;
+        this.options = options;
+        this.tally = tally;
+    }
+    /**
+     * The same budgets and counts over another port or with another signal: the run's phases
+     * share one ration of EMR calls whatever port view they call through.
+     */
+    derive(change) {
+        const options = change.signal ? { ...this.options, signal: change.signal } : this.options;
+        return new PacedEmr(change.inner ?? this.inner, options, this.tally);
+    }
+    /** Calls sent to the port below, by operation, retries included. */
+    get calls() {
+        return this.tally.calls;
+    }
+    /** Of those, the ones EMR answered with throttling. */
+    get throttled() {
+        return this.tally.throttled;
+    }
+    get totalCalls() {
+        return sum(this.calls);
+    }
+    get totalThrottled() {
+        return sum(this.throttled);
+    }
+    resolveCluster(ref) {
+        return this.paced('resolveCluster', () => this.inner.resolveCluster(ref));
+    }
+    listActiveSteps(clusterId) {
+        return this.paced('listActiveSteps', () => this.inner.listActiveSteps(clusterId));
+    }
+    listRecentSteps(clusterId) {
+        return this.paced('listRecentSteps', () => this.inner.listRecentSteps(clusterId));
+    }
+    describeStep(clusterId, stepId) {
+        return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId));
+    }
+    addStep(clusterId, step, executionRoleArn) {
+        return this.paced('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn));
+    }
+    cancelStep(clusterId, stepId) {
+        return this.paced('cancelStep', () => this.inner.cancelStep(clusterId, stepId));
+    }
+    async paced(operation, call) {
+        const { clock, random } = this.options;
+        const budget = this.options.budgets.of(EMR_API[operation]);
+        const deadline = currentDeadline(clock, this.options.defaultDeadlineMs);
+        const signal = deadline.signal ?? this.options.signal;
+        const startedAt = clock.monotonic();
+        let throttledAttempts = 0;
+        // The first attempt is made even past the deadline when a token is there now: a read is
+        // tried at least once. A budget that would hold it past the deadline fails it at once, so
+        // that a loop which also watches S3 is not held up behind EMR for tens of seconds.
+        signal?.throwIfAborted();
+        const firstIn = budget.msUntilAvailable(1);
+        if (firstIn > 0 && clock.monotonic() + firstIn > deadline.at) {
+            throw new EmrBudgetSpent(EMR_API[operation], firstIn, deadline);
+        }
+        await budget.take(1, signal);
+        for (let attempt = 1;; attempt++) {
+            increment(this.tally.calls, operation);
+            let failure;
+            try {
+                const value = await call();
+                budget.onSuccess();
+                return value;
+            }
+            catch (error) {
+                failure = error;
+            }
+            const throttled = isThrottling(failure);
+            if (throttled) {
+                budget.onThrottled();
+                increment(this.tally.throttled, operation);
+                throttledAttempts++;
+            }
+            if (!retryable(operation, failure))
+                throw failure;
+            const remaining = deadline.at - clock.monotonic();
+            const backoff = backoffMs(attempt, random, throttled
+                ? (this.options.backoff ?? DEFAULT_BACKOFF)
+                : (this.options.errorBackoff ?? ERROR_BACKOFF));
+            const tokenIn = budget.msUntilAvailable(1);
+            // A last attempt at the deadline itself rather than none in the last backoff's time; none
+            // at all when the budget holds the next call past it.
+            const wait = Math.min(Math.max(backoff, tokenIn), remaining);
+            const exhausted = () => {
+                const elapsedMs = clock.monotonic() - startedAt;
+                const tally = { attempts: attempt, throttled: throttledAttempts, elapsedMs };
+                return new EmrRetriesExhausted(operation, failure, tally, deadline);
+            };
+            if (remaining <= 0 || tokenIn > remaining)
+                throw exhausted();
+            this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait });
+            await clock.sleep(wait, signal);
+            // False when another call of the run took the token meanwhile and the next comes too late.
+            if (!(await this.takeBefore(budget, deadline.at, signal)))
+                throw exhausted();
+        }
+    }
+    /** A token if one comes by `deadline`; false when the budget would hold the call past it. */
+    async takeBefore(budget, deadline, signal) {
+        const { clock } = this.options;
+        for (;;) {
+            signal?.throwIfAborted();
+            if (budget.tryTake(1))
+                return true;
+            const wait = budget.msUntilAvailable(1);
+            if (clock.monotonic() + wait > deadline)
+                return false;
+            await clock.sleep(wait, signal);
+        }
+    }
+}
+function retryable(operation, error) {
+    const rule = RETRY_ON[operation];
+    if (rule === 'transient')
+        return isTransient(error);
+    if (rule === 'throttling')
+        return isThrottling(error);
+    return false;
+}
+function increment(map, operation) {
+    map.set(operation, (map.get(operation) ?? 0) + 1);
+}
+function sum(map) {
+    let total = 0;
+    for (const n of map.values())
+        total += n;
+    return total;
+}
+
+;// CONCATENATED MODULE: ./src/aws/careful-submit.ts
+// AddJobFlowSteps has no idempotency token: a 5xx or a timeout may hide a step EMR accepted, and
+// a blind retry would start a second driver on the same checkpoint. This is the one retry loop
+// for it, pure over two calls, so that the adapter and the simulations run the same code.
+
+
+
+
+/**
+ * Runs `submit` until it answers, retrying transient failures until the current deadline
+ * (deadline.ts), with jittered backoff: after a throttle without looking, since a throttled
+ * request did nothing; after anything else only once `findAccepted` (a lookup by the step's unique name) has answered, returning the
+ * step it finds instead of submitting again. A lookup that fails is retried like a submission,
+ * and nothing is resubmitted until one answers.
+ */
+async function submitCarefully(submit, findAccepted, options) {
+    const { clock, random } = options;
+    const deadline = currentDeadline(clock);
+    const startedAt = clock.monotonic();
+    // Set by a failure that may hide an accepted step; cleared by a lookup that found none.
+    let unsure;
+    let throttled = 0;
+    for (let attempt = 1;; attempt++) {
+        deadline.signal?.throwIfAborted();
+        try {
+            if (unsure) {
+                const accepted = await findAccepted();
+                if (accepted) {
+                    options.onFoundAccepted?.(accepted, unsure);
+                    return accepted;
+                }
+                unsure = undefined;
+            }
+            return await submit();
+        }
+        catch (error) {
+            if (!isTransient(error))
+                throw error;
+            if (isThrottling(error))
+                throttled++;
+            // A throttled lookup leaves `unsure` as it was; a throttled submission did nothing.
+            else
+                unsure = error instanceof Error ? error : new Error(String(error));
+            const remaining = deadline.at - clock.monotonic();
+            if (remaining <= 0) {
+                const tally = { attempts: attempt, throttled, elapsedMs: clock.monotonic() - startedAt };
+                throw new EmrRetriesExhausted('addStep', error, tally, deadline);
+            }
+            const wait = backoffMs(attempt, random, options.backoff ?? DEFAULT_BACKOFF);
+            await clock.sleep(Math.min(wait, remaining), deadline.signal);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -69757,8 +70127,11 @@ class ClusterGone extends UserError {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/emr.ts
-// The EMR port over @aws-sdk/client-emr. No waiting here: polling is src/poll.ts's job, so every
-// call the rollover makes stays visible to EMR's rate budget (DESIGN.md) and to `calls`.
+// The EMR port over @aws-sdk/client-emr. No polling here: that is poll.ts's job, pacing and read
+// retries PacedEmr's, so every call the rollover makes stays visible to the run's rate budget
+// (DESIGN.md) and to `calls`. The one retry loop here is addStep's, which must look before it
+// resubmits.
+
 
 
 
@@ -69771,29 +70144,27 @@ const ACCESS_DENIED_NAMES = new Set([
     'AccessDenied',
     'UnauthorizedOperation',
 ]);
+/**
+ * One attempt per call unless `maxAttempts` says otherwise: the SDK's own retries would spend the
+ * account's shared EMR quota where neither the run's RateBudget nor its call counts see them, and
+ * give up after a fixed number of attempts instead of at the phase's deadline. PacedEmr retries
+ * reads, AwsEmr.addStep its submission. `standard` mode: `adaptive` would add the SDK's own
+ * client-side rate limiter, sleeping on the real clock after a throttle, on top of the budget.
+ */
 function createEmrClient(options = {}) {
     const env = options.env ?? process.env;
     const region = resolveRegion(options.region, env);
     const endpoint = configuredEndpoint(env);
     return new dist_cjs/* EMRClient */.s1o({
         region,
-        // EMR refills DescribeStep/ListSteps/AddJobFlowSteps/CancelSteps at 0.5/s: the adaptive mode's
-        // client-side token bucket slows this client down after the first throttle instead of
-        // burning its retries at full speed.
-        retryMode: 'adaptive',
-        maxAttempts: options.maxAttempts ?? 6,
+        retryMode: 'standard',
+        maxAttempts: options.maxAttempts ?? 1,
         customUserAgent: USER_AGENT,
+        requestHandler: requestHandlerOptions(options.timeouts),
         ...(endpoint === undefined ? {} : { endpoint }),
     });
 }
 /** The EMR endpoint from the environment (kept for callers that inspect it). */
-// As many attempts as the SDK makes for other calls; waits 1, 2, 4, 8, 10 s (about 25 s in all).
-const SUBMIT_ATTEMPTS = 6;
-const SUBMIT_BACKOFF_MS = 1000;
-const SUBMIT_MAX_BACKOFF_MS = 10_000;
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
 function configuredEndpoint(env) {
     return resolveEndpoint('EMR', env);
 }
@@ -69876,28 +70247,18 @@ class AwsEmr {
     }
     /**
      * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
-     * blind retry would start a second driver. With a `submitClient` (no SDK retries), each retry
-     * first looks for the step by its name, which is unique per deployment.
+     * blind retry would start a second driver. So this retries by itself (the client makes one
+     * attempt per call) until the current deadline, through submitCarefully: after anything but a
+     * throttle only once ListSteps has shown that EMR has no step of this name (unique per
+     * deployment).
      */
     async addStep(clusterId, step, executionRoleArn) {
-        const client = this.options.submitClient;
-        if (!client)
-            return this.sendAddStep(this.client, clusterId, step, executionRoleArn);
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await this.sendAddStep(client, clusterId, step, executionRoleArn);
-            }
-            catch (error) {
-                if (!isTransient(error) || attempt >= SUBMIT_ATTEMPTS)
-                    throw error;
-                await sleep(Math.min(SUBMIT_MAX_BACKOFF_MS, SUBMIT_BACKOFF_MS * 2 ** (attempt - 1)));
-                const accepted = await this.findRecentStep(clusterId, step.name);
-                if (accepted) {
-                    this.options.log?.info(`AddJobFlowSteps failed (${error.name}) but EMR has ${accepted}: using it.`);
-                    return accepted;
-                }
-            }
-        }
+        const client = this.options.submitClient ?? this.client;
+        return submitCarefully(() => this.sendAddStep(client, clusterId, step, executionRoleArn), () => this.findRecentStep(clusterId, step.name), {
+            clock: this.options.clock ?? systemClock,
+            random: this.options.random ?? Math.random,
+            onFoundAccepted: (accepted, failure) => this.options.log?.info(`AddJobFlowSteps failed (${failure.name}) but EMR has ${accepted}: using it.`),
+        });
     }
     /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */
     async findRecentStep(clusterId, name) {
@@ -75784,46 +76145,149 @@ function stepDowntimeSeconds(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/rate-budget.ts
+// Twenty runs at the floor fit into EMR's 0.5/s per operation; at 0.05/s they would ask twice
+// what EMR refills, and keep almost half their calls throttled (test/unit/aws's simulation).
+const DEFAULT_MIN_RATE_PER_SECOND = 0.025;
+const DEFAULT_DECREASE_FACTOR = 0.5;
+// Twenty successes undo one halving from 0.4/s: slow enough that runs sharing the quota do not
+// all probe it at once, quick enough (about a minute) for a run alone again.
+const DEFAULT_INCREASE_PER_SUCCESS = 0.01;
+// Floating-point refills land a hair below a whole token; without this a waiter would sleep 1 ms
+// more for nothing.
+const EPSILON = 1e-9;
 /**
- * Client-side ration for EMR calls: EMR's own buckets are per account and region and shared
- * with every other tool, so the action spends well under their 0.5/s refill.
+ * One run's ration of EMR calls. EMR's own buckets are per account and region and shared with
+ * every other caller (other rollovers in the same matrix, schedulers, dashboards), and no run can
+ * see the others: so each run starts below EMR's refill, halves its rate when EMR throttles
+ * (someone else is spending the quota too) and creeps back up one success at a time (AIMD, as TCP
+ * shares a link). Runs that back off this way converge on sharing the quota instead of
+ * synchronising on it.
+ *
+ * Time is the clock's monotonic time: a wall clock set back would otherwise stop the refill.
  */
-class TokenBucket {
+class RateBudget {
+    /** Tokens taken so far (calls made through this budget). */
+    taken = 0;
+    /** The most tokens the budget holds: calls that may go at once after a quiet spell. */
+    burst;
+    /** The configured refill, calls/s: where `rate` starts and the ceiling it recovers to. */
+    maxRate;
+    /** The floor `rate` never goes below. */
+    minRate;
+    currentRate;
+    // Negative after a take larger than the burst: the debt is repaid before anyone else goes.
     tokens;
     updatedAt;
-    taken = 0;
+    holdDecreaseUntil = -Infinity;
     clock;
-    capacity;
-    refillPerSecond;
-    constructor(clock, capacity, refillPerSecond) {
+    decreaseFactor;
+    increasePerSuccess;
+    constructor(clock, burst, ratePerSecond, aimd = {}) {
+        if (!(burst > 0))
+            throw new RangeError(`RateBudget: burst must be above 0, not ${burst}`);
+        if (!(ratePerSecond > 0)) {
+            // A zero refill would make take() wait forever.
+            throw new RangeError(`RateBudget: rate must be above 0 calls/s, not ${ratePerSecond}`);
+        }
+        const factor = aimd.decreaseFactor ?? DEFAULT_DECREASE_FACTOR;
+        if (!(factor > 0 && factor < 1)) {
+            throw new RangeError(`RateBudget: decreaseFactor must be between 0 and 1, not ${factor}`);
+        }
         this.clock = clock;
-        this.capacity = capacity;
-        this.refillPerSecond = refillPerSecond;
-        this.tokens = capacity;
-        this.updatedAt = clock.now();
+        this.burst = burst;
+        this.maxRate = ratePerSecond;
+        this.minRate = Math.min(ratePerSecond, aimd.minRatePerSecond ?? DEFAULT_MIN_RATE_PER_SECOND);
+        this.decreaseFactor = factor;
+        this.increasePerSuccess = aimd.increasePerSuccess ?? DEFAULT_INCREASE_PER_SUCCESS;
+        this.currentRate = ratePerSecond;
+        this.tokens = burst;
+        this.updatedAt = clock.monotonic();
     }
+    /** The refill now, calls/s: between minRate and maxRate. */
+    get rate() {
+        return this.currentRate;
+    }
+    /** Takes `count` tokens if they are there now. A count above the burst needs a full budget. */
     tryTake(count = 1) {
         this.refill();
-        if (this.tokens < count)
+        if (this.tokens + EPSILON < this.needed(count))
             return false;
         this.tokens -= count;
         this.taken += count;
         return true;
     }
-    /** Waits for `count` tokens, then takes them. */
+    /**
+     * Waits for `count` tokens, then takes them. A count above the burst waits for a full budget
+     * and leaves a debt that later takes repay, so it neither starves nor exceeds the rate.
+     */
     async take(count = 1, signal) {
         while (!this.tryTake(count)) {
-            const missing = count - this.tokens;
-            await this.clock.sleep(Math.ceil((missing / this.refillPerSecond) * 1000), signal);
+            await this.clock.sleep(this.msUntilAvailable(count), signal);
         }
     }
+    /** How long until `count` tokens could be taken at today's rate: 0 when they are there now. */
+    msUntilAvailable(count = 1) {
+        this.refill();
+        const missing = this.needed(count) - this.tokens;
+        return missing <= EPSILON ? 0 : Math.ceil((missing / this.currentRate) * 1000);
+    }
+    /**
+     * EMR answered "Rate exceeded": halve the rate (not below minRate) and spend the tokens saved
+     * up, since EMR's bucket is empty and a saved-up burst would only be throttled too. Throttles
+     * of calls that were already in flight (within one token's time of the last decrease) are the
+     * same congestion and do not halve again.
+     */
+    onThrottled() {
+        this.refill();
+        this.tokens = Math.min(this.tokens, 0);
+        const now = this.clock.monotonic();
+        if (now < this.holdDecreaseUntil)
+            return;
+        this.currentRate = Math.max(this.minRate, this.currentRate * this.decreaseFactor);
+        this.holdDecreaseUntil = now + 1000 / this.currentRate;
+    }
+    /** EMR answered: give a little rate back, up to maxRate. */
+    onSuccess() {
+        this.refill();
+        this.currentRate = Math.min(this.maxRate, this.currentRate + this.increasePerSuccess);
+    }
+    needed(count) {
+        return Math.min(count, this.burst);
+    }
+    // At the rate that held since the last update: call before every change of rate.
     refill() {
-        const now = this.clock.now();
+        const now = this.clock.monotonic();
         const elapsed = Math.max(0, now - this.updatedAt) / 1000;
-        this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.refillPerSecond);
+        this.tokens = Math.min(this.burst, this.tokens + elapsed * this.currentRate);
         this.updatedAt = now;
     }
 }
+/**
+ * One RateBudget per key, made on first use with the same settings: a run's budgets per EMR
+ * operation, because EMR's quotas are per operation (a throttled DescribeStep says nothing about
+ * AddJobFlowSteps, whose bucket the run has barely touched).
+ */
+class RateBudgets {
+    budgets = new Map();
+    make;
+    constructor(clock, burst, ratePerSecond, aimd = {}) {
+        // Made once here so that bad settings fail at construction, not at the first call.
+        const check = new RateBudget(clock, burst, ratePerSecond, aimd);
+        this.make = () => new RateBudget(clock, check.burst, check.maxRate, aimd);
+    }
+    of(key) {
+        let budget = this.budgets.get(key);
+        if (!budget)
+            this.budgets.set(key, (budget = this.make()));
+        return budget;
+    }
+    /** The budgets used so far, by key: e.g. to log their rates. */
+    entries() {
+        return [...this.budgets.entries()];
+    }
+}
+/** @deprecated The old name: RateBudget with the same constructor and take/tryTake/taken. */
+const TokenBucket = (/* unused pure expression or super */ null && (RateBudget));
 
 ;// CONCATENATED MODULE: ./src/contract/layout.ts
 // Where everything of one app lives in S3, under the marker prefix (DESIGN.md, "The contract").
@@ -76251,6 +76715,7 @@ const DEFAULT_TIMINGS = Object.freeze({
     // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
     emrBurst: 5,
     emrCallsPerSecond: 0.4,
+    emrDeadlineMs: 10 * 60_000,
 });
 function timingsWith(overrides = {}) {
     return Object.freeze({ ...DEFAULT_TIMINGS, ...overrides });
@@ -77162,7 +77627,6 @@ async function describe(ctx, d) {
     if (!d.stepId)
         return;
     try {
-        await ctx.emrBudget.take(1, ctx.signal);
         withStep(d, await ctx.emr.describeStep(d.clusterId, d.stepId));
     }
     catch (error) {
@@ -77176,7 +77640,6 @@ async function describe(ctx, d) {
 async function checkKill(ctx, d) {
     const killStepId = d.killIntent?.killStepId;
     try {
-        await ctx.emrBudget.take(1, ctx.signal);
         const kill = await ctx.emr.describeStep(d.clusterId, killStepId);
         if (kill.state === 'COMPLETED')
             d.killConfirmedBy = killStepId;
@@ -77211,9 +77674,7 @@ class RecentSteps {
     of(clusterId) {
         let page = this.pages.get(clusterId);
         if (!page) {
-            page = this.ctx.emrBudget
-                .take(1, this.ctx.signal)
-                .then(() => this.ctx.emr.listRecentSteps(clusterId));
+            page = this.ctx.emr.listRecentSteps(clusterId);
             this.pages.set(clusterId, page);
         }
         return page;
@@ -77553,7 +78014,6 @@ async function withRoles(ctx, drivers) {
     if (!probe?.stepId || probe.step?.executionRoleArn)
         return [...drivers];
     try {
-        await ctx.emrBudget.take(1, ctx.signal);
         const step = await ctx.emr.describeStep(probe.clusterId, probe.stepId);
         return drivers.map((c) => (c === probe ? { ...c, step } : c));
     }
@@ -77566,10 +78026,13 @@ async function withRoles(ctx, drivers) {
 
 ;// CONCATENATED MODULE: ./src/aws/poll.ts
 
+
 /**
  * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
  * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
  * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
+ * Each check runs inside withDeadline(deadline): an EMR read it makes is retried (PacedEmr) no
+ * longer than the wait itself lasts.
  */
 async function poll(check, options) {
     const { clock, deadline, signal } = options;
@@ -77582,7 +78045,10 @@ async function poll(check, options) {
     for (;;) {
         signal?.throwIfAborted();
         try {
-            const value = await check();
+            const value = await withDeadline(deadline, check, {
+                what: options.what ?? 'the end of the wait',
+                ...(signal ? { signal } : {}),
+            });
             if (value !== undefined)
                 return { done: true, value };
             interval = Math.max(options.intervalMs, interval / 2);
@@ -77794,7 +78260,6 @@ async function roleOf(ctx, drivers) {
             return c.step.executionRoleArn;
         if (!c.stepId)
             continue;
-        await ctx.emrBudget.take(1, ctx.signal);
         const step = await ctx.emr.describeStep(c.clusterId, c.stepId).catch(() => undefined);
         if (step?.executionRoleArn)
             return step.executionRoleArn;
@@ -77811,7 +78276,6 @@ async function cancelSafely(ctx, clusterId, stepId) {
     catch (error) {
         if (!(error instanceof CancelStepFailed))
             throw error;
-        await ctx.emrBudget.take(1, ctx.signal);
         const now = await ctx.emr.describeStep(clusterId, stepId);
         // Ended in between, or a cancel already under way: either way nothing is left to cancel.
         if (isTerminal(now.state) || now.state === 'CANCEL_PENDING') {
@@ -77831,8 +78295,6 @@ async function waitForStep(ctx, clusterId, stepId, timeoutMs, options = {}) {
     const { clock, timings } = ctx;
     const started = clock.monotonic();
     const result = await poll(async () => {
-        // Rationed like every other poll: the kill script alone can take a minute or more.
-        await ctx.emrBudget.take(1, ctx.signal);
         const step = await ctx.emr.describeStep(clusterId, stepId);
         if (isTerminal(step.state))
             return step;
@@ -77844,7 +78306,6 @@ async function waitForStep(ctx, clusterId, stepId, timeoutMs, options = {}) {
             clock.monotonic() - started > timings.killQueuedMs) {
             const blockers = [];
             for (const c of options.stuckBehind) {
-                await ctx.emrBudget.take(1, ctx.signal);
                 const b = await ctx.emr.describeStep(clusterId, c.stepId);
                 if (b.state === 'CANCEL_PENDING' || b.state === 'RUNNING')
                     blockers.push(`${b.id} (${b.state})`);
@@ -77902,6 +78363,7 @@ function statusTicker(ctx, deadline, lastSeen, waitingFor = 'Still waiting') {
 // rule of liveness.ts: its marker is deleted, and it is confirmed by its acknowledgement and
 // then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
 // confirmed gone within stop-timeout fails the run before anything is submitted beside it.
+
 
 
 
@@ -78046,10 +78508,11 @@ async function waitUntilGone(ctx, targets, deadline) {
             lastEmrCheck = clock.monotonic();
             const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)));
             for (const c of asked) {
-                // One token per call: a burst smaller than the number of drivers must still make progress.
-                if (!ctx.emrBudget.tryTake(1))
+                // EMR is skipped, not waited for, while the budget is empty: S3 is watched meanwhile.
+                if (ctx.emrBudget.msUntilAvailable(1) > 0)
                     break;
-                const step = await ctx.emr.describeStep(c.clusterId, c.stepId);
+                // Retried for one EMR poll interval at most, for the same reason.
+                const step = await withDeadline(clock.monotonic() + timings.emrPollMs, () => ctx.emr.describeStep(c.clusterId, c.stepId), { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) });
                 if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
                     log.info(`${c.stepId} ended ${step.state}.`);
                 candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x));
@@ -78122,10 +78585,7 @@ function capitalised(text) {
 async function retire(ctx, launch, what) {
     const stepId = launch.stepId;
     // Throttled or failing EMR calls are retried: giving up here would leave the driver unjudged.
-    const described = await poll(async () => {
-        await ctx.emrBudget.take(1, ctx.signal);
-        return ctx.emr.describeStep(ctx.clusterId, stepId);
-    }, {
+    const described = await poll(() => ctx.emr.describeStep(ctx.clusterId, stepId), {
         clock: ctx.clock,
         deadline: ctx.clock.monotonic() + ctx.settings.stopTimeoutMs,
         intervalMs: ctx.timings.stepPollMs,
@@ -78160,6 +78620,9 @@ class RolloverFailed extends UserError {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/submit.ts
+// Phase 6: write the new marker, submit the step, record the step id in the marker. Used for the
+// new jar and, unchanged, for a rollback.
+
 
 
 
@@ -78219,7 +78682,9 @@ async function submit_submit(ctx, request) {
             launchedAt: new Date(clock.now()).toISOString(),
             ...(executionRoleArn ? { executionRoleArn } : {}),
         });
-        stepId = await ctx.emr.addStep(ctx.clusterId, request.step, executionRoleArn);
+        // Retried (by its unique name, never blindly) through a throttling storm: the app is down
+        // until it is in. Not ended by the runner's cancellation, only by the lost lock.
+        stepId = await withDeadline(clock.monotonic() + ctx.timings.emrDeadlineMs, () => ctx.emr.addStep(ctx.clusterId, request.step, executionRoleArn), { what: 'the submit deadline', signal: ctx.lockLost });
     }
     catch (error) {
         // A marker without a driver would be taken for a running deployment by the next run.
@@ -78474,10 +78939,7 @@ function mib(bytes) {
 
 function stepWatch(ctx, stepId) {
     return {
-        describe: async () => {
-            await ctx.emrBudget.take(1, ctx.signal);
-            return ctx.emr.describeStep(ctx.clusterId, stepId);
-        },
+        describe: () => ctx.emr.describeStep(ctx.clusterId, stepId),
         onTransientError: (error, wait) => ctx.log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`),
     };
 }
@@ -78992,6 +79454,7 @@ function summarise(results) {
 
 
 
+
 /** The heartbeat bound when the driver's interval is unknown. */
 const MIN_HEARTBEAT_MS = 60_000;
 /** The least bound when the interval is known: a few seconds of scheduling noise. */
@@ -79010,24 +79473,31 @@ function verify_progress_time(iso) {
 async function verifyByProgress(ctx, launch, watch, check) {
     const { clock, log, timings, settings } = ctx;
     const stepId = launch.stepId;
-    const progress = new ProgressWatcher(ctx, launch.markerUri);
+    const progress = check.progress ?? new ProgressWatcher(ctx, launch.markerUri);
     const emrEvery = Math.max(timings.stableCheckMinMs, Math.min(timings.stableCheckMaxMs, settings.stableForMs / 8));
     let step;
     let lastEmrCheck = -Infinity;
-    /** One look: the report in S3 always, EMR when due. A terminal step ends the watch. */
+    /**
+     * One look: EMR when due, then the report in S3 always (last, so that a slow EMR answer does
+     * not make the driver look silent). A terminal step ends the watch. EMR is retried for one
+     * interval at most: the report is what this watch is about.
+     */
     const look = async () => {
+        if (clock.monotonic() - lastEmrCheck >= emrEvery) {
+            lastEmrCheck = clock.monotonic();
+            try {
+                step = await withDeadline(lastEmrCheck + emrEvery, () => watch.describe(), {
+                    what: "the next look at the driver's progress",
+                    signal: ctx.signal,
+                });
+            }
+            catch (error) {
+                if (!isTransient(error))
+                    throw error;
+                watch.onTransientError(error, emrEvery);
+            }
+        }
         await progress.look();
-        if (clock.monotonic() - lastEmrCheck < emrEvery)
-            return undefined;
-        lastEmrCheck = clock.monotonic();
-        try {
-            step = await watch.describe();
-        }
-        catch (error) {
-            if (!isTransient(error))
-                throw error;
-            watch.onTransientError(error, emrEvery);
-        }
         return step && isTerminal(step.state) ? step : undefined;
     };
     const died = (ended) => {
@@ -79209,14 +79679,22 @@ function median(values) {
 
 
 
+
 async function verify(ctx, launch, request = { progress: 'optional' }) {
     const { clock, log, timings } = ctx;
     const { startTimeoutMs, stableForMs } = ctx.settings;
     const stepId = launch.stepId;
     const watch = stepWatch(ctx, stepId);
     const since = clock.monotonic();
+    // Reports first: a driver that commits proves its step RUNNING without asking EMR, whose
+    // quota a matrix of rollovers shares.
+    const progress = request.progress === 'off' ? undefined : new ProgressWatcher(ctx, launch.markerUri);
     const started = await poll(async () => {
-        const step = await watch.describe();
+        await progress?.look();
+        if (progress?.latest)
+            return 'committing';
+        // Retried for a few polls at most, so that the reports are looked at meanwhile.
+        const step = await withDeadline(clock.monotonic() + 4 * timings.verifyPollMs, () => watch.describe(), { what: "the next look at the driver's reports", signal: ctx.signal });
         return step.state === 'PENDING' ? undefined : step;
     }, {
         clock,
@@ -79233,28 +79711,30 @@ async function verify(ctx, launch, request = { progress: 'optional' }) {
         launch.failure = `step ${stepId} was still PENDING after start-timeout (${formatDuration(startTimeoutMs)}); another step may be occupying the cluster`;
         return;
     }
-    if (started.value.state !== 'RUNNING') {
+    if (started.value !== 'committing' && started.value.state !== 'RUNNING') {
         launch.outcome = 'failed-to-start';
         launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`;
         return;
     }
-    // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
-    // another machine's clock.
-    const emrStart = started.value.startedAt?.getTime();
-    launch.runningAt ??=
-        emrStart === undefined
-            ? clock.now()
-            : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart));
-    log.info(`Step ${stepId} is RUNNING; ${request.progress === 'off' ? `watching it for ${formatDuration(stableForMs)} (stable-for)` : `waiting for ${ctx.settings.readyBatches} batch(es) of its own, then watching it for ${formatDuration(stableForMs)} (stable-for)`}.`);
+    // EMR's start time, or the driver's, not when we looked (up to a poll interval later);
+    // clamped because it is another machine's clock.
+    const reported = started.value === 'committing'
+        ? progress?.latest?.startedAt
+        : started.value.startedAt?.toISOString();
+    const startedAt = reported === undefined ? NaN : Date.parse(reported);
+    launch.runningAt ??= Number.isNaN(startedAt)
+        ? clock.now()
+        : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, startedAt));
+    log.info(`${started.value === 'committing' ? `Step ${stepId}'s driver is committing batches: it is RUNNING` : `Step ${stepId} is RUNNING`}; ${request.progress === 'off' ? `watching it for ${formatDuration(stableForMs)} (stable-for)` : `waiting for ${ctx.settings.readyBatches} batch(es) of its own, then watching it for ${formatDuration(stableForMs)} (stable-for)`}.`);
     if (request.progress === 'required') {
         return verifyByProgress(ctx, launch, watch, {
             readyBy: since + startTimeoutMs,
             ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+            ...(progress ? { progress } : {}),
         });
     }
     // By EMR state; a driver that turns out to publish progress is judged by it too, at no cost
     // in time: its reports are read while EMR is watched.
-    const progress = request.progress === 'optional' ? new ProgressWatcher(ctx, launch.markerUri) : undefined;
     await verifyByEmrState(ctx, launch, watch, progress && (() => progress.look()));
     if (launch.outcome !== 'running' || !progress?.latest)
         return;
@@ -79269,6 +79749,7 @@ async function verify(ctx, launch, request = { progress: 'optional' }) {
     await verifyByProgress(ctx, launch, watch, {
         readyBy: since + startTimeoutMs,
         ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+        progress,
     });
 }
 /** The Verify phase of the new deployment. */
@@ -79679,7 +80160,6 @@ function requireStandbySupport(ctx, world, old) {
  * says, and it is killed by its own deployment tag only (never the running driver's).
  */
 async function retireStandby(ctx, candidate, marker, what) {
-    await ctx.emrBudget.take(1, ctx.signal);
     const step = candidate.stepId
         ? await ctx.emr.describeStep(candidate.clusterId, candidate.stepId).catch(() => candidate.step)
         : candidate.step;
@@ -79751,6 +80231,8 @@ async function stopStart(ctx, launch) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/run.ts
+
+
 
 
 
@@ -79870,7 +80352,9 @@ async function runRollover(deps, report) {
     }
 }
 function heldContext(scope, cluster, signal, lockLost) {
-    return { ...scope, clusterId: cluster.id, cluster, signal, lockLost };
+    // A retry wait outside any wait's own signal ends with the lock or the run's cancellation.
+    const emr = scope.emr.derive({ signal });
+    return { ...scope, emr, clusterId: cluster.id, cluster, signal, lockLost };
 }
 /** The scope whose ports check the lock before every change of shared state. */
 function fencedScope(scope, fence) {
@@ -79882,7 +80366,9 @@ function fencedScope(scope, fence) {
     const store = fencedStore(scope.store, fence, shared);
     return {
         ...scope,
-        emr: fencedEmr(scope.emr, fence),
+        // Fenced below the pacing: the lock is checked before every attempt, not once before a
+        // retry loop that may outlast it.
+        emr: scope.emr.derive({ inner: fencedEmr(scope.emr.inner, fence) }),
         store,
         markers: new MarkerStore(store, scope.layout, (m) => scope.log.warning(m)),
         ledger: new LedgerStore(store, scope.layout.drivers),
@@ -79891,9 +80377,18 @@ function fencedScope(scope, fence) {
 function runScope(deps, report) {
     const timings = timingsWith(deps.timings);
     const layout = new AppLayout(deps.settings.markerPrefix, deps.settings.appName);
+    const budgets = new RateBudgets(deps.clock, timings.emrBurst, timings.emrCallsPerSecond);
+    const emr = new PacedEmr(deps.emr, {
+        budgets,
+        clock: deps.clock,
+        random: deps.random ?? Math.random,
+        defaultDeadlineMs: timings.emrDeadlineMs,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        onRetry: (e) => deps.log.info(`EMR busy (${describeError(e.error)}); next check in ${formatDuration(e.waitMs)} (${EMR_API[e.operation]}, attempt ${e.attempt + 1}).`),
+    });
     return {
         settings: deps.settings,
-        emr: deps.emr,
+        emr,
         store: deps.store,
         clock: deps.clock,
         log: deps.log,
@@ -79904,7 +80399,7 @@ function runScope(deps, report) {
         layout,
         markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
         ledger: new LedgerStore(deps.store, layout.drivers),
-        emrBudget: new TokenBucket(deps.clock, timings.emrBurst, timings.emrCallsPerSecond),
+        emrBudget: budgets.of('DescribeStep'),
         report,
         phases: new PhaseRunner(report, deps.clock, deps.log),
         cancelled: deps.signal,
@@ -79934,6 +80429,7 @@ function createS3Client(options = {}) {
     return new client_s3_dist_cjs.S3Client({
         region,
         customUserAgent: USER_AGENT,
+        requestHandler: requestHandlerOptions(options.timeouts),
         ...(endpoint && {
             endpoint,
             // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many
@@ -80991,9 +81487,9 @@ async function run(env = process.env) {
         core_setSecret(settings.githubToken);
     const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     const emrClient = createEmrClient({ region, env });
-    const submitClient = createEmrClient({ region, env, maxAttempts: 1 });
     const s3Client = createS3Client({ region, env });
-    const emr = new AwsEmr(emrClient, { submitClient, log: coreLog });
+    // One SDK attempt per call: the run paces and retries EMR itself (rollover/run.ts, PacedEmr).
+    const emr = new AwsEmr(emrClient, { log: coreLog });
     const store = new S3ObjectStore(s3Client, {
         region,
         expectedBucketOwner: settings.expectedBucketOwner,
@@ -81044,7 +81540,6 @@ async function run(env = process.env) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         emrClient.destroy();
-        submitClient.destroy();
         s3Client.destroy();
     }
     report.emrCalls = emr.totalCalls;

@@ -35,9 +35,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (settings.githubToken) core.setSecret(settings.githubToken)
   const region = settings.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'
   const emrClient = createEmrClient({ region, env })
-  const submitClient = createEmrClient({ region, env, maxAttempts: 1 })
   const s3Client = createS3Client({ region, env })
-  const emr = new AwsEmr(emrClient, { submitClient, log: coreLog })
+  // One SDK attempt per call: the run paces and retries EMR itself (rollover/run.ts, PacedEmr).
+  const emr = new AwsEmr(emrClient, { log: coreLog })
   const store = new S3ObjectStore(s3Client, {
     region,
     expectedBucketOwner: settings.expectedBucketOwner,
@@ -93,7 +93,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     emrClient.destroy()
-    submitClient.destroy()
     s3Client.destroy()
   }
   report.emrCalls = emr.totalCalls

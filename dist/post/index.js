@@ -62011,6 +62011,22 @@ __nccwpck_require__.d(__webpack_exports__, {
 // too, but only from process.env and only at the first request; reading them from an injected
 // `env` keeps client construction a pure function of its arguments.
 const USER_AGENT = 'emr-streaming-rollover';
+const DEFAULT_SOCKET_TIMEOUTS = Object.freeze({
+    connectionTimeoutMs: 5_000,
+    requestTimeoutMs: 30_000,
+});
+/**
+ * The SDK's requestHandler options for `timeouts`. throwOnRequestTimeout: since
+ * @smithy/node-http-handler 4.x an exceeded requestTimeout only logs a warning by default, and
+ * the request goes on waiting.
+ */
+function requestHandlerOptions(timeouts = DEFAULT_SOCKET_TIMEOUTS) {
+    return {
+        connectionTimeout: timeouts.connectionTimeoutMs,
+        requestTimeout: timeouts.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+    };
+}
 function resolveRegion(region, env) {
     return (nonEmpty(region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1');
 }
@@ -62053,6 +62069,7 @@ function createS3Client(options = {}) {
     return new dist_cjs.S3Client({
         region,
         customUserAgent: USER_AGENT,
+        requestHandler: requestHandlerOptions(options.timeouts),
         ...(endpoint && {
             endpoint,
             // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many

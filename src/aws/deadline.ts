@@ -44,7 +44,7 @@ export function currentDeadline(clock: Clock, defaultMs = DEFAULT_DEADLINE_MS): 
   return (
     scopes.getStore() ?? {
       at: clock.monotonic() + defaultMs,
-      what: `the default limit of ${formatDuration(defaultMs)}`,
+      what: `the ${formatDuration(defaultMs)} limit on EMR retries`,
     }
   )
 }

@@ -2,7 +2,13 @@
 // retries PacedEmr's, so every call the rollover makes stays visible to the run's rate budget
 // (DESIGN.md) and to `calls`. The one retry loop here is addStep's, which must look before it
 // resubmits.
-import { resolveEndpoint, resolveRegion, USER_AGENT } from './endpoints.ts'
+import {
+  requestHandlerOptions,
+  resolveEndpoint,
+  resolveRegion,
+  USER_AGENT,
+  type SocketTimeouts,
+} from './endpoints.ts'
 import {
   AddJobFlowStepsCommand,
   CancelStepsCommand,
@@ -48,7 +54,12 @@ const ACCESS_DENIED_NAMES = new Set([
  * client-side rate limiter, sleeping on the real clock after a throttle, on top of the budget.
  */
 export function createEmrClient(
-  options: { region?: string; env?: NodeJS.ProcessEnv; maxAttempts?: number } = {},
+  options: {
+    region?: string
+    env?: NodeJS.ProcessEnv
+    maxAttempts?: number
+    timeouts?: SocketTimeouts
+  } = {},
 ): EMRClient {
   const env = options.env ?? process.env
   const region = resolveRegion(options.region, env)
@@ -58,6 +69,7 @@ export function createEmrClient(
     retryMode: 'standard',
     maxAttempts: options.maxAttempts ?? 1,
     customUserAgent: USER_AGENT,
+    requestHandler: requestHandlerOptions(options.timeouts),
     ...(endpoint === undefined ? {} : { endpoint }),
   })
 }

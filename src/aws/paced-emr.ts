@@ -18,11 +18,10 @@ export type EmrApi =
 /**
  * Which failures a retry is safe for.
  * - reads: any throttling, 5xx or dropped connection;
- * - cancelStep: throttling only. A throttled request did nothing, and a cancel repeated after a
- *   5xx would be harmless too, but its caller (force-stop) already reads the step's state when a
- *   cancel fails, so a 5xx goes back to it;
- * - addStep: never here. It is not idempotent (a 5xx may hide a step EMR accepted): the adapter
- *   (AwsEmr.addStep) looks the step up by its unique name before each of its own retries.
+ * - cancelStep and addStep: throttling only. A throttled request did nothing. After a 5xx an
+ *   AddJobFlowSteps may have been accepted (it is not idempotent): the adapter (AwsEmr.addStep)
+ *   looks the step up by its unique name before each retry of its own, and force-stop reads
+ *   the step's state when a cancel fails.
  */
 const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
   resolveCluster: 'transient',
@@ -30,7 +29,7 @@ const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
   listRecentSteps: 'transient',
   describeStep: 'transient',
   cancelStep: 'throttling',
-  addStep: 'never',
+  addStep: 'throttling',
 }
 
 /**
@@ -70,6 +69,14 @@ export interface PacedEmrOptions {
   readonly defaultDeadlineMs?: number
   /** Told before each retry wait, e.g. to log "EMR busy". */
   readonly onRetry?: (event: RetryEvent) => void
+  /** Aborts the waits when the deadline's scope brings no signal of its own (the run's cancel). */
+  readonly signal?: AbortSignal
+}
+
+/** What every view of one run's PacedEmr counts together. */
+interface Tally {
+  readonly calls: Map<EmrOperation, number>
+  readonly throttled: Map<EmrOperation, number>
 }
 
 /**
@@ -124,19 +131,58 @@ function exhaustedMessage(
   return `${head} ${tried} ${why}`
 }
 
+/**
+ * The run's own budget for an EMR operation has no token before the deadline: no request was
+ * sent. Transient (a later look may find a token), and not a throttle: EMR was not asked.
+ */
+export class EmrBudgetSpent extends Error {
+  readonly operation: EmrApi
+  readonly waitMs: number
+
+  constructor(operation: EmrApi, waitMs: number, deadline: Deadline) {
+    super(
+      `EMR ${operation} not sent: this run's budget for it has its next token in ${formatDuration(waitMs)}, after ${deadline.what}. EMR throttled the run earlier, and it slowed down.`,
+    )
+    this.name = 'EmrBudgetSpent'
+    this.operation = operation
+    this.waitMs = waitMs
+  }
+}
+
 /** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
 export class PacedEmr implements EmrPort {
-  /** Calls sent to the port below, by operation, retries included. */
-  readonly calls = new Map<EmrOperation, number>()
-  /** Of those, the ones EMR answered with throttling. */
-  readonly throttled = new Map<EmrOperation, number>()
-
-  private readonly inner: EmrPort
+  /** The port below: what a derived view wraps (e.g. with the lock's fence, per attempt). */
+  readonly inner: EmrPort
   private readonly options: PacedEmrOptions
+  private readonly tally: Tally
 
-  constructor(inner: EmrPort, options: PacedEmrOptions) {
+  constructor(
+    inner: EmrPort,
+    options: PacedEmrOptions,
+    tally: Tally = { calls: new Map(), throttled: new Map() },
+  ) {
     this.inner = inner
     this.options = options
+    this.tally = tally
+  }
+
+  /**
+   * The same budgets and counts over another port or with another signal: the run's phases
+   * share one ration of EMR calls whatever port view they call through.
+   */
+  derive(change: { readonly inner?: EmrPort; readonly signal?: AbortSignal }): PacedEmr {
+    const options = change.signal ? { ...this.options, signal: change.signal } : this.options
+    return new PacedEmr(change.inner ?? this.inner, options, this.tally)
+  }
+
+  /** Calls sent to the port below, by operation, retries included. */
+  get calls(): ReadonlyMap<EmrOperation, number> {
+    return this.tally.calls
+  }
+
+  /** Of those, the ones EMR answered with throttling. */
+  get throttled(): ReadonlyMap<EmrOperation, number> {
+    return this.tally.throttled
   }
 
   get totalCalls(): number {
@@ -175,14 +221,20 @@ export class PacedEmr implements EmrPort {
     const { clock, random } = this.options
     const budget = this.options.budgets.of(EMR_API[operation])
     const deadline = currentDeadline(clock, this.options.defaultDeadlineMs)
-    const { signal } = deadline
+    const signal = deadline.signal ?? this.options.signal
     const startedAt = clock.monotonic()
     let throttledAttempts = 0
-    // The first attempt is always made, even past the deadline: a read is tried at least once.
+    // The first attempt is made even past the deadline when a token is there now: a read is
+    // tried at least once. A budget that would hold it past the deadline fails it at once, so
+    // that a loop which also watches S3 is not held up behind EMR for tens of seconds.
     signal?.throwIfAborted()
+    const firstIn = budget.msUntilAvailable(1)
+    if (firstIn > 0 && clock.monotonic() + firstIn > deadline.at) {
+      throw new EmrBudgetSpent(EMR_API[operation], firstIn, deadline)
+    }
     await budget.take(1, signal)
     for (let attempt = 1; ; attempt++) {
-      increment(this.calls, operation)
+      increment(this.tally.calls, operation)
       let failure: unknown
       try {
         const value = await call()
@@ -194,7 +246,7 @@ export class PacedEmr implements EmrPort {
       const throttled = isThrottling(failure)
       if (throttled) {
         budget.onThrottled()
-        increment(this.throttled, operation)
+        increment(this.tally.throttled, operation)
         throttledAttempts++
       }
       if (!retryable(operation, failure)) throw failure

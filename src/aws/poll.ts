@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts'
+import { withDeadline } from './deadline.ts'
 import { isTransient } from './transient.ts'
 
 export interface PollOptions {
@@ -14,6 +15,8 @@ export interface PollOptions {
   /** Wait before the first check, when an immediate answer is known to be "not yet". */
   readonly firstCheckAfterMs?: number
   readonly random?: () => number
+  /** Names the deadline in the message of an EMR read retried until it (e.g. 'stop-timeout'). */
+  readonly what?: string
   /** Called when a check throws a throttling/transient error; the loop backs off and goes on. */
   readonly onTransientError?: (error: unknown, nextWaitMs: number) => void
 }
@@ -24,6 +27,8 @@ export type PollResult<T> = { readonly done: true; readonly value: T } | { reado
  * Runs `check` until it returns a value, the deadline passes, or the signal aborts.
  * `check` returns undefined for "not yet". Throttling and 5xx errors are retried with a longer
  * wait; any other error propagates. No SDK waiter: they ignore INTERRUPTED and poll too slowly.
+ * Each check runs inside withDeadline(deadline): an EMR read it makes is retried (PacedEmr) no
+ * longer than the wait itself lasts.
  */
 export async function poll<T>(
   check: () => Promise<T | undefined>,
@@ -42,7 +47,10 @@ export async function poll<T>(
   for (;;) {
     signal?.throwIfAborted()
     try {
-      const value = await check()
+      const value = await withDeadline(deadline, check, {
+        what: options.what ?? 'the end of the wait',
+        ...(signal ? { signal } : {}),
+      })
       if (value !== undefined) return { done: true, value }
       interval = Math.max(options.intervalMs, interval / 2)
     } catch (error) {

@@ -1,7 +1,13 @@
 // The S3 adapter of the ObjectStore port. It only translates: conditions to S3 headers, S3
 // errors to the port's outcomes (missing object -> undefined, lost condition ->
 // PreconditionFailed). Markers, lock and records are built on top of it elsewhere.
-import { resolveEndpoint, resolveRegion, USER_AGENT } from './endpoints.ts'
+import {
+  requestHandlerOptions,
+  resolveEndpoint,
+  resolveRegion,
+  USER_AGENT,
+  type SocketTimeouts,
+} from './endpoints.ts'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import {
@@ -44,7 +50,7 @@ const PART_SIZE = 8 * 1024 * 1024
 const QUEUE_SIZE = 4
 
 export function createS3Client(
-  options: { region?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { region?: string; env?: NodeJS.ProcessEnv; timeouts?: SocketTimeouts } = {},
 ): S3Client {
   const env = options.env ?? process.env
   const region = resolveRegion(options.region, env)
@@ -52,6 +58,7 @@ export function createS3Client(
   return new S3Client({
     region,
     customUserAgent: USER_AGENT,
+    requestHandler: requestHandlerOptions(options.timeouts),
     ...(endpoint && {
       endpoint,
       // S3-compatible stores and emulators rarely serve virtual-hosted bucket names, and many

@@ -17,6 +17,8 @@ const SERVER_NAMES = new Set([
   'InternalServerException',
   'ServiceUnavailable',
   'TimeoutError',
+  // PacedEmr's own: the run's budget had no token in time, nothing was sent (paced-emr.ts).
+  'EmrBudgetSpent',
 ])
 
 interface AwsErrorShape {

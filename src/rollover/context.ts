@@ -3,7 +3,8 @@
 // by run.ts; a phase reads what it needs from it.
 import type { ClusterInfo, EmrPort } from '../aws/emr-port.ts'
 import type { ObjectStore } from '../aws/object-store.ts'
-import type { TokenBucket } from '../aws/rate-budget.ts'
+import type { PacedEmr } from '../aws/paced-emr.ts'
+import type { RateBudget } from '../aws/rate-budget.ts'
 import type { Clock } from '../clock.ts'
 import type { AppIdentity } from '../contract/identity.ts'
 import type { AppLayout } from '../contract/layout.ts'
@@ -35,17 +36,24 @@ export interface RolloverDeps extends RunPorts {
   readonly onLockState?: (state: LockState | undefined) => void
   /** Overrides of DEFAULT_TIMINGS, for tests and the benchmark. */
   readonly timings?: Partial<Timings>
+  /** Jitter of the EMR retry waits (default Math.random; seeded in tests and the benchmark). */
+  readonly random?: () => number
 }
 
 /** One run, before the cluster is known (preflight). */
 export interface RunScope extends RunPorts {
+  /** Every EMR call of the run, paced by its budgets and retried until the current deadline. */
+  readonly emr: PacedEmr
   readonly timings: Timings
   readonly app: AppIdentity
   readonly layout: AppLayout
   readonly markers: MarkerStore
   readonly ledger: LedgerStore
-  /** This run's ration of EMR calls (EMR's limits are per account and region). */
-  readonly emrBudget: TokenBucket
+  /**
+   * This run's ration of DescribeStep calls (EMR's limits are per account and region). PacedEmr
+   * takes from it; a loop that also watches S3 peeks at it to skip EMR rather than wait.
+   */
+  readonly emrBudget: RateBudget
   readonly report: RunReport
   readonly phases: PhaseRunner
   /** The runner's cancellation only. */

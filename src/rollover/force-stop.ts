@@ -104,7 +104,6 @@ async function roleOf(
   for (const c of drivers) {
     if (c.step?.executionRoleArn) return c.step.executionRoleArn
     if (!c.stepId) continue
-    await ctx.emrBudget.take(1, ctx.signal)
     const step = await ctx.emr.describeStep(c.clusterId, c.stepId).catch(() => undefined)
     if (step?.executionRoleArn) return step.executionRoleArn
   }
@@ -123,7 +122,6 @@ export async function cancelSafely(
     return undefined
   } catch (error) {
     if (!(error instanceof CancelStepFailed)) throw error
-    await ctx.emrBudget.take(1, ctx.signal)
     const now = await ctx.emr.describeStep(clusterId, stepId)
     // Ended in between, or a cancel already under way: either way nothing is left to cancel.
     if (isTerminal(now.state) || now.state === 'CANCEL_PENDING') {
@@ -153,8 +151,6 @@ async function waitForStep(
   const started = clock.monotonic()
   const result = await poll(
     async () => {
-      // Rationed like every other poll: the kill script alone can take a minute or more.
-      await ctx.emrBudget.take(1, ctx.signal)
       const step = await ctx.emr.describeStep(clusterId, stepId)
       if (isTerminal(step.state)) return step
       const queued =
@@ -168,7 +164,6 @@ async function waitForStep(
       ) {
         const blockers: string[] = []
         for (const c of options.stuckBehind) {
-          await ctx.emrBudget.take(1, ctx.signal)
           const b = await ctx.emr.describeStep(clusterId, c.stepId as string)
           if (b.state === 'CANCEL_PENDING' || b.state === 'RUNNING')
             blockers.push(`${b.id} (${b.state})`)

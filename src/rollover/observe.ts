@@ -183,7 +183,6 @@ function tagsOfStep(step: StepInfo, deploymentId: string): string[] {
 async function describe(ctx: RolloverContext, d: Draft): Promise<void> {
   if (!d.stepId) return
   try {
-    await ctx.emrBudget.take(1, ctx.signal)
     withStep(d, await ctx.emr.describeStep(d.clusterId, d.stepId))
   } catch (error) {
     if (isTransient(error) || ctx.signal.aborted) throw error
@@ -198,7 +197,6 @@ async function describe(ctx: RolloverContext, d: Draft): Promise<void> {
 async function checkKill(ctx: RolloverContext, d: Draft): Promise<void> {
   const killStepId = d.killIntent?.killStepId as string
   try {
-    await ctx.emrBudget.take(1, ctx.signal)
     const kill = await ctx.emr.describeStep(d.clusterId, killStepId)
     if (kill.state === 'COMPLETED') d.killConfirmedBy = killStepId
   } catch (error) {
@@ -230,9 +228,7 @@ class RecentSteps {
   of(clusterId: string): Promise<StepInfo[]> {
     let page = this.pages.get(clusterId)
     if (!page) {
-      page = this.ctx.emrBudget
-        .take(1, this.ctx.signal)
-        .then(() => this.ctx.emr.listRecentSteps(clusterId))
+      page = this.ctx.emr.listRecentSteps(clusterId)
       this.pages.set(clusterId, page)
     }
     return page

@@ -41,7 +41,6 @@ async function withRoles(
   const probe = drivers.find((c) => c.stepId && c.step && !isTerminal(c.step.state))
   if (!probe?.stepId || probe.step?.executionRoleArn) return [...drivers]
   try {
-    await ctx.emrBudget.take(1, ctx.signal)
     const step = await ctx.emr.describeStep(probe.clusterId, probe.stepId)
     return drivers.map((c) => (c === probe ? { ...c, step } : c))
   } catch (error) {

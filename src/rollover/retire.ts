@@ -12,19 +12,13 @@ import type { Launched } from './submit.ts'
 export async function retire(ctx: RolloverContext, launch: Launched, what: string): Promise<void> {
   const stepId = launch.stepId as string
   // Throttled or failing EMR calls are retried: giving up here would leave the driver unjudged.
-  const described = await poll(
-    async () => {
-      await ctx.emrBudget.take(1, ctx.signal)
-      return ctx.emr.describeStep(ctx.clusterId, stepId)
-    },
-    {
-      clock: ctx.clock,
-      deadline: ctx.clock.monotonic() + ctx.settings.stopTimeoutMs,
-      intervalMs: ctx.timings.stepPollMs,
-      maxIntervalMs: ctx.timings.maxPollIntervalMs,
-      signal: ctx.signal,
-    },
-  )
+  const described = await poll(() => ctx.emr.describeStep(ctx.clusterId, stepId), {
+    clock: ctx.clock,
+    deadline: ctx.clock.monotonic() + ctx.settings.stopTimeoutMs,
+    intervalMs: ctx.timings.stepPollMs,
+    maxIntervalMs: ctx.timings.maxPollIntervalMs,
+    signal: ctx.signal,
+  })
   const step = described.done ? described.value : undefined
   await stopDrivers(ctx, {
     markers: [launch.marker],

@@ -3,8 +3,10 @@
 // phases. A reconciler, not a script: every phase that acts reads the real state first, so a
 // rerun after a crash converges to "the new jar runs, exactly one driver, one marker".
 import type { ClusterInfo } from '../aws/emr-port.ts'
-import { UserError } from '../errors.ts'
-import { TokenBucket } from '../aws/rate-budget.ts'
+import { formatDuration } from '../clock.ts'
+import { describeError, UserError } from '../errors.ts'
+import { EMR_API, PacedEmr, type EmrApi } from '../aws/paced-emr.ts'
+import { RateBudgets } from '../aws/rate-budget.ts'
 import { s3Uri, type S3Location } from '../aws/s3-location.ts'
 import { appIdentity } from '../contract/identity.ts'
 import { AppLayout } from '../contract/layout.ts'
@@ -147,7 +149,9 @@ function heldContext(
   signal: AbortSignal,
   lockLost: AbortSignal,
 ): RolloverContext {
-  return { ...scope, clusterId: cluster.id, cluster, signal, lockLost }
+  // A retry wait outside any wait's own signal ends with the lock or the run's cancellation.
+  const emr = scope.emr.derive({ signal })
+  return { ...scope, emr, clusterId: cluster.id, cluster, signal, lockLost }
 }
 
 /** The scope whose ports check the lock before every change of shared state. */
@@ -161,7 +165,9 @@ function fencedScope(scope: RunScope, fence: () => void): RunScope {
   const store = fencedStore(scope.store, fence, shared)
   return {
     ...scope,
-    emr: fencedEmr(scope.emr, fence),
+    // Fenced below the pacing: the lock is checked before every attempt, not once before a
+    // retry loop that may outlast it.
+    emr: scope.emr.derive({ inner: fencedEmr(scope.emr.inner, fence) }),
     store,
     markers: new MarkerStore(store, scope.layout, (m) => scope.log.warning(m)),
     ledger: new LedgerStore(store, scope.layout.drivers),
@@ -171,9 +177,21 @@ function fencedScope(scope: RunScope, fence: () => void): RunScope {
 function runScope(deps: RolloverDeps, report: RunReport): RunScope {
   const timings = timingsWith(deps.timings)
   const layout = new AppLayout(deps.settings.markerPrefix, deps.settings.appName)
+  const budgets = new RateBudgets<EmrApi>(deps.clock, timings.emrBurst, timings.emrCallsPerSecond)
+  const emr = new PacedEmr(deps.emr, {
+    budgets,
+    clock: deps.clock,
+    random: deps.random ?? Math.random,
+    defaultDeadlineMs: timings.emrDeadlineMs,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    onRetry: (e) =>
+      deps.log.info(
+        `EMR busy (${describeError(e.error)}); next check in ${formatDuration(e.waitMs)} (${EMR_API[e.operation]}, attempt ${e.attempt + 1}).`,
+      ),
+  })
   return {
     settings: deps.settings,
-    emr: deps.emr,
+    emr,
     store: deps.store,
     clock: deps.clock,
     log: deps.log,
@@ -184,7 +202,7 @@ function runScope(deps: RolloverDeps, report: RunReport): RunScope {
     layout,
     markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
     ledger: new LedgerStore(deps.store, layout.drivers),
-    emrBudget: new TokenBucket(deps.clock, timings.emrBurst, timings.emrCallsPerSecond),
+    emrBudget: budgets.of('DescribeStep'),
     report,
     phases: new PhaseRunner(report, deps.clock, deps.log),
     cancelled: deps.signal,

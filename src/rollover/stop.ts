@@ -3,6 +3,7 @@
 // then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
 // confirmed gone within stop-timeout fails the run before anything is submitted beside it.
 import { isTerminal } from '../aws/emr-port.ts'
+import { withDeadline } from '../aws/deadline.ts'
 import { poll } from '../aws/poll.ts'
 import { formatDuration } from '../clock.ts'
 import type { Marker, MarkerScan } from '../contract/markers.ts'
@@ -202,9 +203,14 @@ async function waitUntilGone(
       lastEmrCheck = clock.monotonic()
       const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)))
       for (const c of asked) {
-        // One token per call: a burst smaller than the number of drivers must still make progress.
-        if (!ctx.emrBudget.tryTake(1)) break
-        const step = await ctx.emr.describeStep(c.clusterId, c.stepId as string)
+        // EMR is skipped, not waited for, while the budget is empty: S3 is watched meanwhile.
+        if (ctx.emrBudget.msUntilAvailable(1) > 0) break
+        // Retried for one EMR poll interval at most, for the same reason.
+        const step = await withDeadline(
+          clock.monotonic() + timings.emrPollMs,
+          () => ctx.emr.describeStep(c.clusterId, c.stepId as string),
+          { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) },
+        )
         if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
           log.info(`${c.stepId} ended ${step.state}.`)
         candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x))

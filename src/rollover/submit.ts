@@ -1,5 +1,6 @@
 // Phase 6: write the new marker, submit the step, record the step id in the marker. Used for the
 // new jar and, unchanged, for a rollback.
+import { withDeadline } from '../aws/deadline.ts'
 import type { StepSpec } from '../aws/emr-port.ts'
 import { formatDuration } from '../clock.ts'
 import { isTransient } from '../aws/transient.ts'
@@ -101,7 +102,13 @@ export async function submit(ctx: RolloverContext, request: LaunchRequest): Prom
       launchedAt: new Date(clock.now()).toISOString(),
       ...(executionRoleArn ? { executionRoleArn } : {}),
     })
-    stepId = await ctx.emr.addStep(ctx.clusterId, request.step, executionRoleArn)
+    // Retried (by its unique name, never blindly) through a throttling storm: the app is down
+    // until it is in. Not ended by the runner's cancellation, only by the lost lock.
+    stepId = await withDeadline(
+      clock.monotonic() + ctx.timings.emrDeadlineMs,
+      () => ctx.emr.addStep(ctx.clusterId, request.step, executionRoleArn),
+      { what: 'the submit deadline', signal: ctx.lockLost },
+    )
   } catch (error) {
     // A marker without a driver would be taken for a running deployment by the next run.
     await ctx.markers.remove([marker]).catch((cleanup) => {

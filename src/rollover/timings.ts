@@ -51,6 +51,12 @@ export interface Timings {
   /** The EMR call budget of this run: burst (calls) and refill (calls per second). */
   readonly emrBurst: number
   readonly emrCallsPerSecond: number
+  /**
+   * How long an EMR read outside any wait (preflight, the look at the world under the lock) is
+   * retried through throttling and 5xx. Long: in a matrix of rollovers sharing one account's
+   * quota, patience carries runs through that a quick failure would leave to be re-run.
+   */
+  readonly emrDeadlineMs: number
 }
 
 export const DEFAULT_TIMINGS: Timings = Object.freeze({
@@ -77,6 +83,7 @@ export const DEFAULT_TIMINGS: Timings = Object.freeze({
   // Below EMR's 0.5/s per-account refill for DescribeStep and ListSteps, leaving room for others.
   emrBurst: 5,
   emrCallsPerSecond: 0.4,
+  emrDeadlineMs: 10 * 60_000,
 })
 
 export function timingsWith(overrides: Partial<Timings> = {}): Timings {

@@ -5,6 +5,7 @@
 // S3 answers most of it: EMR is asked only about as often as in the EMR-state check.
 import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
 import { isTransient } from '../aws/transient.ts'
+import { withDeadline } from '../aws/deadline.ts'
 import { formatDuration } from '../clock.ts'
 import { compareHandoff } from '../contract/handoff.ts'
 import type { ProgressReport, StoppedReport } from '../contract/reports.ts'
@@ -24,6 +25,8 @@ export interface ProgressCheck {
   readonly readyBy: number
   /** The old driver's final offsets, when it reported them: the handoff is judged against them. */
   readonly oldStopped?: StoppedReport
+  /** The watcher that already read the reports while the step started, so none is lost. */
+  readonly progress?: ProgressWatcher
 }
 
 /** Own batches: a driver resumes a checkpoint, so batch ids do not start at 0. */
@@ -46,24 +49,32 @@ export async function verifyByProgress(
 ): Promise<void> {
   const { clock, log, timings, settings } = ctx
   const stepId = launch.stepId as string
-  const progress = new ProgressWatcher(ctx, launch.markerUri)
+  const progress = check.progress ?? new ProgressWatcher(ctx, launch.markerUri)
   const emrEvery = Math.max(
     timings.stableCheckMinMs,
     Math.min(timings.stableCheckMaxMs, settings.stableForMs / 8),
   )
   let step: StepInfo | undefined
   let lastEmrCheck = -Infinity
-  /** One look: the report in S3 always, EMR when due. A terminal step ends the watch. */
+  /**
+   * One look: EMR when due, then the report in S3 always (last, so that a slow EMR answer does
+   * not make the driver look silent). A terminal step ends the watch. EMR is retried for one
+   * interval at most: the report is what this watch is about.
+   */
   const look = async (): Promise<StepInfo | undefined> => {
-    await progress.look()
-    if (clock.monotonic() - lastEmrCheck < emrEvery) return undefined
-    lastEmrCheck = clock.monotonic()
-    try {
-      step = await watch.describe()
-    } catch (error) {
-      if (!isTransient(error)) throw error
-      watch.onTransientError(error, emrEvery)
+    if (clock.monotonic() - lastEmrCheck >= emrEvery) {
+      lastEmrCheck = clock.monotonic()
+      try {
+        step = await withDeadline(lastEmrCheck + emrEvery, () => watch.describe(), {
+          what: "the next look at the driver's progress",
+          signal: ctx.signal,
+        })
+      } catch (error) {
+        if (!isTransient(error)) throw error
+        watch.onTransientError(error, emrEvery)
+      }
     }
+    await progress.look()
     return step && isTerminal(step.state) ? step : undefined
   }
   const died = (ended: StepInfo): void => {

@@ -13,10 +13,7 @@ export interface StepWatch {
 
 export function stepWatch(ctx: RolloverContext, stepId: string): StepWatch {
   return {
-    describe: async () => {
-      await ctx.emrBudget.take(1, ctx.signal)
-      return ctx.emr.describeStep(ctx.clusterId, stepId)
-    },
+    describe: () => ctx.emr.describeStep(ctx.clusterId, stepId),
     onTransientError: (error, wait) =>
       ctx.log.info(`EMR busy (${describeError(error)}); next check in ${formatDuration(wait)}.`),
   }

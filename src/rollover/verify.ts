@@ -2,6 +2,8 @@
 // own progress reports when it publishes them (verify-progress.ts), else by EMR state alone
 // (verify-emr-state.ts). Sets the launch's outcome; never throws for a step that fails, only for
 // I/O or cancellation.
+import { withDeadline } from '../aws/deadline.ts'
+import type { StepInfo } from '../aws/emr-port.ts'
 import { poll } from '../aws/poll.ts'
 import { formatDuration } from '../clock.ts'
 import type { StoppedReport } from '../contract/reports.ts'
@@ -33,9 +35,20 @@ export async function verify(
   const watch = stepWatch(ctx, stepId)
   const since = clock.monotonic()
 
+  // Reports first: a driver that commits proves its step RUNNING without asking EMR, whose
+  // quota a matrix of rollovers shares.
+  const progress =
+    request.progress === 'off' ? undefined : new ProgressWatcher(ctx, launch.markerUri)
   const started = await poll(
-    async () => {
-      const step = await watch.describe()
+    async (): Promise<StepInfo | 'committing' | undefined> => {
+      await progress?.look()
+      if (progress?.latest) return 'committing'
+      // Retried for a few polls at most, so that the reports are looked at meanwhile.
+      const step = await withDeadline(
+        clock.monotonic() + 4 * timings.verifyPollMs,
+        () => watch.describe(),
+        { what: "the next look at the driver's reports", signal: ctx.signal },
+      )
       return step.state === 'PENDING' ? undefined : step
     },
     {
@@ -54,31 +67,33 @@ export async function verify(
     launch.failure = `step ${stepId} was still PENDING after start-timeout (${formatDuration(startTimeoutMs)}); another step may be occupying the cluster`
     return
   }
-  if (started.value.state !== 'RUNNING') {
+  if (started.value !== 'committing' && started.value.state !== 'RUNNING') {
     launch.outcome = 'failed-to-start'
     launch.failure = `step ${stepId} ended ${started.value.state} before running${failureText(started.value)}`
     return
   }
-  // EMR's start time, not when we looked (up to a poll interval later); clamped because it is
-  // another machine's clock.
-  const emrStart = started.value.startedAt?.getTime()
-  launch.runningAt ??=
-    emrStart === undefined
-      ? clock.now()
-      : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, emrStart))
+  // EMR's start time, or the driver's, not when we looked (up to a poll interval later);
+  // clamped because it is another machine's clock.
+  const reported =
+    started.value === 'committing'
+      ? progress?.latest?.startedAt
+      : started.value.startedAt?.toISOString()
+  const startedAt = reported === undefined ? NaN : Date.parse(reported)
+  launch.runningAt ??= Number.isNaN(startedAt)
+    ? clock.now()
+    : Math.min(clock.now(), Math.max(launch.submittedAt ?? 0, startedAt))
   log.info(
-    `Step ${stepId} is RUNNING; ${request.progress === 'off' ? `watching it for ${formatDuration(stableForMs)} (stable-for)` : `waiting for ${ctx.settings.readyBatches} batch(es) of its own, then watching it for ${formatDuration(stableForMs)} (stable-for)`}.`,
+    `${started.value === 'committing' ? `Step ${stepId}'s driver is committing batches: it is RUNNING` : `Step ${stepId} is RUNNING`}; ${request.progress === 'off' ? `watching it for ${formatDuration(stableForMs)} (stable-for)` : `waiting for ${ctx.settings.readyBatches} batch(es) of its own, then watching it for ${formatDuration(stableForMs)} (stable-for)`}.`,
   )
   if (request.progress === 'required') {
     return verifyByProgress(ctx, launch, watch, {
       readyBy: since + startTimeoutMs,
       ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+      ...(progress ? { progress } : {}),
     })
   }
   // By EMR state; a driver that turns out to publish progress is judged by it too, at no cost
   // in time: its reports are read while EMR is watched.
-  const progress =
-    request.progress === 'optional' ? new ProgressWatcher(ctx, launch.markerUri) : undefined
   await verifyByEmrState(ctx, launch, watch, progress && (() => progress.look()))
   if (launch.outcome !== 'running' || !progress?.latest) return
   if (progress.ready) {
@@ -92,6 +107,7 @@ export async function verify(
   await verifyByProgress(ctx, launch, watch, {
     readyBy: since + startTimeoutMs,
     ...(request.oldStopped ? { oldStopped: request.oldStopped } : {}),
+    progress,
   })
 }
 

@@ -14,6 +14,14 @@ import {
   transcript,
 } from './faults-support.ts'
 
+/**
+ * EMR calls retried for 15 s instead of the real 10 min (ROLLOVER_TIMINGS, a test knob): long
+ * enough to ride out a blip, short enough that "persistent" ends inside a test.
+ */
+const EMR_GIVES_UP_SOON = {
+  extraEnv: { ROLLOVER_TIMINGS: JSON.stringify({ emrDeadlineMs: 15_000 }) },
+}
+
 describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
   it('verify: a driver that dies while EMR answers 5xx for the whole stable-for window is not passed as stable', async () => {
     const t = await freshApp(ctx.stack, 'blind')
@@ -24,6 +32,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     const jar = await t.jar('v2', 'crash-after-start', { crashAfterMs: 1500 })
     let recover: NodeJS.Timeout | undefined
     const run = await t.run(t.inputs({ jar, 'stable-for': '5s' }), {
+      ...EMR_GIVES_UP_SOON,
       onOutput: injectOn(/is RUNNING; (watching|waiting)/, () => {
         failNext(ctx.stack, 'DescribeStep', 1000, '5xx')
         recover = setTimeout(() => failNext(ctx.stack, 'DescribeStep', 0, '5xx'), 7000)
@@ -45,7 +54,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     const t = await freshApp(ctx.stack, 'prefail')
     const seed = await t.seed('v1')
     failNext(ctx.stack, 'ListSteps', 1000, 'throttle')
-    const run = await t.run(t.inputs({ jar: await t.jar('v2') }))
+    const run = await t.run(t.inputs({ jar: await t.jar('v2') }), EMR_GIVES_UP_SOON)
     failNext(ctx.stack, 'ListSteps', 0, 'throttle')
     expect(run.exitCode, transcript(run)).toBe(1)
     // Names the call that failed and says that nothing was changed.
@@ -63,7 +72,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     const inputs = t.inputs({ jar: await t.jar('v2') })
     const runId = t.newRunId()
     failNext(ctx.stack, 'AddJobFlowSteps', 1000, '5xx')
-    const run = await t.run(inputs, { runId })
+    const run = await t.run(inputs, { runId, ...EMR_GIVES_UP_SOON })
     failNext(ctx.stack, 'AddJobFlowSteps', 0, '5xx')
     expect(run.exitCode, transcript(run)).toBe(1)
     const message = errorOf(run)
@@ -74,7 +83,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     expect(await t.liveDrivers()).toEqual([])
     expect(await t.lockBody()).toBeUndefined()
 
-    const rerun = await t.run(inputs, { runId, attempt: 2 })
+    const rerun = await t.run(inputs, { runId, attempt: 2, ...EMR_GIVES_UP_SOON })
     expect(rerun.exitCode, transcript(rerun)).toBe(0)
     await expectConverged(t, 'v2')
   }, 60_000)
@@ -84,7 +93,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     const seed = await t.seed('v1')
     const inputs = t.inputs({ jar: await t.jar('v2'), 'stop-timeout': '4s' })
     failNext(ctx.stack, 'DescribeStep', 1000, '5xx')
-    const run = await t.run(inputs)
+    const run = await t.run(inputs, EMR_GIVES_UP_SOON)
     failNext(ctx.stack, 'DescribeStep', 0, '5xx')
     expect(run.exitCode, transcript(run)).toBe(1)
     expect(run.stdout).not.toMatch(/Submitted step/)
@@ -96,7 +105,7 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     expect(await t.markers(), 'no marker without a live driver').toEqual([])
     expectDataSafe(await t.invariants())
 
-    const rerun = await t.run(inputs)
+    const rerun = await t.run(inputs, EMR_GIVES_UP_SOON)
     expect(rerun.exitCode, transcript(rerun)).toBe(0)
     await expectConverged(t, 'v2')
   }, 60_000)

@@ -398,7 +398,9 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
           AddJobFlowSteps: { count: 1, kind: 'throttle' },
         },
       })
-      const run = await stack.runAction(app.inputs({ jar: await jar('v2') }), { timeoutMs: 90_000 })
+      const run = await stack.runAction(app.inputs({ jar: await jar('v2') }), {
+        timeoutMs: 150_000,
+      })
       expectSucceeded(run)
       const throttled = Object.values(stack.emr.throttled).reduce((a, b) => a + b, 0)
       expect(throttled).toBeGreaterThan(0)
@@ -417,7 +419,8 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
       await waitForBatches(app, (b) => b.filter((e) => e.version === 'v2').length >= 2)
       expectExactlyOnce(await drainAndVerdict(app), ['v1', 'v2'])
     },
-    TIMEOUT,
+    // Slow by design: each throttle halves the run's rate of that EMR call (PacedEmr).
+    3 * 60_000,
   )
 
   it(

@@ -188,7 +188,6 @@ async function retireStandby(
   marker: Launched['marker'] | undefined,
   what: string,
 ): Promise<void> {
-  await ctx.emrBudget.take(1, ctx.signal)
   const step = candidate.stepId
     ? await ctx.emr.describeStep(candidate.clusterId, candidate.stepId).catch(() => candidate.step)
     : candidate.step

@@ -8,7 +8,7 @@ describe('withDeadline / currentDeadline', () => {
     const first = currentDeadline(clock)
     expect(DEFAULT_DEADLINE_MS).toBe(300_000)
     expect(first.at).toBe(clock.monotonic() + 300_000)
-    expect(first.what).toBe('the default limit of 5m')
+    expect(first.what).toBe('the 5m limit on EMR retries')
     await clock.advance(60_000)
     // From each call, not from when the module was loaded.
     expect(currentDeadline(clock).at).toBe(first.at + 60_000)

@@ -8,6 +8,7 @@ import {
   type StepInfo,
 } from '../../../src/aws/emr-port.ts'
 import {
+  EmrBudgetSpent,
   EmrRetriesExhausted,
   PacedEmr,
   type EmrApi,
@@ -214,7 +215,7 @@ describe('PacedEmr retries of reads', () => {
     const clock = new FakeClock({ auto: true })
     const { inner, emr } = setup(alwaysThrottled, { clock, budgets: unlimited(clock) })
     const start = clock.monotonic()
-    await expect(emr.listActiveSteps('j-1')).rejects.toThrow(/until the default limit of 5m/)
+    await expect(emr.listActiveSteps('j-1')).rejects.toThrow(/until the 5m limit on EMR retries/)
     expect(inner.times('listActiveSteps', start).at(-1)).toBe(300_000)
   })
 
@@ -262,12 +263,12 @@ describe('PacedEmr retries of reads', () => {
 })
 
 describe('PacedEmr and mutations', () => {
-  it('does not retry addStep (not idempotent), but paces it and learns from its throttle', async () => {
-    const { inner, emr, budgets } = setup(alwaysThrottled)
-    await expect(emr.addStep('j-1', STEP)).rejects.toMatchObject({ name: 'ThrottlingException' })
-    expect(inner.calls).toHaveLength(1)
-    expect(budgets.of('AddJobFlowSteps').rate).toBe(0.2)
-    expect(emr.throttled.get('addStep')).toBe(1)
+  it('retries addStep on throttling only (a 5xx may hide an accepted step), paced and learning', async () => {
+    const throttled = setup((_op, n) => (n <= 2 ? 'throttle' : 'ok'))
+    await throttled.emr.addStep('j-1', STEP)
+    expect(throttled.inner.calls).toHaveLength(3)
+    expect(throttled.budgets.of('AddJobFlowSteps').rate).toBeLessThan(0.4)
+    expect(throttled.emr.throttled.get('addStep')).toBe(2)
 
     const failing = setup(() => '5xx')
     await expect(failing.emr.addStep('j-1', STEP)).rejects.toMatchObject({
@@ -388,5 +389,63 @@ describe('PacedEmr’s error when it gives up', () => {
     expect(error.message).toContain('EMR kept failing (5xx or no answer)')
     expect(error.message).not.toContain('quota')
     expect(error.name).toBe('InternalServerError')
+  })
+})
+
+describe('PacedEmr views (derive)', () => {
+  it('shares budgets and counts with the view it derives from', async () => {
+    const { emr, budgets } = setup(() => 'ok', { burst: 3 })
+    const view = emr.derive({ signal: new AbortController().signal })
+    await emr.describeStep('j-1', 's-1')
+    await view.describeStep('j-1', 's-1')
+    expect(budgets.of('DescribeStep').taken).toBe(2)
+    expect(emr.calls.get('describeStep')).toBe(2)
+    expect(view.calls.get('describeStep')).toBe(2)
+  })
+
+  it('over a fenced port: the fence is asked before every attempt, so a retry after it closes is not sent', async () => {
+    const { inner, emr } = setup(alwaysThrottled)
+    let open = true
+    const fenced: EmrPort = {
+      ...inner,
+      cancelStep: async (clusterId, stepId) => {
+        if (!open) throw new Error('lock lost')
+        // The lock is lost while the first attempt is answered (throttled).
+        open = false
+        return inner.cancelStep(clusterId, stepId)
+      },
+    }
+    await expect(emr.derive({ inner: fenced }).cancelStep('j-1', 's-1')).rejects.toThrow(
+      'lock lost',
+    )
+    expect(inner.times('cancelStep')).toHaveLength(1)
+  })
+
+  it("ends its waits with the view's signal when the deadline brings none", async () => {
+    const { emr, inner } = setup(alwaysThrottled)
+    const controller = new AbortController()
+    const view = emr.derive({ signal: controller.signal })
+    const read = view.describeStep('j-1', 's-1')
+    controller.abort(new Error('cancelled'))
+    await expect(read).rejects.toThrow('cancelled')
+    expect(inner.times('describeStep').length).toBeLessThanOrEqual(1)
+  })
+})
+
+describe('PacedEmr and a short deadline', () => {
+  it('fails at once, sending nothing, when the budget holds the first call past the deadline', async () => {
+    const { clock, inner, emr } = setup(() => 'ok', { burst: 1, rate: 0.1 })
+    await emr.describeStep('j-1', 's-1') // spends the burst: the next token is 10 s away
+    const start = clock.monotonic()
+    const error = await withDeadline(start + 2_000, () => emr.describeStep('j-1', 's-1')).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(EmrBudgetSpent)
+    expect(isTransient(error)).toBe(true)
+    expect(clock.monotonic()).toBe(start)
+    expect(inner.times('describeStep')).toHaveLength(1)
+    // Without a short deadline the same call waits for its token.
+    await emr.describeStep('j-1', 's-1')
+    expect(inner.times('describeStep', start)).toEqual([0, 10_000])
   })
 })

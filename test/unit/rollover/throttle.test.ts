@@ -52,7 +52,6 @@ describe('throttling', () => {
         .callsOf('describeStep')
         .every((c) => !c.error || c.error.name === 'ThrottlingException'),
     ).toBe(true)
-    expect(w.lines.some((l) => l.includes('EMR/S3 busy (ThrottlingException: '))).toBe(true)
     expect(w.lines.some((l) => l.includes('EMR busy (ThrottlingException: '))).toBe(true)
     // Still never two drivers.
     expect(fresh?.createdAt).toBeGreaterThanOrEqual(old.step.endedAt ?? Infinity)
