@@ -78570,7 +78570,7 @@ function wayOut(survivors, onStopTimeout, emrFailing) {
         lines.push('A driver that acknowledged its stop but still runs does not return from main: look for non-daemon threads or a blocking shutdown hook.');
     }
     if (onStopTimeout === 'fail' && unkillable.length < survivors.length) {
-        lines.push('Check that the driver watches its marker (README, "The driver side"), then re-run; or re-run with \'on-stop-timeout: kill\' to kill it through YARN by its deployment tag and confirm.');
+        lines.push('Check that the driver watches its marker (README, "The driver library"), then re-run; or re-run with \'on-stop-timeout: kill\' to kill it through YARN by its deployment tag and confirm.');
     }
     return lines.join(' ');
 }
@@ -80153,7 +80153,7 @@ function requireStandbySupport(ctx, world, old) {
     const publishes = old.some((c) => c.progressAt || c.ack) || world.current?.verifiedBy === 'progress';
     if (publishes)
         return;
-    throw new RolloverFailed(`strategy: standby needs a driver that honours 'mode: standby' (the driver library), and the running driver of '${ctx.settings.appName}' (${old.map(describeCandidate).join(', ')}) publishes no .progress: nothing says the new one would wait instead of reading the checkpoint beside it. Nothing was changed. Deploy once with strategy: stop-start and a jar that uses the driver library (README, "The driver side"), then use standby.`);
+    throw new RolloverFailed(`strategy: standby needs a driver that honours 'mode: standby' (the driver library), and the running driver of '${ctx.settings.appName}' (${old.map(describeCandidate).join(', ')}) publishes no .progress: nothing says the new one would wait instead of reading the checkpoint beside it. Nothing was changed. Deploy once with strategy: stop-start and a jar that uses the driver library (README, "The driver library"), then use standby.`);
 }
 /**
  * A standby never touched the checkpoint: killing it is always safe, whatever on-stop-timeout

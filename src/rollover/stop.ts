@@ -282,7 +282,7 @@ function wayOut(
   }
   if (onStopTimeout === 'fail' && unkillable.length < survivors.length) {
     lines.push(
-      'Check that the driver watches its marker (README, "The driver side"), then re-run; or re-run with \'on-stop-timeout: kill\' to kill it through YARN by its deployment tag and confirm.',
+      'Check that the driver watches its marker (README, "The driver library"), then re-run; or re-run with \'on-stop-timeout: kill\' to kill it through YARN by its deployment tag and confirm.',
     )
   }
   return lines.join(' ')

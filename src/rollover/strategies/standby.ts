@@ -174,7 +174,7 @@ function requireStandbySupport(
     old.some((c) => c.progressAt || c.ack) || world.current?.verifiedBy === 'progress'
   if (publishes) return
   throw new RolloverFailed(
-    `strategy: standby needs a driver that honours 'mode: standby' (the driver library), and the running driver of '${ctx.settings.appName}' (${old.map(describeCandidate).join(', ')}) publishes no .progress: nothing says the new one would wait instead of reading the checkpoint beside it. Nothing was changed. Deploy once with strategy: stop-start and a jar that uses the driver library (README, "The driver side"), then use standby.`,
+    `strategy: standby needs a driver that honours 'mode: standby' (the driver library), and the running driver of '${ctx.settings.appName}' (${old.map(describeCandidate).join(', ')}) publishes no .progress: nothing says the new one would wait instead of reading the checkpoint beside it. Nothing was changed. Deploy once with strategy: stop-start and a jar that uses the driver library (README, "The driver library"), then use standby.`,
   )
 }
 
