@@ -82,6 +82,8 @@ export interface EmrCall {
  * - silent: processes correctly, but publishes no `.progress` and no `.stopped`.
  * - stalls: stops committing 20 s after its first batch, and stays RUNNING.
  * - ignores-standby: processes at once even when its marker says `mode: standby`.
+ * - no-library: a jar built without the driver library: processes at once, never looks at its
+ *   marker (standby or gone), and publishes nothing (no `.progress`, `.ready` or `.stopped`).
  * Every driver but crash-on-start and stay-pending processes the stream of test/support/
  * fake-driver.ts, which records its batches in `FakeApp.log`.
  */
@@ -98,6 +100,7 @@ export type DriverBehaviour =
   | 'silent'
   | 'stalls'
   | 'ignores-standby'
+  | 'no-library'
 
 export interface DriverScript {
   readonly behaviour?: DriverBehaviour
@@ -587,14 +590,14 @@ export class FakeEmr implements EmrPort {
         batchMs: script.batchMs,
         markerPollMs: script.markerPollMs,
         drainMs: script.drainMs,
-        ack: script.ack && script.behaviour !== 'silent',
-        reports: script.behaviour !== 'silent',
+        ack: script.ack && script.behaviour !== 'silent' && script.behaviour !== 'no-library',
+        reports: script.behaviour !== 'silent' && script.behaviour !== 'no-library',
         stuck: script.behaviour === 'stuck-after-start',
         offsetShift: script.behaviour === 'gap' ? 50 : script.behaviour === 'overlap' ? -50 : 0,
         stayAfterAck: script.behaviour === 'ack-and-stay',
-        ignoreMarker: script.behaviour === 'ignore-marker',
+        ignoreMarker: script.behaviour === 'ignore-marker' || script.behaviour === 'no-library',
         stallAfterMs: script.behaviour === 'stalls' ? 20_000 : 0,
-        ignoreStandby: script.behaviour === 'ignores-standby',
+        ignoreStandby: script.behaviour === 'ignores-standby' || script.behaviour === 'no-library',
       },
     )
   }
