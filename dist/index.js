@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6809);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5503);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6809:
+/***/ 5503:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76601,6 +76601,22 @@ function liveness(c) {
             why: `it reported progress ${formatDuration(progressAt - endedAt)} after its step ended ${step.state}: the YARN application outlived spark-submit`,
         };
     }
+    // COMPLETED: spark-submit saw the application succeed. FAILED is either the application
+    // failing or spark-submit itself dying on the primary node (killed, OOM) while the application
+    // lives on: a driver that publishes progress must be seen to stop publishing first.
+    if (step.state === 'FAILED' && c.progressAt !== undefined) {
+        const quiet = c.progressQuiet;
+        if (!quiet || quiet.forMs < quiet.neededMs) {
+            return {
+                status: 'possibly-alive',
+                why: `its step ended FAILED, but its driver publishes progress and spark-submit may have died alone: waiting ${formatDuration(quiet?.neededMs ?? PROGRESS_AFTER_END_MS)} without a new report${quiet ? ` (${formatDuration(quiet.forMs)} so far)` : ''}, or its acknowledgement`,
+            };
+        }
+        return {
+            status: 'gone',
+            why: `its step ended FAILED and its driver reported nothing for ${formatDuration(quiet.forMs)}`,
+        };
+    }
     if (step.state === 'COMPLETED' || step.state === 'FAILED') {
         return { status: 'gone', why: `its step ended ${step.state}` };
     }
@@ -78339,6 +78355,40 @@ function entryOf(c, entries) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/rollover/progress-quiet.ts
+
+class ProgressQuiet {
+    watches = new Map();
+    ctx;
+    constructor(ctx) {
+        this.ctx = ctx;
+    }
+    /** The candidate with `progressQuiet` brought up to date from this scan. */
+    async refresh(c, scan) {
+        if (c.step?.state !== 'FAILED' || !c.markerUri || c.progressAt === undefined)
+            return c;
+        const now = this.ctx.clock.monotonic();
+        const etag = scan.progress.get(c.markerUri)?.etag;
+        let watch = this.watches.get(c.key);
+        if (!watch) {
+            watch = { since: now, etag, neededMs: await this.neededFor(c.markerUri) };
+            this.watches.set(c.key, watch);
+        }
+        else if (etag !== watch.etag) {
+            watch.since = now;
+            watch.etag = etag;
+        }
+        return { ...c, progressQuiet: { forMs: now - watch.since, neededMs: watch.neededMs } };
+    }
+    /** Two of the driver's intervals between reports (trigger, else batch), at least 10 s. */
+    async neededFor(markerUri) {
+        const read = await this.ctx.markers.readProgress(markerUri).catch(() => undefined);
+        const r = read?.report;
+        const cadence = r?.triggerIntervalMs ?? r?.batchDurationMs ?? 0;
+        return Math.max(PROGRESS_AFTER_END_MS, 2 * cadence + this.ctx.timings.ackPollMs);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/status.ts
 // Long waits are visible: a drain of ten minutes or a two-minute stability window logs where it
 // stands about every 30 s (time spent against the deadline, and what was last seen).
@@ -78363,6 +78413,7 @@ function statusTicker(ctx, deadline, lastSeen, waitingFor = 'Still waiting') {
 // rule of liveness.ts: its marker is deleted, and it is confirmed by its acknowledgement and
 // then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
 // confirmed gone within stop-timeout fails the run before anything is submitted beside it.
+
 
 
 
@@ -78483,6 +78534,8 @@ async function waitUntilGone(ctx, targets, deadline) {
     let lastEmrCheck = clock.monotonic();
     let cancelledAt;
     let lastError;
+    const quiet = new ProgressQuiet(ctx);
+    const gone = new Set();
     const alive = () => candidates.filter((c) => liveness(c).status !== 'gone');
     const ticker = statusTicker(ctx, deadline, () => alive()
         .map((c) => `${describeCandidate(c)}: ${liveness(c).why}`)
@@ -78496,7 +78549,7 @@ async function waitUntilGone(ctx, targets, deadline) {
         }
         const scan = await ctx.markers.scan();
         const before = new Set(candidates.filter((c) => c.ack).map((c) => c.key));
-        candidates = candidates.map((c) => refreshed(c, scan));
+        candidates = await Promise.all(candidates.map((c) => quiet.refresh(refreshed(c, scan), scan)));
         for (const c of candidates) {
             if (c.ack && !before.has(c.key))
                 log.info(`${describeCandidate(c)} acknowledged its stop: ${JSON.stringify(c.ack.body)}`);
@@ -78516,6 +78569,12 @@ async function waitUntilGone(ctx, targets, deadline) {
                 if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
                     log.info(`${c.stepId} ended ${step.state}.`);
                 candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x));
+            }
+        }
+        for (const c of candidates) {
+            if (!gone.has(c.key) && liveness(c).status === 'gone') {
+                gone.add(c.key);
+                log.info(`${describeCandidate(c)} is gone: ${liveness(c).why}.`);
             }
         }
         ticker.tick();
@@ -78582,6 +78641,7 @@ function capitalised(text) {
 
 
 
+
 async function retire(ctx, launch, what) {
     const stepId = launch.stepId;
     // Throttled or failing EMR calls are retried: giving up here would leave the driver unjudged.
@@ -78593,9 +78653,11 @@ async function retire(ctx, launch, what) {
         signal: ctx.signal,
     });
     const step = described.done ? described.value : undefined;
+    // Its reports too: a step that ended FAILED may hide a driver that still commits.
+    const scan = await ctx.markers.scan();
     await stopDrivers(ctx, {
         markers: [launch.marker],
-        candidates: [launchCandidate(ctx, launch, step)],
+        candidates: [refreshed(launchCandidate(ctx, launch, step), scan)],
         what: `${what} ${stepId}`,
     });
 }

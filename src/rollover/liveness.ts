@@ -40,6 +40,12 @@ export interface DriverCandidate {
   readonly stepUnknown?: 'cluster-gone' | 'step-unknown'
   /** The kill step of a recorded intent COMPLETED: YARN had no application with its tags left. */
   readonly killConfirmedBy?: string
+  /**
+   * How long (this machine's monotonic time) its `.progress` has not changed since its step was
+   * seen ended, against how long it must stay so (the driver's own cadence): set by the stop's
+   * wait (progress-quiet.ts) for a FAILED step whose driver publishes progress.
+   */
+  readonly progressQuiet?: { readonly forMs: number; readonly neededMs: number }
 }
 
 export type LivenessStatus = 'alive' | 'possibly-alive' | 'gone'
@@ -105,6 +111,22 @@ export function liveness(c: DriverCandidate): Liveness {
     return {
       status: 'possibly-alive',
       why: `it reported progress ${formatDuration(progressAt - endedAt)} after its step ended ${step.state}: the YARN application outlived spark-submit`,
+    }
+  }
+  // COMPLETED: spark-submit saw the application succeed. FAILED is either the application
+  // failing or spark-submit itself dying on the primary node (killed, OOM) while the application
+  // lives on: a driver that publishes progress must be seen to stop publishing first.
+  if (step.state === 'FAILED' && c.progressAt !== undefined) {
+    const quiet = c.progressQuiet
+    if (!quiet || quiet.forMs < quiet.neededMs) {
+      return {
+        status: 'possibly-alive',
+        why: `its step ended FAILED, but its driver publishes progress and spark-submit may have died alone: waiting ${formatDuration(quiet?.neededMs ?? PROGRESS_AFTER_END_MS)} without a new report${quiet ? ` (${formatDuration(quiet.forMs)} so far)` : ''}, or its acknowledgement`,
+      }
+    }
+    return {
+      status: 'gone',
+      why: `its step ended FAILED and its driver reported nothing for ${formatDuration(quiet.forMs)}`,
     }
   }
   if (step.state === 'COMPLETED' || step.state === 'FAILED') {

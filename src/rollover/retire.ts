@@ -7,6 +7,7 @@ import { deploymentTag } from '../contract/identity.ts'
 import type { RolloverContext } from './context.ts'
 import type { DriverCandidate } from './liveness.ts'
 import { stopDrivers } from './stop.ts'
+import { refreshed } from './observe.ts'
 import type { Launched } from './submit.ts'
 
 export async function retire(ctx: RolloverContext, launch: Launched, what: string): Promise<void> {
@@ -20,9 +21,11 @@ export async function retire(ctx: RolloverContext, launch: Launched, what: strin
     signal: ctx.signal,
   })
   const step = described.done ? described.value : undefined
+  // Its reports too: a step that ended FAILED may hide a driver that still commits.
+  const scan = await ctx.markers.scan()
   await stopDrivers(ctx, {
     markers: [launch.marker],
-    candidates: [launchCandidate(ctx, launch, step)],
+    candidates: [refreshed(launchCandidate(ctx, launch, step), scan)],
     what: `${what} ${stepId}`,
   })
 }

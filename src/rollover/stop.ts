@@ -12,6 +12,7 @@ import type { RolloverContext } from './context.ts'
 import { cancelSafely, forceStop, killableBy } from './force-stop.ts'
 import { describeCandidate, liveness, type DriverCandidate } from './liveness.ts'
 import { refreshed } from './observe.ts'
+import { ProgressQuiet } from './progress-quiet.ts'
 import type { StoppedStep } from './report.ts'
 import { statusTicker } from './status.ts'
 
@@ -173,6 +174,8 @@ async function waitUntilGone(
   let lastEmrCheck = clock.monotonic()
   let cancelledAt: number | undefined
   let lastError: unknown
+  const quiet = new ProgressQuiet(ctx)
+  const gone = new Set<string>()
   const alive = (): DriverCandidate[] => candidates.filter((c) => liveness(c).status !== 'gone')
   const ticker = statusTicker(ctx, deadline, () =>
     alive()
@@ -190,7 +193,7 @@ async function waitUntilGone(
     }
     const scan: MarkerScan = await ctx.markers.scan()
     const before = new Set(candidates.filter((c) => c.ack).map((c) => c.key))
-    candidates = candidates.map((c) => refreshed(c, scan))
+    candidates = await Promise.all(candidates.map((c) => quiet.refresh(refreshed(c, scan), scan)))
     for (const c of candidates) {
       if (c.ack && !before.has(c.key))
         log.info(`${describeCandidate(c)} acknowledged its stop: ${JSON.stringify(c.ack.body)}`)
@@ -214,6 +217,12 @@ async function waitUntilGone(
         if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
           log.info(`${c.stepId} ended ${step.state}.`)
         candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x))
+      }
+    }
+    for (const c of candidates) {
+      if (!gone.has(c.key) && liveness(c).status === 'gone') {
+        gone.add(c.key)
+        log.info(`${describeCandidate(c)} is gone: ${liveness(c).why}.`)
       }
     }
     ticker.tick()
