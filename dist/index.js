@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5503);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1762);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5503:
+/***/ 1762:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69687,387 +69687,6 @@ function nonEmpty(value) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-emr/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(7563);
-;// CONCATENATED MODULE: ./src/aws/backoff.ts
-// How long to wait before retrying a call AWS refused: pure, so that tests pin every wait.
-/**
- * Doubling from 1 s up to 20 s, as the AWS SDK does for throttling: 20 s is long enough for EMR's
- * 0.5/s buckets to refill several calls, short enough not to waste a phase's deadline.
- */
-const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 20_000 });
-/**
- * For a 5xx or a dropped connection: not a sign of going too fast, so the first retries come
- * soon (the SDK's own base is as short), and a longer outage still ends at the same cap.
- */
-const ERROR_BACKOFF = Object.freeze({ baseMs: 100, capMs: 20_000 });
-/**
- * The wait before retry number `retry` (1 for the first): the doubled delay, capped, of which a
- * random part up to half is removed ("equal jitter"). Runs throttled by the same burst then
- * retry at different times instead of together, and every wait still grows.
- */
-function backoffMs(retry, random, backoff = DEFAULT_BACKOFF) {
-    const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, retry - 1));
-    return Math.round(ceiling * (1 - 0.5 * random()));
-}
-
-// EXTERNAL MODULE: external "node:async_hooks"
-var external_node_async_hooks_ = __nccwpck_require__(6698);
-;// CONCATENATED MODULE: ./src/aws/deadline.ts
-// Until when may a read be retried? The phase knows (stop-timeout, start-timeout, a lease), the
-// EMR call deep inside it does not: a phase runs its work inside withDeadline(), and PacedEmr asks
-// currentDeadline() instead of every port method taking a deadline and a signal.
-
-
-/** Where no phase has said: long enough to ride out a throttling storm, short enough to notice. */
-const DEFAULT_DEADLINE_MS = 5 * 60_000;
-const scopes = new external_node_async_hooks_.AsyncLocalStorage();
-/**
- * Runs `fn` with `at` (clock.monotonic() ms) as the deadline of every retry inside it, including
- * in the promises it starts. The innermost scope wins, even when it is later than an enclosing
- * one: each wait in this code base computes its own deadline (a kill that starts once the stop's
- * deadline has passed still needs time to retry), and a scope's signal replaces the enclosing
- * one for the same reason (a drain that must survive the runner's cancellation by a few seconds).
- */
-function withDeadline(at, fn, options = {}) {
-    const what = options.what ?? 'the deadline';
-    return scopes.run({ at, what, ...(options.signal === undefined ? {} : { signal: options.signal }) }, fn);
-}
-/** The innermost scope's deadline, or DEFAULT_DEADLINE_MS (or `defaultMs`) from now. */
-function currentDeadline(clock, defaultMs = DEFAULT_DEADLINE_MS) {
-    return (scopes.getStore() ?? {
-        at: clock.monotonic() + defaultMs,
-        what: `the ${formatDuration(defaultMs)} limit on EMR retries`,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/aws/transient.ts
-// Which AWS errors are worth retrying: throttling, 5xx and dropped connections. Everything else
-// (a denied permission, a validation error) is final and surfaces at once.
-// Throttling is told apart from the rest because it is the one signal that the caller itself (or
-// someone sharing its quota) is going too fast: it lowers the call rate, a 5xx does not.
-const THROTTLING_NAMES = new Set([
-    'ThrottlingException',
-    'Throttling',
-    'ThrottledException',
-    'TooManyRequestsException',
-    'RequestLimitExceeded',
-    'SlowDown',
-]);
-const SERVER_NAMES = new Set([
-    'InternalServerError',
-    'InternalServerException',
-    'ServiceUnavailable',
-    'TimeoutError',
-    // PacedEmr's own: the run's budget had no token in time, nothing was sent (paced-emr.ts).
-    'EmrBudgetSpent',
-]);
-function shape(error) {
-    return typeof error === 'object' && error !== null ? error : undefined;
-}
-/** "Rate exceeded" and its cousins: the request was refused before it did anything. */
-function isThrottling(error) {
-    const e = shape(error);
-    if (!e)
-        return false;
-    if (e.name && THROTTLING_NAMES.has(e.name))
-        return true;
-    return e.$metadata?.httpStatusCode === 429;
-}
-function isTransient(error) {
-    const e = shape(error);
-    if (!e)
-        return false;
-    if (isThrottling(e))
-        return true;
-    if (e.name && SERVER_NAMES.has(e.name))
-        return true;
-    const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && status >= 500)
-        return true;
-    return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
-}
-
-;// CONCATENATED MODULE: ./src/aws/paced-emr.ts
-// Every EMR call of a run goes through here: paced by the run's budget for its EMR operation,
-// which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
-// are per account and region, shared by every rollover of a matrix job: a fixed number of quick
-// retries (the SDK's) fails runs that a little patience would have carried through.
-
-
-
-
-/**
- * Which failures a retry is safe for.
- * - reads: any throttling, 5xx or dropped connection;
- * - cancelStep and addStep: throttling only. A throttled request did nothing. After a 5xx an
- *   AddJobFlowSteps may have been accepted (it is not idempotent): the adapter (AwsEmr.addStep)
- *   looks the step up by its unique name before each retry of its own, and force-stop reads
- *   the step's state when a cancel fails.
- */
-const RETRY_ON = {
-    resolveCluster: 'transient',
-    listActiveSteps: 'transient',
-    listRecentSteps: 'transient',
-    describeStep: 'transient',
-    cancelStep: 'throttling',
-    addStep: 'throttling',
-};
-/**
- * The EMR operation behind each port method: its budget, and its name in messages. (A
- * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
- */
-const EMR_API = {
-    resolveCluster: 'DescribeCluster',
-    listActiveSteps: 'ListSteps',
-    listRecentSteps: 'ListSteps',
-    describeStep: 'DescribeStep',
-    cancelStep: 'CancelSteps',
-    addStep: 'AddJobFlowSteps',
-};
-/**
- * A read (or a cancel) that EMR kept refusing until the deadline. It carries the last error's
- * name, $metadata and code, so isTransient() still sees a throttle or a 5xx, and the error itself
- * as its cause.
- */
-class EmrRetriesExhausted extends Error {
-    operation;
-    attempts;
-    throttledAttempts;
-    elapsedMs;
-    $metadata;
-    code;
-    constructor(operation, last, tally, deadline) {
-        super(exhaustedMessage(operation, last, tally, deadline), { cause: last });
-        const e = (typeof last === 'object' && last !== null ? last : {});
-        this.name = typeof e.name === 'string' ? e.name : 'Error';
-        this.$metadata = e.$metadata;
-        this.code = e.code;
-        this.operation = operation;
-        this.attempts = tally.attempts;
-        this.throttledAttempts = tally.throttled;
-        this.elapsedMs = tally.elapsedMs;
-    }
-}
-function exhaustedMessage(operation, last, tally, deadline) {
-    const said = last instanceof Error ? last.message : String(last);
-    // The adapter's messages already say "EMR DescribeStep (cluster j-1) failed: ...".
-    const head = said.startsWith('EMR ') ? said : `EMR ${EMR_API[operation]} failed: ${said}`;
-    const tried = `Tried ${tally.attempts} times over ${formatDuration(tally.elapsedMs)} ` +
-        `(${tally.throttled} throttled), until ${deadline.what}.`;
-    const why = tally.throttled > 0
-        ? `EMR's request quota is per AWS account and region and shared by everything that calls ` +
-            `EMR there (other rollovers running in parallel, schedulers, dashboards): spread those ` +
-            `out, or move them to another account (README: "ThrottlingException: Rate exceeded").`
-        : 'EMR kept failing (5xx or no answer): check the AWS Health Dashboard, then re-run.';
-    return `${head} ${tried} ${why}`;
-}
-/**
- * The run's own budget for an EMR operation has no token before the deadline: no request was
- * sent. Transient (a later look may find a token), and not a throttle: EMR was not asked.
- */
-class EmrBudgetSpent extends Error {
-    operation;
-    waitMs;
-    constructor(operation, waitMs, deadline) {
-        super(`EMR ${operation} not sent: this run's budget for it has its next token in ${formatDuration(waitMs)}, after ${deadline.what}. EMR throttled the run earlier, and it slowed down.`);
-        this.name = 'EmrBudgetSpent';
-        this.operation = operation;
-        this.waitMs = waitMs;
-    }
-}
-/** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
-class PacedEmr {
-    /** The port below: what a derived view wraps (e.g. with the lock's fence, per attempt). */
-    inner;
-    options;
-    tally;
-    constructor(inner, options, tally = { calls: new Map(), throttled: new Map() }) {
-        this.inner = inner;
-        this.options = options;
-        this.tally = tally;
-    }
-    /**
-     * The same budgets and counts over another port or with another signal: the run's phases
-     * share one ration of EMR calls whatever port view they call through.
-     */
-    derive(change) {
-        const options = change.signal ? { ...this.options, signal: change.signal } : this.options;
-        return new PacedEmr(change.inner ?? this.inner, options, this.tally);
-    }
-    /** Calls sent to the port below, by operation, retries included. */
-    get calls() {
-        return this.tally.calls;
-    }
-    /** Of those, the ones EMR answered with throttling. */
-    get throttled() {
-        return this.tally.throttled;
-    }
-    get totalCalls() {
-        return sum(this.calls);
-    }
-    get totalThrottled() {
-        return sum(this.throttled);
-    }
-    resolveCluster(ref) {
-        return this.paced('resolveCluster', () => this.inner.resolveCluster(ref));
-    }
-    listActiveSteps(clusterId) {
-        return this.paced('listActiveSteps', () => this.inner.listActiveSteps(clusterId));
-    }
-    listRecentSteps(clusterId) {
-        return this.paced('listRecentSteps', () => this.inner.listRecentSteps(clusterId));
-    }
-    describeStep(clusterId, stepId) {
-        return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId));
-    }
-    addStep(clusterId, step, executionRoleArn) {
-        return this.paced('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn));
-    }
-    cancelStep(clusterId, stepId) {
-        return this.paced('cancelStep', () => this.inner.cancelStep(clusterId, stepId));
-    }
-    async paced(operation, call) {
-        const { clock, random } = this.options;
-        const budget = this.options.budgets.of(EMR_API[operation]);
-        const deadline = currentDeadline(clock, this.options.defaultDeadlineMs);
-        const signal = deadline.signal ?? this.options.signal;
-        const startedAt = clock.monotonic();
-        let throttledAttempts = 0;
-        // The first attempt is made even past the deadline when a token is there now: a read is
-        // tried at least once. A budget that would hold it past the deadline fails it at once, so
-        // that a loop which also watches S3 is not held up behind EMR for tens of seconds.
-        signal?.throwIfAborted();
-        const firstIn = budget.msUntilAvailable(1);
-        if (firstIn > 0 && clock.monotonic() + firstIn > deadline.at) {
-            throw new EmrBudgetSpent(EMR_API[operation], firstIn, deadline);
-        }
-        await budget.take(1, signal);
-        for (let attempt = 1;; attempt++) {
-            increment(this.tally.calls, operation);
-            let failure;
-            try {
-                const value = await call();
-                budget.onSuccess();
-                return value;
-            }
-            catch (error) {
-                failure = error;
-            }
-            const throttled = isThrottling(failure);
-            if (throttled) {
-                budget.onThrottled();
-                increment(this.tally.throttled, operation);
-                throttledAttempts++;
-            }
-            if (!retryable(operation, failure))
-                throw failure;
-            const remaining = deadline.at - clock.monotonic();
-            const backoff = backoffMs(attempt, random, throttled
-                ? (this.options.backoff ?? DEFAULT_BACKOFF)
-                : (this.options.errorBackoff ?? ERROR_BACKOFF));
-            const tokenIn = budget.msUntilAvailable(1);
-            // A last attempt at the deadline itself rather than none in the last backoff's time; none
-            // at all when the budget holds the next call past it.
-            const wait = Math.min(Math.max(backoff, tokenIn), remaining);
-            const exhausted = () => {
-                const elapsedMs = clock.monotonic() - startedAt;
-                const tally = { attempts: attempt, throttled: throttledAttempts, elapsedMs };
-                return new EmrRetriesExhausted(operation, failure, tally, deadline);
-            };
-            if (remaining <= 0 || tokenIn > remaining)
-                throw exhausted();
-            this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait });
-            await clock.sleep(wait, signal);
-            // False when another call of the run took the token meanwhile and the next comes too late.
-            if (!(await this.takeBefore(budget, deadline.at, signal)))
-                throw exhausted();
-        }
-    }
-    /** A token if one comes by `deadline`; false when the budget would hold the call past it. */
-    async takeBefore(budget, deadline, signal) {
-        const { clock } = this.options;
-        for (;;) {
-            signal?.throwIfAborted();
-            if (budget.tryTake(1))
-                return true;
-            const wait = budget.msUntilAvailable(1);
-            if (clock.monotonic() + wait > deadline)
-                return false;
-            await clock.sleep(wait, signal);
-        }
-    }
-}
-function retryable(operation, error) {
-    const rule = RETRY_ON[operation];
-    if (rule === 'transient')
-        return isTransient(error);
-    if (rule === 'throttling')
-        return isThrottling(error);
-    return false;
-}
-function increment(map, operation) {
-    map.set(operation, (map.get(operation) ?? 0) + 1);
-}
-function sum(map) {
-    let total = 0;
-    for (const n of map.values())
-        total += n;
-    return total;
-}
-
-;// CONCATENATED MODULE: ./src/aws/careful-submit.ts
-// AddJobFlowSteps has no idempotency token: a 5xx or a timeout may hide a step EMR accepted, and
-// a blind retry would start a second driver on the same checkpoint. This is the one retry loop
-// for it, pure over two calls, so that the adapter and the simulations run the same code.
-
-
-
-
-/**
- * Runs `submit` until it answers, retrying transient failures until the current deadline
- * (deadline.ts), with jittered backoff: after a throttle without looking, since a throttled
- * request did nothing; after anything else only once `findAccepted` (a lookup by the step's unique name) has answered, returning the
- * step it finds instead of submitting again. A lookup that fails is retried like a submission,
- * and nothing is resubmitted until one answers.
- */
-async function submitCarefully(submit, findAccepted, options) {
-    const { clock, random } = options;
-    const deadline = currentDeadline(clock);
-    const startedAt = clock.monotonic();
-    // Set by a failure that may hide an accepted step; cleared by a lookup that found none.
-    let unsure;
-    let throttled = 0;
-    for (let attempt = 1;; attempt++) {
-        deadline.signal?.throwIfAborted();
-        try {
-            if (unsure) {
-                const accepted = await findAccepted();
-                if (accepted) {
-                    options.onFoundAccepted?.(accepted, unsure);
-                    return accepted;
-                }
-                unsure = undefined;
-            }
-            return await submit();
-        }
-        catch (error) {
-            if (!isTransient(error))
-                throw error;
-            if (isThrottling(error))
-                throttled++;
-            // A throttled lookup leaves `unsure` as it was; a throttled submission did nothing.
-            else
-                unsure = error instanceof Error ? error : new Error(String(error));
-            const remaining = deadline.at - clock.monotonic();
-            if (remaining <= 0) {
-                const tally = { attempts: attempt, throttled, elapsedMs: clock.monotonic() - startedAt };
-                throw new EmrRetriesExhausted('addStep', error, tally, deadline);
-            }
-            const wait = backoffMs(attempt, random, options.backoff ?? DEFAULT_BACKOFF);
-            await clock.sleep(Math.min(wait, remaining), deadline.signal);
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/errors.ts
 // Errors meant for the person running the workflow, and one way to print any error.
 /** An error whose message is written for the person running the workflow. */
@@ -70131,8 +69750,6 @@ class ClusterGone extends UserError {
 // retries PacedEmr's, so every call the rollover makes stays visible to the run's rate budget
 // (DESIGN.md) and to `calls`. The one retry loop here is addStep's, which must look before it
 // resubmits.
-
-
 
 
 
@@ -70246,24 +69863,11 @@ class AwsEmr {
         return toStepInfo(out.Step);
     }
     /**
-     * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
-     * blind retry would start a second driver. So this retries by itself (the client makes one
-     * attempt per call) until the current deadline, through submitCarefully: after anything but a
-     * throttle only once ListSteps has shown that EMR has no step of this name (unique per
-     * deployment).
+     * One AddJobFlowSteps request. It is not idempotent: the run's PacedEmr retries it, looking
+     * the step up by its unique name before it resubmits after anything but a throttle.
      */
-    async addStep(clusterId, step, executionRoleArn) {
-        const client = this.options.submitClient ?? this.client;
-        return submitCarefully(() => this.sendAddStep(client, clusterId, step, executionRoleArn), () => this.findRecentStep(clusterId, step.name), {
-            clock: this.options.clock ?? systemClock,
-            random: this.options.random ?? Math.random,
-            onFoundAccepted: (accepted, failure) => this.options.log?.info(`AddJobFlowSteps failed (${failure.name}) but EMR has ${accepted}: using it.`),
-        });
-    }
-    /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */
-    async findRecentStep(clusterId, name) {
-        const out = await this.call('ListSteps', `cluster ${clusterId}`, () => this.client.send(new dist_cjs/* ListStepsCommand */.jNP({ ClusterId: clusterId })));
-        return out.Steps?.find((s) => s.Name === name)?.Id;
+    addStep(clusterId, step, executionRoleArn) {
+        return this.sendAddStep(this.client, clusterId, step, executionRoleArn);
     }
     async sendAddStep(client, clusterId, step, executionRoleArn) {
         const out = await this.call('AddJobFlowSteps', `cluster ${clusterId}`, () => client.send(new dist_cjs/* AddJobFlowStepsCommand */.zA$({
@@ -76144,6 +75748,444 @@ function stepDowntimeSeconds(report) {
     return seconds(report.oldStoppedAt, live);
 }
 
+;// CONCATENATED MODULE: ./src/aws/backoff.ts
+// How long to wait before retrying a call AWS refused: pure, so that tests pin every wait.
+/**
+ * Doubling from 1 s up to 20 s, as the AWS SDK does for throttling: 20 s is long enough for EMR's
+ * 0.5/s buckets to refill several calls, short enough not to waste a phase's deadline.
+ */
+const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 20_000 });
+/**
+ * For a 5xx or a dropped connection: not a sign of going too fast, so the first retries come
+ * soon (the SDK's own base is as short), and a longer outage still ends at the same cap.
+ */
+const ERROR_BACKOFF = Object.freeze({ baseMs: 100, capMs: 20_000 });
+/**
+ * The wait before retry number `retry` (1 for the first): the doubled delay, capped, of which a
+ * random part up to half is removed ("equal jitter"). Runs throttled by the same burst then
+ * retry at different times instead of together, and every wait still grows.
+ */
+function backoffMs(retry, random, backoff = DEFAULT_BACKOFF) {
+    const ceiling = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.max(0, retry - 1));
+    return Math.round(ceiling * (1 - 0.5 * random()));
+}
+
+// EXTERNAL MODULE: external "node:async_hooks"
+var external_node_async_hooks_ = __nccwpck_require__(6698);
+;// CONCATENATED MODULE: ./src/aws/deadline.ts
+// Until when may a read be retried? The phase knows (stop-timeout, start-timeout, a lease), the
+// EMR call deep inside it does not: a phase runs its work inside withDeadline(), and PacedEmr asks
+// currentDeadline() instead of every port method taking a deadline and a signal.
+
+
+/** Where no phase has said: long enough to ride out a throttling storm, short enough to notice. */
+const DEFAULT_DEADLINE_MS = 5 * 60_000;
+const scopes = new external_node_async_hooks_.AsyncLocalStorage();
+/**
+ * Runs `fn` with `at` (clock.monotonic() ms) as the deadline of every retry inside it, including
+ * in the promises it starts. The innermost scope wins, even when it is later than an enclosing
+ * one: each wait in this code base computes its own deadline (a kill that starts once the stop's
+ * deadline has passed still needs time to retry), and a scope's signal replaces the enclosing
+ * one for the same reason (a drain that must survive the runner's cancellation by a few seconds).
+ */
+function withDeadline(at, fn, options = {}) {
+    const what = options.what ?? 'the deadline';
+    return scopes.run({ at, what, ...(options.signal === undefined ? {} : { signal: options.signal }) }, fn);
+}
+/** The innermost scope's deadline, or DEFAULT_DEADLINE_MS (or `defaultMs`) from now. */
+function currentDeadline(clock, defaultMs = DEFAULT_DEADLINE_MS) {
+    return (scopes.getStore() ?? {
+        at: clock.monotonic() + defaultMs,
+        what: `the ${formatDuration(defaultMs)} limit on EMR retries`,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/aws/emr-operations.ts
+
+/**
+ * The EMR operation behind each port method: its budget, and its name in messages. (A
+ * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
+ */
+const EMR_API = {
+    resolveCluster: 'DescribeCluster',
+    listActiveSteps: 'ListSteps',
+    listRecentSteps: 'ListSteps',
+    describeStep: 'DescribeStep',
+    cancelStep: 'CancelSteps',
+    addStep: 'AddJobFlowSteps',
+};
+/**
+ * A read (or a cancel) that EMR kept refusing until the deadline. It carries the last error's
+ * name, $metadata and code, so isTransient() still sees a throttle or a 5xx, and the error itself
+ * as its cause.
+ */
+class EmrRetriesExhausted extends Error {
+    operation;
+    attempts;
+    throttledAttempts;
+    elapsedMs;
+    $metadata;
+    code;
+    constructor(operation, last, tally, deadline) {
+        super(exhaustedMessage(operation, last, tally, deadline), { cause: last });
+        const e = (typeof last === 'object' && last !== null ? last : {});
+        this.name = typeof e.name === 'string' ? e.name : 'Error';
+        this.$metadata = e.$metadata;
+        this.code = e.code;
+        this.operation = operation;
+        this.attempts = tally.attempts;
+        this.throttledAttempts = tally.throttled;
+        this.elapsedMs = tally.elapsedMs;
+    }
+}
+function exhaustedMessage(operation, last, tally, deadline) {
+    const said = last instanceof Error ? last.message : String(last);
+    // The adapter's messages already say "EMR DescribeStep (cluster j-1) failed: ...".
+    const head = said.startsWith('EMR ') ? said : `EMR ${EMR_API[operation]} failed: ${said}`;
+    const tried = `Tried ${tally.attempts} times over ${formatDuration(tally.elapsedMs)} ` +
+        `(${tally.throttled} throttled), until ${deadline.what}.`;
+    const why = tally.throttled > 0
+        ? `EMR's request quota is per AWS account and region and shared by everything that calls ` +
+            `EMR there (other rollovers running in parallel, schedulers, dashboards): spread those ` +
+            `out, or move them to another account (README: "ThrottlingException: Rate exceeded").`
+        : 'EMR kept failing (5xx or no answer): check the AWS Health Dashboard, then re-run.';
+    return `${head} ${tried} ${why}`;
+}
+/**
+ * The run's own budget for an EMR operation has no token before the deadline: no request was
+ * sent. Transient (a later look may find a token), and not a throttle: EMR was not asked.
+ */
+class EmrBudgetSpent extends Error {
+    operation;
+    waitMs;
+    constructor(operation, waitMs, deadline) {
+        super(`EMR ${operation} not sent: this run's budget for it has its next token in ${formatDuration(waitMs)}, after ${deadline.what}. EMR throttled the run earlier, and it slowed down.`);
+        this.name = 'EmrBudgetSpent';
+        this.operation = operation;
+        this.waitMs = waitMs;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/aws/transient.ts
+// Which AWS errors are worth retrying: throttling, 5xx and dropped connections. Everything else
+// (a denied permission, a validation error) is final and surfaces at once.
+// Throttling is told apart from the rest because it is the one signal that the caller itself (or
+// someone sharing its quota) is going too fast: it lowers the call rate, a 5xx does not.
+const THROTTLING_NAMES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'ThrottledException',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'SlowDown',
+]);
+const SERVER_NAMES = new Set([
+    'InternalServerError',
+    'InternalServerException',
+    'ServiceUnavailable',
+    'TimeoutError',
+    // PacedEmr's own: the run's budget had no token in time, nothing was sent (paced-emr.ts).
+    'EmrBudgetSpent',
+]);
+function shape(error) {
+    return typeof error === 'object' && error !== null ? error : undefined;
+}
+/** "Rate exceeded" and its cousins: the request was refused before it did anything. */
+function isThrottling(error) {
+    const e = shape(error);
+    if (!e)
+        return false;
+    if (e.name && THROTTLING_NAMES.has(e.name))
+        return true;
+    return e.$metadata?.httpStatusCode === 429;
+}
+function isTransient(error) {
+    const e = shape(error);
+    if (!e)
+        return false;
+    if (isThrottling(e))
+        return true;
+    if (e.name && SERVER_NAMES.has(e.name))
+        return true;
+    const status = e.$metadata?.httpStatusCode;
+    if (status !== undefined && status >= 500)
+        return true;
+    return e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT';
+}
+
+;// CONCATENATED MODULE: ./src/aws/careful-submit.ts
+// AddJobFlowSteps has no idempotency token: a 5xx or a timeout may hide a step EMR accepted, and
+// a blind retry would start a second driver on the same checkpoint. This is the one retry loop
+// for it, pure over two calls, so that PacedEmr and the simulations run the same code. Each of
+// the two calls is one attempt through the run's budget and the lock's fence.
+
+
+
+
+/**
+ * Runs `submit` until it answers, retrying transient failures until the current deadline
+ * (deadline.ts), with jittered backoff: after a throttle without looking, since a throttled
+ * request did nothing; after anything else only once `findAccepted` (a lookup by the step's unique name) has answered, returning the
+ * step it finds instead of submitting again. A lookup that fails is retried like a submission,
+ * and nothing is resubmitted until one answers.
+ */
+async function submitCarefully(submit, findAccepted, options) {
+    const { clock, random } = options;
+    const deadline = currentDeadline(clock);
+    const signal = deadline.signal ?? options.signal;
+    const startedAt = clock.monotonic();
+    // Set by a failure that may hide an accepted step; cleared by a lookup that found none.
+    let unsure;
+    let throttled = 0;
+    for (let attempt = 1;; attempt++) {
+        signal?.throwIfAborted();
+        try {
+            if (unsure) {
+                const accepted = await findAccepted();
+                if (accepted) {
+                    options.onFoundAccepted?.(accepted, unsure);
+                    return accepted;
+                }
+                unsure = undefined;
+            }
+            return await submit();
+        }
+        catch (error) {
+            // Nothing was sent: the run's own budget has no token before the deadline.
+            if (error instanceof EmrBudgetSpent || !isTransient(error))
+                throw error;
+            if (isThrottling(error))
+                throttled++;
+            // A throttled lookup leaves `unsure` as it was; a throttled submission did nothing.
+            else
+                unsure = error instanceof Error ? error : new Error(String(error));
+            const remaining = deadline.at - clock.monotonic();
+            if (remaining <= 0) {
+                const tally = { attempts: attempt, throttled, elapsedMs: clock.monotonic() - startedAt };
+                throw new EmrRetriesExhausted('addStep', error, tally, deadline);
+            }
+            const wait = Math.min(backoffMs(attempt, random, options.backoff ?? DEFAULT_BACKOFF), remaining);
+            options.onRetry?.(error, attempt, wait);
+            await clock.sleep(wait, signal);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/aws/paced-emr.ts
+// Every EMR call of a run goes through here: paced by the run's budget for its EMR operation,
+// which learns from EMR's throttling, and retried until the phase's deadline when retrying is safe. EMR's quotas
+// are per account and region, shared by every rollover of a matrix job: a fixed number of quick
+// retries (the SDK's) fails runs that a little patience would have carried through.
+
+
+
+
+
+
+/**
+ * Which failures a retry is safe for.
+ * - reads: any throttling, 5xx or dropped connection;
+ * - cancelStep: throttling only (a throttled request did nothing); after a 5xx force-stop reads
+ *   the step's state itself;
+ * - addStep: its own loop, submitCarefully (a 5xx may hide a step EMR accepted).
+ */
+const RETRY_ON = {
+    resolveCluster: 'transient',
+    listActiveSteps: 'transient',
+    listRecentSteps: 'transient',
+    describeStep: 'transient',
+    cancelStep: 'throttling',
+    // Not used: addStep has its own loop (submitCarefully), which looks before it resubmits.
+    addStep: 'never',
+};
+/** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
+class PacedEmr {
+    /** The port below: what a derived view wraps (e.g. with the lock's fence, per attempt). */
+    inner;
+    options;
+    tally;
+    constructor(inner, options, tally = { calls: new Map(), throttled: new Map() }) {
+        this.inner = inner;
+        this.options = options;
+        this.tally = tally;
+    }
+    /**
+     * The same budgets and counts over another port or with another signal: the run's phases
+     * share one ration of EMR calls whatever port view they call through.
+     */
+    derive(change) {
+        const options = change.signal ? { ...this.options, signal: change.signal } : this.options;
+        return new PacedEmr(change.inner ?? this.inner, options, this.tally);
+    }
+    /** Calls sent to the port below, by operation, retries included. */
+    get calls() {
+        return this.tally.calls;
+    }
+    /** Of those, the ones EMR answered with throttling. */
+    get throttled() {
+        return this.tally.throttled;
+    }
+    get totalCalls() {
+        return sum(this.calls);
+    }
+    get totalThrottled() {
+        return sum(this.throttled);
+    }
+    resolveCluster(ref) {
+        return this.paced('resolveCluster', () => this.inner.resolveCluster(ref));
+    }
+    listActiveSteps(clusterId) {
+        return this.paced('listActiveSteps', () => this.inner.listActiveSteps(clusterId));
+    }
+    listRecentSteps(clusterId) {
+        return this.paced('listRecentSteps', () => this.inner.listRecentSteps(clusterId));
+    }
+    describeStep(clusterId, stepId) {
+        return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId));
+    }
+    /**
+     * AddJobFlowSteps is not idempotent: retried here, above the port below (so that the lock's
+     * fence is asked before every attempt), after a throttle at once and after anything else only
+     * once ListSteps shows that EMR has no step of this name (unique per deployment).
+     */
+    addStep(clusterId, step, executionRoleArn) {
+        const { clock, random } = this.options;
+        return submitCarefully(() => this.once('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn)), async () => {
+            const recent = await this.once('listRecentSteps', () => this.inner.listRecentSteps(clusterId));
+            return recent.find((s) => s.name === step.name)?.id;
+        }, {
+            clock,
+            random,
+            ...(this.options.signal ? { signal: this.options.signal } : {}),
+            ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+            onRetry: (error, attempt, waitMs) => this.options.onRetry?.({
+                operation: 'addStep',
+                error,
+                throttled: isThrottling(error),
+                attempt,
+                waitMs,
+            }),
+            ...(this.options.onFoundAccepted ? { onFoundAccepted: this.options.onFoundAccepted } : {}),
+        });
+    }
+    cancelStep(clusterId, stepId) {
+        return this.paced('cancelStep', () => this.inner.cancelStep(clusterId, stepId));
+    }
+    async paced(operation, call) {
+        const { clock, random } = this.options;
+        const budget = this.options.budgets.of(EMR_API[operation]);
+        const deadline = currentDeadline(clock, this.options.defaultDeadlineMs);
+        const signal = deadline.signal ?? this.options.signal;
+        const startedAt = clock.monotonic();
+        let throttledAttempts = 0;
+        // The first attempt is made even past the deadline when a token is there now: a read is
+        // tried at least once. A budget that would hold it past the deadline fails it at once, so
+        // that a loop which also watches S3 is not held up behind EMR for tens of seconds.
+        signal?.throwIfAborted();
+        const firstIn = budget.msUntilAvailable(1);
+        if (firstIn > 0 && clock.monotonic() + firstIn > deadline.at) {
+            throw new EmrBudgetSpent(EMR_API[operation], firstIn, deadline);
+        }
+        await budget.take(1, signal);
+        for (let attempt = 1;; attempt++) {
+            increment(this.tally.calls, operation);
+            let failure;
+            try {
+                const value = await call();
+                budget.onSuccess();
+                return value;
+            }
+            catch (error) {
+                failure = error;
+            }
+            const throttled = isThrottling(failure);
+            if (throttled) {
+                budget.onThrottled();
+                increment(this.tally.throttled, operation);
+                throttledAttempts++;
+            }
+            if (!retryable(operation, failure))
+                throw failure;
+            const remaining = deadline.at - clock.monotonic();
+            const backoff = backoffMs(attempt, random, throttled
+                ? (this.options.backoff ?? DEFAULT_BACKOFF)
+                : (this.options.errorBackoff ?? ERROR_BACKOFF));
+            const tokenIn = budget.msUntilAvailable(1);
+            // A last attempt at the deadline itself rather than none in the last backoff's time; none
+            // at all when the budget holds the next call past it.
+            const wait = Math.min(Math.max(backoff, tokenIn), remaining);
+            const exhausted = () => {
+                const elapsedMs = clock.monotonic() - startedAt;
+                const tally = { attempts: attempt, throttled: throttledAttempts, elapsedMs };
+                return new EmrRetriesExhausted(operation, failure, tally, deadline);
+            };
+            if (remaining <= 0 || tokenIn > remaining)
+                throw exhausted();
+            this.options.onRetry?.({ operation, error: failure, throttled, attempt, waitMs: wait });
+            await clock.sleep(wait, signal);
+            // False when another call of the run took the token meanwhile and the next comes too late.
+            if (!(await this.takeBefore(budget, deadline.at, signal)))
+                throw exhausted();
+        }
+    }
+    /** One attempt: a token (none past the deadline), the call, and what EMR said to the budget. */
+    async once(operation, call) {
+        const { clock } = this.options;
+        const budget = this.options.budgets.of(EMR_API[operation]);
+        const deadline = currentDeadline(clock, this.options.defaultDeadlineMs);
+        const signal = deadline.signal ?? this.options.signal;
+        signal?.throwIfAborted();
+        const wait = budget.msUntilAvailable(1);
+        if (wait > 0 && clock.monotonic() + wait > deadline.at) {
+            throw new EmrBudgetSpent(EMR_API[operation], wait, deadline);
+        }
+        await budget.take(1, signal);
+        increment(this.tally.calls, operation);
+        try {
+            const value = await call();
+            budget.onSuccess();
+            return value;
+        }
+        catch (error) {
+            if (isThrottling(error)) {
+                budget.onThrottled();
+                increment(this.tally.throttled, operation);
+            }
+            throw error;
+        }
+    }
+    /** A token if one comes by `deadline`; false when the budget would hold the call past it. */
+    async takeBefore(budget, deadline, signal) {
+        const { clock } = this.options;
+        for (;;) {
+            signal?.throwIfAborted();
+            if (budget.tryTake(1))
+                return true;
+            const wait = budget.msUntilAvailable(1);
+            if (clock.monotonic() + wait > deadline)
+                return false;
+            await clock.sleep(wait, signal);
+        }
+    }
+}
+function retryable(operation, error) {
+    const rule = RETRY_ON[operation];
+    if (rule === 'transient')
+        return isTransient(error);
+    if (rule === 'throttling')
+        return isThrottling(error);
+    return false;
+}
+function increment(map, operation) {
+    map.set(operation, (map.get(operation) ?? 0) + 1);
+}
+function sum(map) {
+    let total = 0;
+    for (const n of map.values())
+        total += n;
+    return total;
+}
+
 ;// CONCATENATED MODULE: ./src/aws/rate-budget.ts
 // Twenty runs at the floor fit into EMR's 0.5/s per operation; at 0.05/s they would ask twice
 // what EMR refills, and keep almost half their calls throttled (test/unit/aws's simulation).
@@ -80446,6 +80488,7 @@ function runScope(deps, report) {
         random: deps.random ?? Math.random,
         defaultDeadlineMs: timings.emrDeadlineMs,
         ...(deps.signal ? { signal: deps.signal } : {}),
+        onFoundAccepted: (stepId, failure) => deps.log.info(`AddJobFlowSteps failed (${failure.name}) but EMR has ${stepId}: using it.`),
         onRetry: (e) => deps.log.info(`EMR busy (${describeError(e.error)}); next check in ${formatDuration(e.waitMs)} (${EMR_API[e.operation]}, attempt ${e.attempt + 1}).`),
     });
     return {

@@ -1,9 +1,10 @@
 // AddJobFlowSteps has no idempotency token: a 5xx or a timeout may hide a step EMR accepted, and
 // a blind retry would start a second driver on the same checkpoint. This is the one retry loop
-// for it, pure over two calls, so that the adapter and the simulations run the same code.
+// for it, pure over two calls, so that PacedEmr and the simulations run the same code. Each of
+// the two calls is one attempt through the run's budget and the lock's fence.
 import { DEFAULT_BACKOFF, backoffMs, type Backoff } from './backoff.ts'
 import { currentDeadline } from './deadline.ts'
-import { EmrRetriesExhausted } from './paced-emr.ts'
+import { EmrBudgetSpent, EmrRetriesExhausted } from './emr-operations.ts'
 import { isThrottling, isTransient } from './transient.ts'
 import type { Clock } from '../clock.ts'
 
@@ -13,6 +14,10 @@ export interface CarefulSubmitOptions {
   readonly backoff?: Backoff
   /** A failed submission turned out to be accepted: `stepId` is used instead of a new one. */
   readonly onFoundAccepted?: (stepId: string, failure: Error) => void
+  /** Told before each wait, e.g. to log "EMR busy". */
+  readonly onRetry?: (error: unknown, attempt: number, waitMs: number) => void
+  /** Ends the waits when the deadline's scope brings no signal of its own. */
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -29,12 +34,13 @@ export async function submitCarefully(
 ): Promise<string> {
   const { clock, random } = options
   const deadline = currentDeadline(clock)
+  const signal = deadline.signal ?? options.signal
   const startedAt = clock.monotonic()
   // Set by a failure that may hide an accepted step; cleared by a lookup that found none.
   let unsure: Error | undefined
   let throttled = 0
   for (let attempt = 1; ; attempt++) {
-    deadline.signal?.throwIfAborted()
+    signal?.throwIfAborted()
     try {
       if (unsure) {
         const accepted = await findAccepted()
@@ -46,7 +52,8 @@ export async function submitCarefully(
       }
       return await submit()
     } catch (error) {
-      if (!isTransient(error)) throw error
+      // Nothing was sent: the run's own budget has no token before the deadline.
+      if (error instanceof EmrBudgetSpent || !isTransient(error)) throw error
       if (isThrottling(error)) throttled++
       // A throttled lookup leaves `unsure` as it was; a throttled submission did nothing.
       else unsure = error instanceof Error ? error : new Error(String(error))
@@ -55,8 +62,12 @@ export async function submitCarefully(
         const tally = { attempts: attempt, throttled, elapsedMs: clock.monotonic() - startedAt }
         throw new EmrRetriesExhausted('addStep', error, tally, deadline)
       }
-      const wait = backoffMs(attempt, random, options.backoff ?? DEFAULT_BACKOFF)
-      await clock.sleep(Math.min(wait, remaining), deadline.signal)
+      const wait = Math.min(
+        backoffMs(attempt, random, options.backoff ?? DEFAULT_BACKOFF),
+        remaining,
+      )
+      options.onRetry?.(error, attempt, wait)
+      await clock.sleep(wait, signal)
     }
   }
 }

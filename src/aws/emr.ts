@@ -21,7 +21,6 @@ import {
   type Step,
   type StepSummary,
 } from '@aws-sdk/client-emr'
-import { submitCarefully } from './careful-submit.ts'
 import {
   CancelStepFailed,
   ClusterGone,
@@ -34,7 +33,6 @@ import {
   type StepSpec,
   type StepState,
 } from './emr-port.ts'
-import { systemClock, type Clock } from '../clock.ts'
 import { UserError } from '../errors.ts'
 import type { Log } from '../log.ts'
 
@@ -81,12 +79,6 @@ export function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
 
 export interface AwsEmrOptions {
   readonly log?: Pick<Log, 'info'>
-  /** A client for AddJobFlowSteps, if not `client`; it must make one attempt per call. */
-  readonly submitClient?: EMRClient
-  /** For addStep's waits between attempts (default: the system clock). */
-  readonly clock?: Clock
-  /** Jitter of those waits (default Math.random). */
-  readonly random?: () => number
 }
 
 export { CancelStepFailed } from './emr-port.ts'
@@ -188,34 +180,11 @@ export class AwsEmr implements EmrPort {
   }
 
   /**
-   * AddJobFlowSteps is not idempotent: a 5xx or a timeout may hide a step EMR accepted, and a
-   * blind retry would start a second driver. So this retries by itself (the client makes one
-   * attempt per call) until the current deadline, through submitCarefully: after anything but a
-   * throttle only once ListSteps has shown that EMR has no step of this name (unique per
-   * deployment).
+   * One AddJobFlowSteps request. It is not idempotent: the run's PacedEmr retries it, looking
+   * the step up by its unique name before it resubmits after anything but a throttle.
    */
-  async addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
-    const client = this.options.submitClient ?? this.client
-    return submitCarefully(
-      () => this.sendAddStep(client, clusterId, step, executionRoleArn),
-      () => this.findRecentStep(clusterId, step.name),
-      {
-        clock: this.options.clock ?? systemClock,
-        random: this.options.random ?? Math.random,
-        onFoundAccepted: (accepted, failure) =>
-          this.options.log?.info(
-            `AddJobFlowSteps failed (${failure.name}) but EMR has ${accepted}: using it.`,
-          ),
-      },
-    )
-  }
-
-  /** The newest step with this name among the cluster's latest steps (ListSteps' first page). */
-  private async findRecentStep(clusterId: string, name: string): Promise<string | undefined> {
-    const out = await this.call('ListSteps', `cluster ${clusterId}`, () =>
-      this.client.send(new ListStepsCommand({ ClusterId: clusterId })),
-    )
-    return out.Steps?.find((s) => s.Name === name)?.Id
+  addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
+    return this.sendAddStep(this.client, clusterId, step, executionRoleArn)
   }
 
   private async sendAddStep(

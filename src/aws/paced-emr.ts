@@ -3,25 +3,34 @@
 // are per account and region, shared by every rollover of a matrix job: a fixed number of quick
 // retries (the SDK's) fails runs that a little patience would have carried through.
 import { DEFAULT_BACKOFF, ERROR_BACKOFF, backoffMs, type Backoff } from './backoff.ts'
-import { currentDeadline, type Deadline } from './deadline.ts'
+import { submitCarefully } from './careful-submit.ts'
+import { currentDeadline } from './deadline.ts'
+import {
+  EMR_API,
+  EmrBudgetSpent,
+  EmrRetriesExhausted,
+  type EmrApi,
+  type EmrOperation,
+} from './emr-operations.ts'
 import type { ClusterInfo, ClusterRef, EmrPort, StepInfo, StepSpec } from './emr-port.ts'
 import type { RateBudget, RateBudgets } from './rate-budget.ts'
 import { isThrottling, isTransient } from './transient.ts'
-import { formatDuration, type Clock } from '../clock.ts'
+import type { Clock } from '../clock.ts'
 
-export type EmrOperation = keyof EmrPort
-
-/** The EMR operations the port calls: what EMR's quotas and CloudTrail are counted by. */
-export type EmrApi =
-  'DescribeCluster' | 'ListSteps' | 'DescribeStep' | 'AddJobFlowSteps' | 'CancelSteps'
+export {
+  EMR_API,
+  EmrBudgetSpent,
+  EmrRetriesExhausted,
+  type EmrApi,
+  type EmrOperation,
+} from './emr-operations.ts'
 
 /**
  * Which failures a retry is safe for.
  * - reads: any throttling, 5xx or dropped connection;
- * - cancelStep and addStep: throttling only. A throttled request did nothing. After a 5xx an
- *   AddJobFlowSteps may have been accepted (it is not idempotent): the adapter (AwsEmr.addStep)
- *   looks the step up by its unique name before each retry of its own, and force-stop reads
- *   the step's state when a cancel fails.
+ * - cancelStep: throttling only (a throttled request did nothing); after a 5xx force-stop reads
+ *   the step's state itself;
+ * - addStep: its own loop, submitCarefully (a 5xx may hide a step EMR accepted).
  */
 const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
   resolveCluster: 'transient',
@@ -29,20 +38,8 @@ const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
   listRecentSteps: 'transient',
   describeStep: 'transient',
   cancelStep: 'throttling',
-  addStep: 'throttling',
-}
-
-/**
- * The EMR operation behind each port method: its budget, and its name in messages. (A
- * resolveCluster by name also lists clusters: ListClusters' quota is twice DescribeCluster's.)
- */
-export const EMR_API: Readonly<Record<EmrOperation, EmrApi>> = {
-  resolveCluster: 'DescribeCluster',
-  listActiveSteps: 'ListSteps',
-  listRecentSteps: 'ListSteps',
-  describeStep: 'DescribeStep',
-  cancelStep: 'CancelSteps',
-  addStep: 'AddJobFlowSteps',
+  // Not used: addStep has its own loop (submitCarefully), which looks before it resubmits.
+  addStep: 'never',
 }
 
 export interface RetryEvent {
@@ -71,82 +68,14 @@ export interface PacedEmrOptions {
   readonly onRetry?: (event: RetryEvent) => void
   /** Aborts the waits when the deadline's scope brings no signal of its own (the run's cancel). */
   readonly signal?: AbortSignal
+  /** An AddJobFlowSteps that failed turned out to be accepted: its step is used. */
+  readonly onFoundAccepted?: (stepId: string, failure: Error) => void
 }
 
 /** What every view of one run's PacedEmr counts together. */
 interface Tally {
   readonly calls: Map<EmrOperation, number>
   readonly throttled: Map<EmrOperation, number>
-}
-
-/**
- * A read (or a cancel) that EMR kept refusing until the deadline. It carries the last error's
- * name, $metadata and code, so isTransient() still sees a throttle or a 5xx, and the error itself
- * as its cause.
- */
-export class EmrRetriesExhausted extends Error {
-  readonly operation: EmrOperation
-  readonly attempts: number
-  readonly throttledAttempts: number
-  readonly elapsedMs: number
-  readonly $metadata: unknown
-  readonly code: unknown
-
-  constructor(
-    operation: EmrOperation,
-    last: unknown,
-    tally: { attempts: number; throttled: number; elapsedMs: number },
-    deadline: Deadline,
-  ) {
-    super(exhaustedMessage(operation, last, tally, deadline), { cause: last })
-    const e = (typeof last === 'object' && last !== null ? last : {}) as Record<string, unknown>
-    this.name = typeof e.name === 'string' ? e.name : 'Error'
-    this.$metadata = e.$metadata
-    this.code = e.code
-    this.operation = operation
-    this.attempts = tally.attempts
-    this.throttledAttempts = tally.throttled
-    this.elapsedMs = tally.elapsedMs
-  }
-}
-
-function exhaustedMessage(
-  operation: EmrOperation,
-  last: unknown,
-  tally: { attempts: number; throttled: number; elapsedMs: number },
-  deadline: Deadline,
-): string {
-  const said = last instanceof Error ? last.message : String(last)
-  // The adapter's messages already say "EMR DescribeStep (cluster j-1) failed: ...".
-  const head = said.startsWith('EMR ') ? said : `EMR ${EMR_API[operation]} failed: ${said}`
-  const tried =
-    `Tried ${tally.attempts} times over ${formatDuration(tally.elapsedMs)} ` +
-    `(${tally.throttled} throttled), until ${deadline.what}.`
-  const why =
-    tally.throttled > 0
-      ? `EMR's request quota is per AWS account and region and shared by everything that calls ` +
-        `EMR there (other rollovers running in parallel, schedulers, dashboards): spread those ` +
-        `out, or move them to another account (README: "ThrottlingException: Rate exceeded").`
-      : 'EMR kept failing (5xx or no answer): check the AWS Health Dashboard, then re-run.'
-  return `${head} ${tried} ${why}`
-}
-
-/**
- * The run's own budget for an EMR operation has no token before the deadline: no request was
- * sent. Transient (a later look may find a token), and not a throttle: EMR was not asked.
- */
-export class EmrBudgetSpent extends Error {
-  readonly operation: EmrApi
-  readonly waitMs: number
-
-  constructor(operation: EmrApi, waitMs: number, deadline: Deadline) {
-    super(
-      `EMR ${operation} not sent: this run's budget for it has its next token in ${formatDuration(waitMs)}, after ${deadline.what}. EMR throttled the run earlier, and it slowed down.`,
-    )
-    this.name = 'EmrBudgetSpent'
-    this.operation = operation
-    this.waitMs = waitMs
-  }
 }
 
 /** The EmrPort of a run: paced, learning, retrying reads until the current deadline. */
@@ -209,8 +138,37 @@ export class PacedEmr implements EmrPort {
     return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId))
   }
 
+  /**
+   * AddJobFlowSteps is not idempotent: retried here, above the port below (so that the lock's
+   * fence is asked before every attempt), after a throttle at once and after anything else only
+   * once ListSteps shows that EMR has no step of this name (unique per deployment).
+   */
   addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string> {
-    return this.paced('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn))
+    const { clock, random } = this.options
+    return submitCarefully(
+      () => this.once('addStep', () => this.inner.addStep(clusterId, step, executionRoleArn)),
+      async () => {
+        const recent = await this.once('listRecentSteps', () =>
+          this.inner.listRecentSteps(clusterId),
+        )
+        return recent.find((s) => s.name === step.name)?.id
+      },
+      {
+        clock,
+        random,
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+        onRetry: (error, attempt, waitMs) =>
+          this.options.onRetry?.({
+            operation: 'addStep',
+            error,
+            throttled: isThrottling(error),
+            attempt,
+            waitMs,
+          }),
+        ...(this.options.onFoundAccepted ? { onFoundAccepted: this.options.onFoundAccepted } : {}),
+      },
+    )
   }
 
   cancelStep(clusterId: string, stepId: string): Promise<void> {
@@ -272,6 +230,32 @@ export class PacedEmr implements EmrPort {
       await clock.sleep(wait, signal)
       // False when another call of the run took the token meanwhile and the next comes too late.
       if (!(await this.takeBefore(budget, deadline.at, signal))) throw exhausted()
+    }
+  }
+
+  /** One attempt: a token (none past the deadline), the call, and what EMR said to the budget. */
+  private async once<T>(operation: EmrOperation, call: () => Promise<T>): Promise<T> {
+    const { clock } = this.options
+    const budget = this.options.budgets.of(EMR_API[operation])
+    const deadline = currentDeadline(clock, this.options.defaultDeadlineMs)
+    const signal = deadline.signal ?? this.options.signal
+    signal?.throwIfAborted()
+    const wait = budget.msUntilAvailable(1)
+    if (wait > 0 && clock.monotonic() + wait > deadline.at) {
+      throw new EmrBudgetSpent(EMR_API[operation], wait, deadline)
+    }
+    await budget.take(1, signal)
+    increment(this.tally.calls, operation)
+    try {
+      const value = await call()
+      budget.onSuccess()
+      return value
+    } catch (error) {
+      if (isThrottling(error)) {
+        budget.onThrottled()
+        increment(this.tally.throttled, operation)
+      }
+      throw error
     }
   }
 

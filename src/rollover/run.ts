@@ -184,6 +184,8 @@ function runScope(deps: RolloverDeps, report: RunReport): RunScope {
     random: deps.random ?? Math.random,
     defaultDeadlineMs: timings.emrDeadlineMs,
     ...(deps.signal ? { signal: deps.signal } : {}),
+    onFoundAccepted: (stepId, failure) =>
+      deps.log.info(`AddJobFlowSteps failed (${failure.name}) but EMR has ${stepId}: using it.`),
     onRetry: (e) =>
       deps.log.info(
         `EMR busy (${describeError(e.error)}); next check in ${formatDuration(e.waitMs)} (${EMR_API[e.operation]}, attempt ${e.attempt + 1}).`,

@@ -46,7 +46,8 @@ describe('throttling', () => {
     const throttled = (id?: string): number =>
       w.emr.callsOf('describeStep').filter((c) => c.stepId === id && c.error).length
     expect(throttled(old.step.id)).toBeGreaterThanOrEqual(3)
-    expect(throttled(fresh?.id)).toBeGreaterThanOrEqual(4) // start and stable-for windows
+    // Its reports answer most questions (S3 first); the EMR looks that remain are throttled.
+    expect(throttled(fresh?.id)).toBeGreaterThanOrEqual(3)
     expect(
       w.emr
         .callsOf('describeStep')

@@ -1,4 +1,4 @@
-// Review finding: the fence is not checked before each AddJobFlowSteps attempt. PacedEmr sits
+// Regression (review): the fence was not checked before each AddJobFlowSteps attempt. PacedEmr sits
 // above fencedEmr, but AwsEmr.addStep runs its own retry loop (submitCarefully) below the fence:
 // the fence is asserted once, and every retry after a throttle or a 5xx goes out unchecked. Only
 // the lockLost signal stops it, and that signal is set by a timer: a runner paused (SIGSTOP)
@@ -29,7 +29,7 @@ const client = new EMRClient({ region: 'us-east-1' })
 const mock = mockClient(client)
 afterEach(() => mock.reset())
 
-describe('review: the fence and AddJobFlowSteps retries', () => {
+describe('the fence and AddJobFlowSteps retries', () => {
   it('does not send AddJobFlowSteps again after a pause longer than the lease', async () => {
     const clock = new FakeClock({ auto: false })
     const store = new MemoryStore(() => clock.now())
