@@ -77921,7 +77921,10 @@ function formatBytes(bytes) {
 // commit (the downtime, measured from the drivers' own times).
 
 function oldDriverOf(stop) {
-    const withReports = (stop?.stopped ?? []).map((s) => ({ s, report: reportOf(s) }));
+    // The drivers this run stopped; else (a re-run after a run that stopped them and went no
+    // further) the newest acknowledgement left in S3.
+    const stopped = stop?.stopped.length ? stop.stopped : newestFirst(stop?.acknowledged ?? []);
+    const withReports = stopped.map((s) => ({ s, report: reportOf(s) }));
     const best = withReports.find((x) => x.report && x.report.sources.length > 0) ??
         withReports.find((x) => x.report);
     const lastBatchAt = time(best?.s.lastProgress?.batchId === best?.report?.batchId
@@ -77979,6 +77982,10 @@ function recordDowntime(ctx, old, live) {
             measuredBy: 'action',
         };
     }
+}
+function newestFirst(acks) {
+    const at = (s) => time(reportOf(s)?.stoppedAt) ?? -Infinity;
+    return [...acks].sort((a, b) => at(b) - at(a));
 }
 function reportOf(s) {
     return s.ack ? parseStopped(JSON.stringify(s.ack)) : undefined;
@@ -78494,6 +78501,7 @@ async function stopDrivers(ctx, request, options = {}) {
     const onStopTimeout = options.onStopTimeout ?? ctx.settings.onStopTimeout;
     const targets = request.candidates.filter((c) => liveness(c).status !== 'gone');
     const alreadyGone = request.candidates.filter((c) => liveness(c).status === 'gone');
+    const acknowledged = alreadyGone.filter((c) => c.ack).map(toStopped);
     if (request.markers.length > 0) {
         await ctx.markers.remove(request.markers);
         log.info(`Deleted ${request.markers.length} marker(s): ${request.markers.map((m) => m.uri).join(', ')}`);
@@ -78506,7 +78514,7 @@ async function stopDrivers(ctx, request, options = {}) {
     if (targets.length === 0) {
         await forget(ctx, alreadyGone);
         log.info('No driver of the app may be alive: nothing to wait for.');
-        return { stopped: [], stoppedAt: clock.now(), forced: false };
+        return { stopped: [], acknowledged, stoppedAt: clock.now(), forced: false };
     }
     log.info(`Waiting up to ${formatDuration(stopTimeoutMs)} for ${targets.map(describeCandidate).join(', ')} to finish the batches in flight and exit.`);
     const waited = await waitUntilGone(ctx, targets, clock.monotonic() + stopTimeoutMs);
@@ -78515,7 +78523,7 @@ async function stopDrivers(ctx, request, options = {}) {
     if (survivors.length === 0) {
         await forget(ctx, [...alreadyGone, ...confirmed]);
         const stopped = await Promise.all(confirmed.map((c) => stoppedWithProgress(ctx, c)));
-        return { stopped, stoppedAt: clock.now(), forced: false };
+        return { stopped, acknowledged, stoppedAt: clock.now(), forced: false };
     }
     const why = survivors.map((c) => `- ${describeCandidate(c)}: ${liveness(c).why}.`).join('\n');
     if (onStopTimeout === 'fail' || survivors.some((c) => !killableBy(c))) {

@@ -17,7 +17,10 @@ export interface OldDriver {
 }
 
 export function oldDriverOf(stop: StopOutcome | undefined): OldDriver {
-  const withReports = (stop?.stopped ?? []).map((s) => ({ s, report: reportOf(s) }))
+  // The drivers this run stopped; else (a re-run after a run that stopped them and went no
+  // further) the newest acknowledgement left in S3.
+  const stopped = stop?.stopped.length ? stop.stopped : newestFirst(stop?.acknowledged ?? [])
+  const withReports = stopped.map((s) => ({ s, report: reportOf(s) }))
   const best =
     withReports.find((x) => x.report && x.report.sources.length > 0) ??
     withReports.find((x) => x.report)
@@ -85,6 +88,11 @@ export function recordDowntime(ctx: RolloverContext, old: OldDriver, live: Launc
       measuredBy: 'action',
     }
   }
+}
+
+function newestFirst(acks: readonly StoppedStep[]): StoppedStep[] {
+  const at = (s: StoppedStep): number => time(reportOf(s)?.stoppedAt) ?? -Infinity
+  return [...acks].sort((a, b) => at(b) - at(a))
 }
 
 function reportOf(s: StoppedStep): StoppedReport | undefined {

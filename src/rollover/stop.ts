@@ -27,6 +27,11 @@ export interface StopRequest {
 
 export interface StopOutcome {
   readonly stopped: StoppedStep[]
+  /**
+   * Drivers found already gone that had acknowledged (an earlier run stopped them and did not
+   * finish): the last one's final offsets are still where the new driver must start.
+   */
+  readonly acknowledged?: StoppedStep[]
   /** When the last driver was confirmed gone: the start of the downtime. */
   readonly stoppedAt: number
   readonly forced: boolean
@@ -77,6 +82,7 @@ export async function stopDrivers(
   const onStopTimeout = options.onStopTimeout ?? ctx.settings.onStopTimeout
   const targets = request.candidates.filter((c) => liveness(c).status !== 'gone')
   const alreadyGone = request.candidates.filter((c) => liveness(c).status === 'gone')
+  const acknowledged = alreadyGone.filter((c) => c.ack).map(toStopped)
   if (request.markers.length > 0) {
     await ctx.markers.remove(request.markers)
     log.info(
@@ -90,7 +96,7 @@ export async function stopDrivers(
   if (targets.length === 0) {
     await forget(ctx, alreadyGone)
     log.info('No driver of the app may be alive: nothing to wait for.')
-    return { stopped: [], stoppedAt: clock.now(), forced: false }
+    return { stopped: [], acknowledged, stoppedAt: clock.now(), forced: false }
   }
   log.info(
     `Waiting up to ${formatDuration(stopTimeoutMs)} for ${targets.map(describeCandidate).join(', ')} to finish the batches in flight and exit.`,
@@ -101,7 +107,7 @@ export async function stopDrivers(
   if (survivors.length === 0) {
     await forget(ctx, [...alreadyGone, ...confirmed])
     const stopped = await Promise.all(confirmed.map((c) => stoppedWithProgress(ctx, c)))
-    return { stopped, stoppedAt: clock.now(), forced: false }
+    return { stopped, acknowledged, stoppedAt: clock.now(), forced: false }
   }
   const why = survivors.map((c) => `- ${describeCandidate(c)}: ${liveness(c).why}.`).join('\n')
   if (onStopTimeout === 'fail' || survivors.some((c) => !killableBy(c))) {

@@ -1,4 +1,4 @@
-// Review finding: the handoff check is skipped on the reconcile path. A run cancelled while the
+// Regression (review): the handoff check was skipped on the reconcile path. A run cancelled while the
 // old driver drains leaves the driver's `.stopped` (final offsets) in S3; the re-run finds that
 // driver already gone, so stopDrivers() returns `stopped: []`, oldDriverOf() has no report, and
 // a new driver that starts from the wrong offsets is reported `deployed` (green, records lost).
@@ -14,7 +14,7 @@ import {
 
 afterEach(disposeWorlds)
 
-describe('review: handoff after a re-run', () => {
+describe('handoff after a re-run', () => {
   it('a re-run after a cancel during the drain still judges the handoff (gap is not green)', async () => {
     const w = makeWorld()
     const old = seedDeployment(w, 'd-001', { drainMs: 60_000 }, { ledger: true, current: true })
