@@ -76447,6 +76447,28 @@ function stepLimitProblem(step) {
     }
     return undefined;
 }
+/**
+ * What a step runs, apart from who it is: the jar, the arguments without the contract's
+ * per-deployment confs (marker, tags), the action on failure. Two steps with the same key run
+ * the same build the same way (a re-run may adopt a standby with it).
+ */
+function submissionKey(step) {
+    const perDeployment = new Set([MARKER_CONF, MARKER_ENV_CONF, TAGS_CONF]);
+    const args = [];
+    for (let i = 0; i < step.args.length; i++) {
+        const arg = step.args[i];
+        const next = step.args[i + 1];
+        const key = (conf) => conf.slice(0, Math.max(0, conf.indexOf('=')));
+        if (arg === '--conf' && next !== undefined && perDeployment.has(key(next))) {
+            i++;
+            continue;
+        }
+        if (arg.startsWith('--conf=') && perDeployment.has(key(arg.slice('--conf='.length))))
+            continue;
+        args.push(arg);
+    }
+    return JSON.stringify([step.jar, step.actionOnFailure, args]);
+}
 
 ;// CONCATENATED MODULE: ./src/rollover/fence.ts
 function fencedEmr(emr, fence) {
@@ -79091,7 +79113,10 @@ async function verifyByEmrState(ctx, launch, watch, alongside) {
     // Over a long window, a check every ~1/8 of it is enough and keeps EMR calls low.
     const interval = Math.min(timings.stableCheckMaxMs, Math.max(timings.stableCheckMinMs, stableForMs / 8));
     // The window is counted from EMR's start time, on this machine's monotonic clock.
-    const windowEnd = clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now());
+    // From when it started processing: for a switched standby, the switch (its step has been
+    // RUNNING since before its wait, which proves nothing about running the stream).
+    const from = Math.max(launch.runningAt ?? clock.now(), launch.switchedAt ?? -Infinity);
+    const windowEnd = clock.monotonic() + (from + stableForMs - clock.now());
     // When EMR last answered "still running". The window counts only if EMR said so at its end.
     let aliveAt = -Infinity;
     let last;
@@ -80142,6 +80167,7 @@ async function awaitReady(ctx, launched) {
 
 
 
+
 async function standby(ctx, launch) {
     const { report, log, clock } = ctx;
     const world = await observe(ctx);
@@ -80157,9 +80183,9 @@ async function standby(ctx, launch) {
     // A standby left by an earlier run: the same jar is adopted, any other is retired.
     let launched;
     for (const s of waiting) {
-        if (!launched && s.jar === launch.jarUri && s.launched) {
+        if (!launched && s.launched && sameSubmission(ctx, s.launched, launch)) {
             launched = s.launched;
-            log.info(`Adopting ${describeCandidate(s.candidate)}, left waiting in standby with this jar.`);
+            log.info(`Adopting ${describeCandidate(s.candidate)} (deployment ${s.launched.deploymentId}), left waiting in standby with this jar and these arguments.`);
         }
         else {
             await retireStandby(ctx, s.candidate, s.launched?.marker, 'a standby left by an earlier run');
@@ -80183,9 +80209,11 @@ async function standby(ctx, launch) {
         await retireStandby(ctx, launchCandidate(ctx, launched), launched.marker, 'the new standby');
         throw new RolloverFailed(`The new version's standby driver ${launched.stepId} is not ready: ${ready.why}. It was retired. Nothing changed: ${old.length > 0 ? `the running driver (${old.map(describeCandidate).join(', ')}) was never touched` : 'nothing of the app ran, nor runs now'}.`);
     }
+    // Every candidate but the standbys: those already gone may still carry the final offsets of
+    // a driver an earlier run stopped (the handoff is judged against them).
     const stop = await stopPhase(ctx, {
         markers: world.markers.filter((m) => m.uri !== launched.markerUri),
-        candidates: old,
+        candidates: world.candidates.filter((c) => !waiting.some((s) => s.candidate.key === c.key)),
     }).catch(async (error) => {
         // The old driver keeps running (its marker is back): the standby must not wait beside it.
         // Any other failure leaves it waiting: a re-run adopts it.
@@ -80253,6 +80281,13 @@ function standbysOf(world) {
             { candidate, ...(m.body ? { jar: m.body.jar } : {}), ...(launched ? { launched } : {}) },
         ];
     });
+}
+/** The standby runs what this run would submit: same jar, arguments and runtime role. */
+function sameSubmission(ctx, standby, launch) {
+    const role = ctx.settings.executionRoleArn;
+    return (standby.jarUri === launch.jarUri &&
+        submissionKey(standby.step) === submissionKey(launch.step) &&
+        standby.step.executionRoleArn === role);
 }
 /**
  * A driver that ignores `mode: standby` would read the checkpoint beside the running one. The
@@ -80770,7 +80805,8 @@ function outputsOf(report) {
     const str = (value) => (value === undefined ? '' : String(value));
     return {
         result: str(report.result),
-        'deployment-id': report.deploymentId,
+        // The deployment that runs now: this run's, or a standby it adopted, or the rollback's.
+        'deployment-id': live?.outcome === 'running' ? live.deploymentId : report.deploymentId,
         'cluster-id': str(report.clusterId),
         'step-id': str(live?.stepId),
         'previous-step-id': str(previous?.stepId),

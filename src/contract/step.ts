@@ -107,3 +107,25 @@ export function stepLimitProblem(step: StepSpec): string | undefined {
   }
   return undefined
 }
+
+/**
+ * What a step runs, apart from who it is: the jar, the arguments without the contract's
+ * per-deployment confs (marker, tags), the action on failure. Two steps with the same key run
+ * the same build the same way (a re-run may adopt a standby with it).
+ */
+export function submissionKey(step: Pick<StepSpec, 'jar' | 'args' | 'actionOnFailure'>): string {
+  const perDeployment = new Set([MARKER_CONF, MARKER_ENV_CONF, TAGS_CONF])
+  const args: string[] = []
+  for (let i = 0; i < step.args.length; i++) {
+    const arg = step.args[i] as string
+    const next = step.args[i + 1]
+    const key = (conf: string): string => conf.slice(0, Math.max(0, conf.indexOf('=')))
+    if (arg === '--conf' && next !== undefined && perDeployment.has(key(next))) {
+      i++
+      continue
+    }
+    if (arg.startsWith('--conf=') && perDeployment.has(key(arg.slice('--conf='.length)))) continue
+    args.push(arg)
+  }
+  return JSON.stringify([step.jar, step.actionOnFailure, args])
+}

@@ -9,7 +9,8 @@ export function outputsOf(report: RunReport): Record<string, string> {
   const str = (value: unknown): string => (value === undefined ? '' : String(value))
   return {
     result: str(report.result),
-    'deployment-id': report.deploymentId,
+    // The deployment that runs now: this run's, or a standby it adopted, or the rollback's.
+    'deployment-id': live?.outcome === 'running' ? live.deploymentId : report.deploymentId,
     'cluster-id': str(report.clusterId),
     'step-id': str(live?.stepId),
     'previous-step-id': str(previous?.stepId),

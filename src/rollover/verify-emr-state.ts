@@ -30,8 +30,10 @@ export async function verifyByEmrState(
     Math.max(timings.stableCheckMinMs, stableForMs / 8),
   )
   // The window is counted from EMR's start time, on this machine's monotonic clock.
-  const windowEnd =
-    clock.monotonic() + ((launch.runningAt ?? clock.now()) + stableForMs - clock.now())
+  // From when it started processing: for a switched standby, the switch (its step has been
+  // RUNNING since before its wait, which proves nothing about running the stream).
+  const from = Math.max(launch.runningAt ?? clock.now(), launch.switchedAt ?? -Infinity)
+  const windowEnd = clock.monotonic() + (from + stableForMs - clock.now())
   // When EMR last answered "still running". The window counts only if EMR said so at its end.
   let aliveAt = -Infinity
   let last: StepInfo | undefined

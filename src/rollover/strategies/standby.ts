@@ -5,6 +5,7 @@
 // stop-start, in another order.
 import { formatDuration } from '../../clock.ts'
 import { markerMode } from '../../contract/markers.ts'
+import { submissionKey } from '../../contract/step.ts'
 import { describeError } from '../../errors.ts'
 import { writeCurrent } from '../../report/records.ts'
 import type { RolloverContext } from '../context.ts'
@@ -38,9 +39,11 @@ export async function standby(ctx: RolloverContext, launch: NewLaunch): Promise<
   // A standby left by an earlier run: the same jar is adopted, any other is retired.
   let launched: Launched | undefined
   for (const s of waiting) {
-    if (!launched && s.jar === launch.jarUri && s.launched) {
+    if (!launched && s.launched && sameSubmission(ctx, s.launched, launch)) {
       launched = s.launched
-      log.info(`Adopting ${describeCandidate(s.candidate)}, left waiting in standby with this jar.`)
+      log.info(
+        `Adopting ${describeCandidate(s.candidate)} (deployment ${s.launched.deploymentId}), left waiting in standby with this jar and these arguments.`,
+      )
     } else {
       await retireStandby(ctx, s.candidate, s.launched?.marker, 'a standby left by an earlier run')
     }
@@ -66,9 +69,11 @@ export async function standby(ctx: RolloverContext, launch: NewLaunch): Promise<
     )
   }
 
+  // Every candidate but the standbys: those already gone may still carry the final offsets of
+  // a driver an earlier run stopped (the handoff is judged against them).
   const stop = await stopPhase(ctx, {
     markers: world.markers.filter((m) => m.uri !== launched.markerUri),
-    candidates: old,
+    candidates: world.candidates.filter((c) => !waiting.some((s) => s.candidate.key === c.key)),
   }).catch(async (error: unknown) => {
     // The old driver keeps running (its marker is back): the standby must not wait beside it.
     // Any other failure leaves it waiting: a re-run adopts it.
@@ -157,6 +162,16 @@ function standbysOf(world: World): WaitingStandby[] {
         { candidate, ...(m.body ? { jar: m.body.jar } : {}), ...(launched ? { launched } : {}) },
       ]
     })
+}
+
+/** The standby runs what this run would submit: same jar, arguments and runtime role. */
+function sameSubmission(ctx: RolloverContext, standby: Launched, launch: NewLaunch): boolean {
+  const role = ctx.settings.executionRoleArn
+  return (
+    standby.jarUri === launch.jarUri &&
+    submissionKey(standby.step) === submissionKey(launch.step) &&
+    (standby.step as { executionRoleArn?: string }).executionRoleArn === role
+  )
 }
 
 /**
