@@ -77293,6 +77293,8 @@ function parseMarkerBody(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/marker-store.ts
+// Reads and writes the app's markers and the driver's reports through the ObjectStore port.
+
 
 
 
@@ -77344,16 +77346,33 @@ class MarkerStore {
     async create(deploymentId, body) {
         const location = this.layout.marker(deploymentId);
         const text = JSON.stringify(body, null, 2);
-        const etag = await this.store.putText(location, text, { ifNoneMatch: true });
+        const etag = await this.writeOwn(location, text, { ifNoneMatch: true });
         return { location, uri: s3Uri(location), etag, text, body };
     }
     /** Records the step id in the marker body, only if nobody changed or deleted the marker. */
     async attachStep(marker, stepId) {
         const body = { ...marker.body, stepId };
         const text = JSON.stringify(body, null, 2);
-        const condition = { ifMatch: marker.etag };
-        const etag = await this.store.putText(marker.location, text, condition);
+        const etag = await this.writeOwn(marker.location, text, { ifMatch: marker.etag });
         return { ...marker, etag, text, body };
+    }
+    /**
+     * A conditional write whose answer may be lost: after a 412 (the SDK's retry met the object
+     * its first attempt wrote) or a transient error, the object is read back, and if it holds
+     * exactly what was written, the write happened. The body is unique (deployment id, time).
+     */
+    async writeOwn(location, text, condition) {
+        try {
+            return await this.store.putText(location, text, condition);
+        }
+        catch (error) {
+            if (!(error instanceof PreconditionFailed) && !isTransient(error))
+                throw error;
+            const now = await this.store.getText(location).catch(() => undefined);
+            if (now?.body === text)
+                return now.etag;
+            throw error;
+        }
     }
     async remove(markers) {
         await Promise.all(markers.map((m) => this.store.delete(m.location)));
@@ -77390,11 +77409,27 @@ class MarkerStore {
      * Rewrites the marker's mode to `run` with IfMatch (compare-and-swap): the standby driver may
      * now read its checkpoint. Throws PreconditionFailed when the marker changed or is gone.
      */
-    async switchToRun(marker) {
+    async switchToRun(marker, retried = false) {
         const body = { ...marker.body, mode: 'run' };
         const text = JSON.stringify(body, null, 2);
-        const etag = await this.store.putText(marker.location, text, { ifMatch: marker.etag });
-        return { ...marker, etag, text, body };
+        try {
+            const etag = await this.writeOwn(marker.location, text, { ifMatch: marker.etag });
+            return { ...marker, etag, text, body };
+        }
+        catch (error) {
+            if (!(error instanceof PreconditionFailed) || retried)
+                throw error;
+            // Our etag is stale (a lost answer to an earlier write of ours, e.g. the step id): the
+            // marker is still this deployment's standby marker, so the swap is redone on what is
+            // there now. Deleted or someone else's: the error stands.
+            const now = await this.store.getText(marker.location);
+            const fresh = now && parseMarkerBody(now.body);
+            if (!now || fresh?.deploymentId !== marker.body?.deploymentId)
+                throw error;
+            if (fresh?.mode !== 'standby')
+                throw error;
+            return this.switchToRun({ ...marker, etag: now.etag, text: now.body, body: fresh }, true);
+        }
     }
     /**
      * The reports (`.stopped`, `.progress`, `.ready`) of markers that no longer exist: their

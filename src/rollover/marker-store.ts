@@ -1,5 +1,10 @@
 // Reads and writes the app's markers and the driver's reports through the ObjectStore port.
-import type { ObjectStore, ObjectText, WriteCondition } from '../aws/object-store.ts'
+import {
+  PreconditionFailed,
+  type ObjectStore,
+  type ObjectText,
+  type WriteCondition,
+} from '../aws/object-store.ts'
 import { isTransient } from '../aws/transient.ts'
 import {
   markerKeyOfReport,
@@ -75,7 +80,7 @@ export class MarkerStore {
   async create(deploymentId: string, body: MarkerBody): Promise<Marker> {
     const location = this.layout.marker(deploymentId)
     const text = JSON.stringify(body, null, 2)
-    const etag = await this.store.putText(location, text, { ifNoneMatch: true })
+    const etag = await this.writeOwn(location, text, { ifNoneMatch: true })
     return { location, uri: s3Uri(location), etag, text, body }
   }
 
@@ -83,9 +88,28 @@ export class MarkerStore {
   async attachStep(marker: Marker, stepId: string): Promise<Marker> {
     const body = { ...(marker.body as MarkerBody), stepId }
     const text = JSON.stringify(body, null, 2)
-    const condition: WriteCondition = { ifMatch: marker.etag }
-    const etag = await this.store.putText(marker.location, text, condition)
+    const etag = await this.writeOwn(marker.location, text, { ifMatch: marker.etag })
     return { ...marker, etag, text, body }
+  }
+
+  /**
+   * A conditional write whose answer may be lost: after a 412 (the SDK's retry met the object
+   * its first attempt wrote) or a transient error, the object is read back, and if it holds
+   * exactly what was written, the write happened. The body is unique (deployment id, time).
+   */
+  private async writeOwn(
+    location: S3Location,
+    text: string,
+    condition: WriteCondition,
+  ): Promise<string> {
+    try {
+      return await this.store.putText(location, text, condition)
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed) && !isTransient(error)) throw error
+      const now = await this.store.getText(location).catch(() => undefined)
+      if (now?.body === text) return now.etag
+      throw error
+    }
   }
 
   async remove(markers: readonly Marker[]): Promise<void> {
@@ -132,11 +156,23 @@ export class MarkerStore {
    * Rewrites the marker's mode to `run` with IfMatch (compare-and-swap): the standby driver may
    * now read its checkpoint. Throws PreconditionFailed when the marker changed or is gone.
    */
-  async switchToRun(marker: Marker): Promise<Marker> {
+  async switchToRun(marker: Marker, retried = false): Promise<Marker> {
     const body = { ...(marker.body as MarkerBody), mode: 'run' as const }
     const text = JSON.stringify(body, null, 2)
-    const etag = await this.store.putText(marker.location, text, { ifMatch: marker.etag })
-    return { ...marker, etag, text, body }
+    try {
+      const etag = await this.writeOwn(marker.location, text, { ifMatch: marker.etag })
+      return { ...marker, etag, text, body }
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed) || retried) throw error
+      // Our etag is stale (a lost answer to an earlier write of ours, e.g. the step id): the
+      // marker is still this deployment's standby marker, so the swap is redone on what is
+      // there now. Deleted or someone else's: the error stands.
+      const now = await this.store.getText(marker.location)
+      const fresh = now && parseMarkerBody(now.body)
+      if (!now || fresh?.deploymentId !== marker.body?.deploymentId) throw error
+      if (fresh?.mode !== 'standby') throw error
+      return this.switchToRun({ ...marker, etag: now.etag, text: now.body, body: fresh }, true)
+    }
   }
 
   /**

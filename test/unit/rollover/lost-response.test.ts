@@ -1,4 +1,4 @@
-// Review finding: a lost response to the new marker's create-only PUT. S3 applied it; the SDK's
+// Regression (review): a lost response to the new marker's create-only PUT. S3 applied it; the SDK's
 // own retry (3 attempts, standard mode) meets the object it just wrote and surfaces 412. The
 // deploy lock recognises its own write behind a 412 (its token), the marker does not:
 // submit() throws before its try block, so the old driver is stopped, nothing is submitted, and
@@ -15,7 +15,7 @@ import {
 
 afterEach(disposeWorlds)
 
-describe('review: lost response to the new marker write', () => {
+describe('lost response to the new marker write', () => {
   it('recognises its own marker behind a 412 and submits, instead of leaving the app down', async () => {
     const w = makeWorld()
     seedDeployment(w, 'd-001', {}, { ledger: true, current: true })
