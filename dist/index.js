@@ -76925,7 +76925,9 @@ class DeployLock {
                     seen = { etag, since: lookedAt, holder };
                 const sameRun = holder.body !== undefined && this.isSameRun(holder.body.owner);
                 const unchangedFor = clock.monotonic() - seen.since;
-                if (sameRun || unchangedFor >= this.leaseOf(holder)) {
+                // An earlier attempt of this run waits its lease out too: a runner that lost GitHub may
+                // still run it, renewing and passing its fence.
+                if (unchangedFor >= this.leaseOf(holder)) {
                     if (await this.takeOver(etag, holder, sameRun, unchangedFor))
                         return;
                     if (immediate++ < MAX_IMMEDIATE_RETRIES)
@@ -77021,13 +77023,13 @@ class DeployLock {
             throw error;
         }
         if (sameRun)
-            log.info(`Took over the deploy lock left by ${describeHolder(holder)}: same workflow run.`);
+            log.info(`Took over the deploy lock left by ${describeHolder(holder)}, an earlier attempt of this workflow run: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`);
         else
             log.warning(`Took over the deploy lock of ${describeHolder(holder)}: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`);
         return true;
     }
-    // Another attempt of this run can only exist once that attempt has finished (GitHub re-runs
-    // completed runs only). The same attempt may be a parallel matrix job, so it must wait.
+    // Another attempt of this run: GitHub re-runs completed runs only, but a self-hosted runner
+    // that lost its connection may still run the earlier attempt. Only the message differs.
     isSameRun(other) {
         const me = this.options.owner;
         if (me.repository === undefined || me.runId === undefined)

@@ -207,14 +207,20 @@ describe('DeployLock.acquire', () => {
     expect(body()?.owner).toEqual(ME)
   })
 
-  it('takes over the lock of another attempt of the same workflow run at once', async () => {
+  it('takes over the lock of an earlier attempt of the same workflow run only after a whole lease', async () => {
     const { clock, lock, seed, body, lines } = setup()
     seed({ ...ME, deploymentId: 'dep-attempt-1' }, 3_600_000)
-    const t0 = clock.now()
-    await lock({ ...ME, runAttempt: '2', runUrl: runUrl('100', '2') }).acquire(0)
-    expect(clock.now()).toBe(t0)
+    const t0 = clock.monotonic()
+    const acquiring = lock({ ...ME, runAttempt: '2', runUrl: runUrl('100', '2') }).acquire(120_000)
+    await clock.advance(30_000)
+    expect(body()?.owner.runAttempt).toBe('1') // it may still run: a runner that lost GitHub
+    await clock.advance(40_000)
+    await acquiring
+    expect(clock.monotonic() - t0).toBeGreaterThanOrEqual(60_000)
     expect(body()?.owner.runAttempt).toBe('2')
-    expect(lines).toContainEqual(expect.stringMatching(/^info: Took over .*same workflow run/))
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^info: Took over .*an earlier attempt of this workflow run/),
+    )
   })
 
   it('waits for a parallel job of the same run attempt (e.g. a matrix) instead of taking over', async () => {

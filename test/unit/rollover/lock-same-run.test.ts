@@ -1,4 +1,4 @@
-// Review finding (design risk): a re-run attempt of the same workflow run takes the lock over at
+// Regression (review): a re-run attempt of the same workflow run takes the lock over at
 // once, on the assumption that the earlier attempt's process is gone. A self-hosted runner that
 // lost its connection to GitHub (the job is failed after its timeout, the run completes, someone
 // re-runs it) can still be running attempt 1, renewing the lock and passing the fence: for up to
@@ -18,7 +18,7 @@ const owner = (attempt: string): LockOwner => ({
   runAttempt: attempt,
 })
 
-describe('review: same-run takeover', () => {
+describe('same-run takeover', () => {
   it('never lets two attempts pass the fence at the same time', async () => {
     const clock = new FakeClock({ auto: false })
     const store = new MemoryStore(() => clock.now())
@@ -37,7 +37,10 @@ describe('review: same-run takeover', () => {
     await clock.advance(5_000) // attempt 1 is alive and renewing
 
     const second = make('2')
-    const acquired = second.acquire(120_000).then(() => 'acquired' as const)
+    const acquired = second.acquire(120_000).then(
+      () => 'acquired' as const,
+      () => 'timed out' as const,
+    )
     await clock.advance(1)
     const both = (): boolean => {
       const held = (l: DeployLock) => {
@@ -50,10 +53,9 @@ describe('review: same-run takeover', () => {
       }
       return held(first) && held(second)
     }
-    // Today: attempt 2 holds the lock at once, while attempt 1 still passes its fence.
     expect(both()).toBe(false)
     await clock.advance(120_000)
-    await acquired.catch(() => undefined)
+    await acquired
     await first.stopRenewing()
     await second.stopRenewing()
   })
