@@ -79629,10 +79629,11 @@ function summarise(results) {
 
 
 
-/** The heartbeat bound when the driver's interval is unknown. */
+/**
+ * The least heartbeat bound of `heartbeat-timeout: auto`, whatever the driver's interval: a
+ * fast-trigger app with one slow batch is not a dead one.
+ */
 const MIN_HEARTBEAT_MS = 60_000;
-/** The least bound when the interval is known: a few seconds of scheduling noise. */
-const HEARTBEAT_FLOOR_MS = 5_000;
 /** Own batches: a driver resumes a checkpoint, so batch ids do not start at 0. */
 function ownBatches(p) {
     if (p.batchId === undefined || p.firstBatchId === undefined)
@@ -79749,7 +79750,7 @@ function heartbeatBound(ctx, progress) {
         return ctx.settings.heartbeatTimeoutMs;
     const latest = progress.latest;
     const interval = latest?.triggerIntervalMs ?? median(progress.gaps) ?? latest?.batchDurationMs;
-    return interval === undefined ? MIN_HEARTBEAT_MS : Math.max(HEARTBEAT_FLOOR_MS, 3 * interval);
+    return interval === undefined ? MIN_HEARTBEAT_MS : Math.max(MIN_HEARTBEAT_MS, 3 * interval);
 }
 /**
  * Reads `<marker>.progress` whenever asked and keeps what it saw: the latest report, when a new

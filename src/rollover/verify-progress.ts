@@ -15,10 +15,11 @@ import type { LaunchRecord, Readiness } from './report.ts'
 import { statusTicker } from './status.ts'
 import { endedText, type StepWatch } from './verify-step.ts'
 
-/** The heartbeat bound when the driver's interval is unknown. */
+/**
+ * The least heartbeat bound of `heartbeat-timeout: auto`, whatever the driver's interval: a
+ * fast-trigger app with one slow batch is not a dead one.
+ */
 export const MIN_HEARTBEAT_MS = 60_000
-/** The least bound when the interval is known: a few seconds of scheduling noise. */
-const HEARTBEAT_FLOOR_MS = 5_000
 
 export interface ProgressCheck {
   /** The deadline for the first batches (monotonic). */
@@ -166,7 +167,7 @@ export function heartbeatBound(ctx: RolloverContext, progress: ProgressWatcher):
   if (ctx.settings.heartbeatTimeoutMs !== undefined) return ctx.settings.heartbeatTimeoutMs
   const latest = progress.latest
   const interval = latest?.triggerIntervalMs ?? median(progress.gaps) ?? latest?.batchDurationMs
-  return interval === undefined ? MIN_HEARTBEAT_MS : Math.max(HEARTBEAT_FLOOR_MS, 3 * interval)
+  return interval === undefined ? MIN_HEARTBEAT_MS : Math.max(MIN_HEARTBEAT_MS, 3 * interval)
 }
 
 /**

@@ -107,7 +107,7 @@ describe('verified by progress', () => {
 
     expect(out.report.launch?.outcome).toBe('died')
     expect(out.report.launch?.failure).toMatch(
-      /stopped committing: no batch for \d.* \(heartbeat-timeout 5\.0s\)/,
+      /stopped committing: no batch for \d.* \(heartbeat-timeout 1m\)/,
     )
     expect(out.report.result).toBe('rolled-back')
   })

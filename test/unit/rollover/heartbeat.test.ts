@@ -9,7 +9,7 @@ import { heartbeatBound, type ProgressWatcher } from '../../../src/rollover/veri
 
 const ctx = { settings: {} } as unknown as RolloverContext
 
-describe('review: heartbeat-timeout auto', () => {
+describe('heartbeat-timeout auto', () => {
   it('is at least 1m, as README and action.yml say', () => {
     const known = { latest: { triggerIntervalMs: 1_000 }, gaps: [] } as unknown as ProgressWatcher
     const seen = { latest: {}, gaps: [1_000, 1_000, 1_000] } as unknown as ProgressWatcher
