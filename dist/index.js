@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1762);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4239);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1762:
+/***/ 4239:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -77974,6 +77974,137 @@ function formatBytes(bytes) {
     return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+;// CONCATENATED MODULE: ./src/contract/jar-library.ts
+// Does a jar carry the driver library? Standby depends on it: a driver without the library
+// ignores `mode: standby` and processes at once, beside the running one, on the same
+// checkpoint. The answer is in the jar's zip central directory, at its end, so reading it takes
+// two ranged reads of a jar in S3, not the whole jar. Pure: bytes in, answers out.
+/** The library's entry point, also found when a build relocates (shades) its package. */
+const LIBRARY_CLASS = 'emrrollover/driver/Rollover.class';
+/** A `--jars`/`--packages` value that brings the library instead of the application jar. */
+const LIBRARY_ARTIFACT = 'emr-rollover-driver';
+/** How much of the end to read first: the end record, a zip64 locator, the longest comment. */
+const TAIL_BYTES = 22 + 20 + 56 + 0xffff;
+const END = 0x06054b50;
+const ZIP64_LOCATOR = 0x07064b50;
+const ZIP64_END = 0x06064b50;
+/**
+ * Where the central directory is, from the jar's last bytes (`tail`, which ends the file of
+ * `size` bytes); undefined when they hold no zip end record.
+ */
+function centralDirectory(tail, size) {
+    const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+    const tailStart = size - tail.byteLength;
+    for (let at = tail.byteLength - 22; at >= 0; at--) {
+        if (view.getUint32(at, true) !== END)
+            continue;
+        const length = view.getUint32(at + 12, true);
+        const offset = view.getUint32(at + 16, true);
+        if (length !== 0xffffffff && offset !== 0xffffffff)
+            return { offset, length };
+        // Zip64 (over 65,535 entries or 4 GiB, as many assembly jars are): the locator just before.
+        const locator = at - 20;
+        if (locator < 0 || view.getUint32(locator, true) !== ZIP64_LOCATOR)
+            return undefined;
+        const record = Number(view.getBigUint64(locator + 8, true)) - tailStart;
+        if (record < 0 || record + 56 > tail.byteLength)
+            return undefined;
+        if (view.getUint32(record, true) !== ZIP64_END)
+            return undefined;
+        return {
+            length: Number(view.getBigUint64(record + 40, true)),
+            offset: Number(view.getBigUint64(record + 48, true)),
+        };
+    }
+    return undefined;
+}
+/** Whether a central directory names the library's class (relocated or not). */
+function directoryHasLibrary(directory) {
+    return Buffer.from(directory.buffer, directory.byteOffset, directory.byteLength).includes(LIBRARY_CLASS);
+}
+/** spark-submit arguments that add the library beside the application jar. */
+function argsBringLibrary(sparkSubmitArgs) {
+    const listsOf = ['--jars', '--packages'];
+    const confs = ['spark.jars=', 'spark.jars.packages='];
+    return sparkSubmitArgs.some((arg, i) => {
+        if (!arg.includes(LIBRARY_ARTIFACT))
+            return false;
+        const before = sparkSubmitArgs[i - 1];
+        if (before !== undefined && listsOf.includes(before))
+            return true;
+        if (listsOf.some((o) => arg.startsWith(`${o}=`)))
+            return true;
+        return before === '--conf' && confs.some((c) => arg.startsWith(c));
+    });
+}
+
+;// CONCATENATED MODULE: ./src/rollover/standby-jar.ts
+// Standby needs the new build to honour `mode: standby`, or its driver processes at once beside
+// the running one. Checked before anything changes: the jar's central directory names the
+// driver library, or spark-submit-args bring it with --jars/--packages.
+
+
+
+/** Beyond this a central directory is not read (a jar of millions of entries). */
+const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
+/** The refusal, or undefined when the new build carries the library (or cannot be read). */
+async function standbyJarProblem(settings, jar, store, log) {
+    if (settings.strategy !== 'standby' || argsBringLibrary(settings.sparkSubmitArgs))
+        return undefined;
+    const has = await jarHasLibrary(jar, store).catch((error) => {
+        log.warning(`Could not read ${jar.uri} to check that it carries the driver library (${describeError(error)}); going on with standby.`);
+        return true;
+    });
+    if (has !== false)
+        return undefined;
+    return (`Input 'strategy': standby needs the driver library in the new build, and ${jar.localPath ?? jar.uri} has no ${LIBRARY_CLASS} (nor does 'spark-submit-args' bring emr-rollover-driver with --jars or --packages). ` +
+        `A driver without it ignores 'mode: standby' and would process beside the running one, on the same checkpoint. Add the library (README, "The driver library"), or use strategy: stop-start.`);
+}
+/** undefined when the jar's bytes cannot tell (no size, not a zip, a huge directory). */
+async function jarHasLibrary(jar, store) {
+    const size = jar.bytes;
+    if (size === undefined || size === 0)
+        return undefined;
+    const read = readerOf(jar, store);
+    if (!read)
+        return undefined;
+    const tailLength = Math.min(size, TAIL_BYTES);
+    const tail = await read(size - tailLength, tailLength);
+    const where = centralDirectory(tail, size);
+    if (!where || where.length > MAX_DIRECTORY_BYTES)
+        return undefined;
+    const tailStart = size - tailLength;
+    const directory = where.offset >= tailStart
+        ? tail.subarray(where.offset - tailStart, where.offset - tailStart + where.length)
+        : await read(where.offset, where.length);
+    return directoryHasLibrary(directory);
+}
+function readerOf(jar, store) {
+    const path = jar.localPath;
+    if (path) {
+        return async (offset, length) => {
+            const file = await (0,promises_.open)(path, 'r');
+            try {
+                const buffer = Buffer.alloc(length);
+                const { bytesRead } = await file.read(buffer, 0, length, offset);
+                return buffer.subarray(0, bytesRead);
+            }
+            finally {
+                await file.close();
+            }
+        };
+    }
+    const getBytes = store.getBytes?.bind(store);
+    if (!getBytes)
+        return undefined;
+    return async (offset, length) => {
+        const got = await getBytes(jar.location, { offset, maxBytes: length });
+        if (!got)
+            throw new Error(`${jar.uri} does not exist`);
+        return got.bytes;
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/handoff.ts
 // What the old driver left for judging the new one: whether it published progress (then the new
 // one must too, under verify-by auto), its final offsets (the handoff verdict) and its last
@@ -80440,6 +80571,7 @@ async function stopStart(ctx, launch) {
 
 
 
+
 /** Runs the rollover, filling `report` as it goes (the caller renders it, also on failure). */
 async function runRollover(deps, report) {
     const scope = runScope(deps, report);
@@ -80454,6 +80586,7 @@ async function runRollover(deps, report) {
         }
         refuse(releaseProblem(settings, cluster));
         const jar = await planJar(settings, store);
+        refuse(await standbyJarProblem(settings, jar, store, log));
         report.jarUri = jar.uri;
         log.info(`Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`);
         return { cluster, jar };
@@ -80667,8 +80800,12 @@ class S3ObjectStore {
     }
     async getBytes(location, options) {
         const max = Math.max(1, Math.floor(options.maxBytes));
+        const from = Math.max(0, Math.floor(options.offset ?? 0));
         try {
-            const out = await this.client.send(new client_s3_dist_cjs.GetObjectCommand({ ...this.target(location), Range: `bytes=0-${max - 1}` }), { abortSignal: options.signal });
+            const out = await this.client.send(new client_s3_dist_cjs.GetObjectCommand({
+                ...this.target(location),
+                Range: `bytes=${from}-${from + max - 1}`,
+            }), { abortSignal: options.signal });
             const bytes = await readAtMost(out.Body, max);
             // "bytes 0-1023/5000": the whole size; without a range answer, the length is the whole.
             const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];

@@ -62121,8 +62121,12 @@ class S3ObjectStore {
     }
     async getBytes(location, options) {
         const max = Math.max(1, Math.floor(options.maxBytes));
+        const from = Math.max(0, Math.floor(options.offset ?? 0));
         try {
-            const out = await this.client.send(new dist_cjs.GetObjectCommand({ ...this.target(location), Range: `bytes=0-${max - 1}` }), { abortSignal: options.signal });
+            const out = await this.client.send(new dist_cjs.GetObjectCommand({
+                ...this.target(location),
+                Range: `bytes=${from}-${from + max - 1}`,
+            }), { abortSignal: options.signal });
             const bytes = await readAtMost(out.Body, max);
             // "bytes 0-1023/5000": the whole size; without a range answer, the length is the whole.
             const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];

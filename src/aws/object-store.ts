@@ -38,6 +38,8 @@ export interface ObjectBytes {
 
 export interface ReadBytesOptions {
   readonly maxBytes: number
+  /** Where to start (default 0): a jar's central directory is at its end. */
+  readonly offset?: number
   /** Aborts the request (a diagnosis must not hold up the run). */
   readonly signal?: AbortSignal
 }
@@ -94,8 +96,8 @@ export interface ObjectStore {
   /** Deleting a missing object succeeds. Throws PreconditionFailed when `ifMatch` does not hold. */
   delete(location: S3Location, condition?: { readonly ifMatch?: string }): Promise<void>
   /**
-   * Optional (only diagnosis needs it): the first `maxBytes` of an object as bytes; undefined
-   * when it does not exist. Throws AccessDenied on HTTP 403.
+   * Optional (diagnosis and the standby jar check need it): `maxBytes` of an object from
+   * `offset`, as bytes; undefined when it does not exist. Throws AccessDenied on HTTP 403.
    */
   getBytes?(location: S3Location, options: ReadBytesOptions): Promise<ObjectBytes | undefined>
   /** Uploads a local file (multipart when large), reporting progress. */

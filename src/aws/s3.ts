@@ -117,9 +117,13 @@ export class S3ObjectStore implements ObjectStore {
     options: ReadBytesOptions,
   ): Promise<ObjectBytes | undefined> {
     const max = Math.max(1, Math.floor(options.maxBytes))
+    const from = Math.max(0, Math.floor(options.offset ?? 0))
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ ...this.target(location), Range: `bytes=0-${max - 1}` }),
+        new GetObjectCommand({
+          ...this.target(location),
+          Range: `bytes=${from}-${from + max - 1}`,
+        }),
         { abortSignal: options.signal },
       )
       const bytes = await readAtMost(out.Body as AsyncIterable<Uint8Array> | undefined, max)

@@ -21,6 +21,7 @@ import { observe, possiblyAlive } from './observe.ts'
 import { recordProgress } from './record.ts'
 import { PhaseRunner, type RunReport } from './report.ts'
 import { planJar, stageJar } from './stage.ts'
+import { standbyJarProblem } from './standby-jar.ts'
 import { standby } from './strategies/standby.ts'
 import { stopStart } from './strategies/stop-start.ts'
 import { newStepProblem, refuse, releaseProblem } from './refusals.ts'
@@ -51,6 +52,7 @@ export async function runRollover(deps: RolloverDeps, report: RunReport): Promis
     }
     refuse(releaseProblem(settings, cluster))
     const jar = await planJar(settings, store)
+    refuse(await standbyJarProblem(settings, jar, store, log))
     report.jarUri = jar.uri
     log.info(
       `Jar: ${jar.localPath ? `${jar.localPath} -> ` : ''}${jar.uri}${jar.present ? ' (in S3)' : ' (to upload)'}`,

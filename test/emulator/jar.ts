@@ -18,6 +18,9 @@ export async function writeJar(dir: string, config: DriverConfig): Promise<strin
   zip.addFile(JAR_CONFIG_ENTRY, Buffer.from(JSON.stringify(config, null, 2)))
   // Distinct bytes per version and behaviour, so content-addressed staging tells them apart.
   zip.addFile('com/example/StreamingApp.class', Buffer.from(`stub ${config.version}`))
+  // The simulated driver honours the contract as the driver library does; the standby check
+  // looks for the library's class in the jar.
+  zip.addFile('io/github/emrrollover/driver/Rollover.class', Buffer.from('stub'))
   const safe = `${config.version}-${config.behavior}`.replace(/[^A-Za-z0-9._-]/g, '_')
   const path = join(dir, `streaming-app-${safe}-${jarSeq}.jar`)
   await writeFile(path, zip.toBuffer())

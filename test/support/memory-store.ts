@@ -138,7 +138,8 @@ export class MemoryStore implements ObjectStore {
     const o = this.objects.get(uri)
     if (!o) return undefined
     const all = o.bytes ?? Buffer.from(o.body, 'utf8')
-    return { bytes: all.subarray(0, Math.max(0, options.maxBytes)), size: all.length }
+    const from = options.offset ?? 0
+    return { bytes: all.subarray(from, from + Math.max(0, options.maxBytes)), size: all.length }
   }
 
   async list(prefix: S3Location): Promise<ListedObject[]> {

@@ -10,6 +10,7 @@ import type { Log } from '../../src/log.ts'
 import type { RunContext } from '../../src/settings/github-run.ts'
 import type { Settings } from '../../src/settings/settings.ts'
 import { FakeClock } from './fake-clock.ts'
+import { jarBytes } from './jars.ts'
 import { FakeEmr, type DriverScript, type FakeEmrOptions, type FakeStep } from './fake-emr.ts'
 import { MemoryStore } from './memory-store.ts'
 
@@ -90,8 +91,8 @@ export function makeWorld(options: Omit<FakeEmrOptions, 'clock' | 'store'> = {})
     debug: (m) => void lines.push(`debug: ${m}`),
     group: (_name, fn) => fn(),
   }
-  store.seed(NEW_JAR, 'PK\u0003\u0004 new jar')
-  store.seed(OLD_JAR, 'PK\u0003\u0004 old jar')
+  store.seedBytes(NEW_JAR, jarBytes({ tag: 'new' }))
+  store.seedBytes(OLD_JAR, jarBytes({ tag: 'old' }))
   const world = { clock, store, emr, lines, log, events }
   worlds.push(world)
   return world

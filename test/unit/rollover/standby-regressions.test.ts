@@ -1,10 +1,14 @@
-// Review findings on the standby strategy's re-run path (strategies/standby.ts).
+// Regressions (review) of the standby strategy: adoption, the re-run path, a lost response,
+// a new build without the driver library, stable-for after the switch.
 import { afterEach, describe, expect, it } from 'vitest'
 import { outputsOf } from '../../../src/report/outputs.ts'
+import { jarBytes } from '../../support/jars.ts'
 import {
   disposeWorlds,
   makeWorld,
+  markerKeys,
   markerUri,
+  NEW_JAR,
   rollover,
   seedDeployment,
   type RunOptions,
@@ -22,7 +26,7 @@ function crashWhen(w: World, when: () => boolean): void {
   }
 }
 
-describe('review: standby adoption', () => {
+describe('standby adoption', () => {
   it('a re-run with the same jar but other spark-submit args does not adopt the old standby', async () => {
     const w = twoSlots()
     seedDeployment(w, 'd-001', {}, { ledger: true, current: true })
@@ -66,7 +70,7 @@ describe('review: standby adoption', () => {
   })
 })
 
-describe('review: standby switch after a lost response', () => {
+describe('standby switch after a lost response', () => {
   it('a lost response to the marker step-id write does not leave the app down with an idle standby', async () => {
     const w = twoSlots()
     const old = seedDeployment(w, 'd-001', {}, { ledger: true, current: true })
@@ -89,29 +93,43 @@ describe('review: standby switch after a lost response', () => {
   })
 })
 
-describe('review: standby with a new jar that lacks the driver library', () => {
-  it('never lets the new driver process beside the old one, and never says "nothing changed" when it did', async () => {
+describe('standby with a new jar that lacks the driver library', () => {
+  it('is refused before anything changes: its driver would process beside the old one', async () => {
     const w = twoSlots()
     const old = seedDeployment(w, 'd-001', {}, { ledger: true, current: true })
-    // The release dropped the driver library (a shading change): the jar starts processing at
-    // once, publishes nothing and ignores its marker.
+    // The release dropped the driver library (a shading change): it would start processing at
+    // once, publish nothing and ignore its marker.
+    w.store.seedBytes(NEW_JAR, jarBytes({ library: false }))
     w.emr.queue({ behaviour: 'no-library' })
+    const markersBefore = markerKeys(w)
 
     const out = await rollover(w, { settings: { ...STANDBY, startTimeoutMs: 5 * 60_000 } })
 
-    const [fresh] = w.emr.submitted
-    const overlapMs =
-      Math.min(old.step.app?.endedAt ?? w.clock.now(), fresh?.app?.endedAt ?? w.clock.now()) -
-      (fresh?.app?.startedAt ?? Infinity)
-    // Today: both drivers commit batches on the same checkpoint for the whole start-timeout (and
-    // the retire's wait), then the run says the running driver "was never touched".
-    expect(fresh?.app?.log?.batches ?? []).toEqual([])
-    expect(overlapMs).toBeLessThanOrEqual(0)
-    expect(out.error?.message ?? '').not.toContain('Nothing changed')
+    expect(out.error?.message).toMatch(/standby needs the driver library in the new build/)
+    expect(out.error?.message).toMatch(/strategy: stop-start/)
+    expect(w.emr.submitted).toEqual([])
+    expect(w.emr.count('cancelStep')).toBe(0)
+    expect(markerKeys(w)).toEqual(markersBefore)
+    expect(w.store.calls.filter((c) => ['putText', 'delete', 'uploadFile'].includes(c.op))).toEqual(
+      [],
+    )
+    expect(old.step.state).toBe('RUNNING')
+  })
+
+  it('goes on when spark-submit-args bring the library with --jars', async () => {
+    const w = twoSlots()
+    seedDeployment(w, 'd-001', {}, { ledger: true, current: true })
+    w.store.seedBytes(NEW_JAR, jarBytes({ library: false }))
+    const sparkSubmitArgs = ['--jars', 's3://data-lake/libs/emr-rollover-driver_2.12-1.0.0.jar']
+
+    const out = await rollover(w, { settings: { ...STANDBY, sparkSubmitArgs } })
+
+    expect(out.error).toBeUndefined()
+    expect(out.report.result).toBe('deployed')
   })
 })
 
-describe('review: stable-for after the switch (verify-by emr-state)', () => {
+describe('stable-for after the switch (verify-by emr-state)', () => {
   it('watches the switched standby for stable-for after the switch, not from when its step started', async () => {
     const w = twoSlots()
     seedDeployment(w, 'd-001', {}, { ledger: true, current: true })
