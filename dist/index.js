@@ -80261,6 +80261,7 @@ function fromRun(run) {
 
 
 
+
 async function awaitReady(ctx, launched) {
     const { clock, timings, settings, log } = ctx;
     const stepId = launched.stepId;
@@ -80288,7 +80289,11 @@ async function awaitReady(ctx, launched) {
         if (clock.monotonic() - lastEmr >= emrEvery) {
             lastEmr = clock.monotonic();
             try {
-                step = await watch.describe();
+                // Retried for one interval at most: `.ready` is what this wait is about.
+                step = await withDeadline(Math.min(deadline, lastEmr + emrEvery), () => watch.describe(), {
+                    what: "the next look at the standby's .ready",
+                    signal: ctx.signal,
+                });
             }
             catch (error) {
                 if (!isTransient(error))

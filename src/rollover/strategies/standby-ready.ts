@@ -1,6 +1,7 @@
 // The standby's wait: the new driver is up when it writes `<marker>.ready`. It fails before that
 // when its step ends (bad jar, class not found, no capacity), when start-timeout passes, or when
 // it publishes progress: then it ignored `mode: standby` and reads its checkpoint already.
+import { withDeadline } from '../../aws/deadline.ts'
 import { isTerminal, type StepInfo } from '../../aws/emr-port.ts'
 import { isTransient } from '../../aws/transient.ts'
 import { formatDuration } from '../../clock.ts'
@@ -44,7 +45,11 @@ export async function awaitReady(ctx: RolloverContext, launched: Launched): Prom
     if (clock.monotonic() - lastEmr >= emrEvery) {
       lastEmr = clock.monotonic()
       try {
-        step = await watch.describe()
+        // Retried for one interval at most: `.ready` is what this wait is about.
+        step = await withDeadline(Math.min(deadline, lastEmr + emrEvery), () => watch.describe(), {
+          what: "the next look at the standby's .ready",
+          signal: ctx.signal,
+        })
       } catch (error) {
         if (!isTransient(error)) throw error
         watch.onTransientError(error, emrEvery)
