@@ -76923,12 +76923,14 @@ class DeployLock {
                 const { etag, holder } = current;
                 if (seen?.etag !== etag)
                     seen = { etag, since: lookedAt, holder };
-                const sameRun = holder.body !== undefined && this.isSameRun(holder.body.owner);
                 const unchangedFor = clock.monotonic() - seen.since;
-                // An earlier attempt of this run waits its lease out too: a runner that lost GitHub may
-                // still run it, renewing and passing its fence.
-                if (unchangedFor >= this.leaseOf(holder)) {
-                    if (await this.takeOver(etag, holder, sameRun, unchangedFor))
+                // Our own deployment id (unique to this process): a write of ours whose answer was
+                // lost. An earlier attempt of this run waits its lease out like any holder: a runner
+                // that lost GitHub may still run it, renewing and passing its fence.
+                const ours = holder.body?.owner.deploymentId === this.options.owner.deploymentId;
+                if (ours || unchangedFor >= this.leaseOf(holder)) {
+                    const whose = ours ? 'ours' : this.isSameRun(holder.body?.owner) ? 'same-run' : 'other';
+                    if (await this.takeOver(etag, holder, whose, unchangedFor))
                         return;
                     if (immediate++ < MAX_IMMEDIATE_RETRIES)
                         continue;
@@ -77012,7 +77014,7 @@ class DeployLock {
         const holder = { body: parseLockBody(current.body), lastModified: current.lastModified };
         return { etag: current.etag, holder };
     }
-    async takeOver(etag, holder, sameRun, unchangedFor) {
+    async takeOver(etag, holder, whose, unchangedFor) {
         const { log } = this.options;
         try {
             await this.write({ ifMatch: etag });
@@ -77022,7 +77024,9 @@ class DeployLock {
                 return false;
             throw error;
         }
-        if (sameRun)
+        if (whose === 'ours')
+            log.info(`Took over the deploy lock our own earlier write created (its answer was lost).`);
+        else if (whose === 'same-run')
             log.info(`Took over the deploy lock left by ${describeHolder(holder)}, an earlier attempt of this workflow run: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`);
         else
             log.warning(`Took over the deploy lock of ${describeHolder(holder)}: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`);
@@ -77032,6 +77036,8 @@ class DeployLock {
     // that lost its connection may still run the earlier attempt. Only the message differs.
     isSameRun(other) {
         const me = this.options.owner;
+        if (!other)
+            return false;
         if (me.repository === undefined || me.runId === undefined)
             return false;
         if (other.repository !== me.repository || other.runId !== me.runId)

@@ -130,12 +130,14 @@ export class DeployLock {
       } else if (current !== 'failed') {
         const { etag, holder } = current
         if (seen?.etag !== etag) seen = { etag, since: lookedAt, holder }
-        const sameRun = holder.body !== undefined && this.isSameRun(holder.body.owner)
         const unchangedFor = clock.monotonic() - seen.since
-        // An earlier attempt of this run waits its lease out too: a runner that lost GitHub may
-        // still run it, renewing and passing its fence.
-        if (unchangedFor >= this.leaseOf(holder)) {
-          if (await this.takeOver(etag, holder, sameRun, unchangedFor)) return
+        // Our own deployment id (unique to this process): a write of ours whose answer was
+        // lost. An earlier attempt of this run waits its lease out like any holder: a runner
+        // that lost GitHub may still run it, renewing and passing its fence.
+        const ours = holder.body?.owner.deploymentId === this.options.owner.deploymentId
+        if (ours || unchangedFor >= this.leaseOf(holder)) {
+          const whose = ours ? 'ours' : this.isSameRun(holder.body?.owner) ? 'same-run' : 'other'
+          if (await this.takeOver(etag, holder, whose, unchangedFor)) return
           if (immediate++ < MAX_IMMEDIATE_RETRIES) continue
         }
       }
@@ -227,7 +229,7 @@ export class DeployLock {
   private async takeOver(
     etag: string,
     holder: Holder,
-    sameRun: boolean,
+    whose: 'ours' | 'same-run' | 'other',
     unchangedFor: number,
   ): Promise<boolean> {
     const { log } = this.options
@@ -237,7 +239,9 @@ export class DeployLock {
       if (error instanceof PreconditionFailed) return false
       throw error
     }
-    if (sameRun)
+    if (whose === 'ours')
+      log.info(`Took over the deploy lock our own earlier write created (its answer was lost).`)
+    else if (whose === 'same-run')
       log.info(
         `Took over the deploy lock left by ${describeHolder(holder)}, an earlier attempt of this workflow run: unchanged for ${formatDuration(unchangedFor)}, a whole lease.`,
       )
@@ -250,8 +254,9 @@ export class DeployLock {
 
   // Another attempt of this run: GitHub re-runs completed runs only, but a self-hosted runner
   // that lost its connection may still run the earlier attempt. Only the message differs.
-  private isSameRun(other: LockOwner): boolean {
+  private isSameRun(other: LockOwner | undefined): boolean {
     const me = this.options.owner
+    if (!other) return false
     if (me.repository === undefined || me.runId === undefined) return false
     if (other.repository !== me.repository || other.runId !== me.runId) return false
     return other.runAttempt !== me.runAttempt || other.deploymentId === me.deploymentId

@@ -11,6 +11,15 @@ import {
   transcript,
 } from './faults-support.ts'
 
+/**
+ * A lease of seconds (ROLLOVER_TIMINGS), for the killed run and its re-run: a re-run waits the
+ * killed attempt's lease out (a runner that lost GitHub may still run it); the real one lasts a
+ * minute.
+ */
+const SHORT_LEASE = {
+  ROLLOVER_TIMINGS: JSON.stringify({ lockLeaseMs: 6_000, lockRenewEveryMs: 2_000 }),
+}
+
 describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
   // Each kill point is a log line the action prints right after the boundary it names.
   const killPoints: Array<[string, string | RegExp]> = [
@@ -34,13 +43,14 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
       const killed = await t.run(inputs, {
         runId,
         attempt: 1,
+        extraEnv: SHORT_LEASE,
         signal: { signal: 'SIGKILL', onStdout: point },
       })
       expect(killed.signal, transcript(killed)).toBe('SIGKILL')
       expect(killed.stdout).toMatch(point)
 
-      // Re-run attempt 2 of the same workflow run: takes its own run's lock over at once.
-      const rerun = await t.run(inputs, { runId, attempt: 2 })
+      // Re-run attempt 2 of the same workflow run: takes the lock over once its lease is out.
+      const rerun = await t.run(inputs, { runId, attempt: 2, extraEnv: SHORT_LEASE })
       expect(rerun.exitCode, transcript(rerun)).toBe(0)
       // Not 'first-deploy' even when nothing ran any more: current.json names the last deploy.
       expect(rerun.outputs.result).toBe('deployed')
@@ -57,12 +67,13 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
     const runId = t.newRunId()
     const killed = await t.run(inputs, {
       runId,
+      extraEnv: SHORT_LEASE,
       signal: { signal: 'SIGKILL', onStdout: / ended COMPLETED\./ },
     })
     expect(killed.signal).toBe('SIGKILL')
 
     // Nothing runs now, but current.json names the last verified deployment: not a first deploy.
-    const rerun = await t.run(inputs, { runId, attempt: 2 })
+    const rerun = await t.run(inputs, { runId, attempt: 2, extraEnv: SHORT_LEASE })
     expect(rerun.exitCode, transcript(rerun)).toBe(1)
     expect(rerun.outputs.result, transcript(rerun)).toBe('rolled-back')
     expect(errorOf(rerun)).toMatch(/Rolled back: s-\w+ runs the previous version again/)

@@ -223,6 +223,23 @@ describe('DeployLock.acquire', () => {
     )
   })
 
+  it('takes its own lock at once when the answer to its create was lost (its deployment id)', async () => {
+    const { store, clock, lock, body, lines } = setup({ auto: true })
+    let lost = false
+    store.afterWrite = (call) => {
+      if (!lost && call.op === 'putText' && call.uri === URI) {
+        lost = true
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' })
+      }
+    }
+    const t0 = clock.monotonic()
+    await lock().acquire(30_000)
+    expect(clock.monotonic() - t0).toBeLessThanOrEqual(5_000) // one poll, not a whole lease
+    expect(body()?.owner).toEqual(ME)
+    expect(lost).toBe(true)
+    expect(lines.join('\n')).not.toMatch(/Another rollover/)
+  })
+
   it('waits for a parallel job of the same run attempt (e.g. a matrix) instead of taking over', async () => {
     const { lock, seed } = setup()
     seed({ ...ME, deploymentId: 'dep-matrix-twin' }, 3_600_000)
