@@ -9,6 +9,7 @@ export default tseslint.config(
       'coverage/',
       '.venv/',
       'driver/target/',
+      'test/spark-app/app/target/',
     ],
   },
   js.configs.recommended,
