@@ -120,12 +120,63 @@ export function pythonProblem(): string | undefined {
   }
 }
 
+/** One attempt per part and process: a venv that cannot be made (offline) is not retried per call. */
+const attempts = new Map<PythonPart, Promise<void>>()
+
 /**
  * Makes sure the venv holds `part` (and the base under it): creates or updates it under the
  * lock, saying so in one line on stderr; returns at once when the stamps match.
  */
-export async function ensurePythonEnv(part: PythonPart = 'base'): Promise<void> {
-  if (pythonEnvReady(part)) return
+export function ensurePythonEnv(part: PythonPart = 'base'): Promise<void> {
+  if (pythonEnvReady(part)) return Promise.resolve()
+  let attempt = attempts.get(part)
+  if (!attempt) {
+    attempt = build(part)
+    attempts.set(part, attempt)
+    // A success is seen by pythonEnvReady from now on; only a failure needs remembering.
+    void attempt.then(
+      () => attempts.delete(part),
+      () => {},
+    )
+  }
+  return attempt
+}
+
+/**
+ * Where a failed creation is remembered, so that the other processes of a test run (a vitest
+ * worker per file) fall back at once instead of each waiting for pip to give up (offline).
+ */
+const FAILED_FILE = `${VENV_DIR}.failed`
+const REMEMBER_FAILURE_MS = 10 * 60_000
+
+function recentFailure(): string | undefined {
+  if (process.env.CI === 'true') return undefined // CI tries every time, and fails
+  try {
+    const { at, message } = JSON.parse(readFileSync(FAILED_FILE, 'utf8')) as {
+      at: number
+      message: string
+    }
+    if (Date.now() - at > REMEMBER_FAILURE_MS) return undefined
+    return `${message} (failed ${Math.round((Date.now() - at) / 1000)} s ago; delete ${FAILED_FILE} to try again now)`
+  } catch {
+    return undefined
+  }
+}
+
+async function build(part: PythonPart): Promise<void> {
+  const failure = recentFailure()
+  if (failure) throw new Error(failure)
+  try {
+    await buildLocked(part)
+    rmSync(FAILED_FILE, { force: true })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    writeFileSync(FAILED_FILE, JSON.stringify({ at: Date.now(), message }))
+    throw error
+  }
+}
+
+async function buildLocked(part: PythonPart): Promise<void> {
   await withLockDir(LOCK_DIR, LOCK_WAIT_MS, async () => {
     if (pythonEnvReady(part)) return // another process did it while we waited
     const python = findPython()
@@ -137,9 +188,9 @@ export async function ensurePythonEnv(part: PythonPart = 'base'): Promise<void> 
       ? VENV_DIR
       : relative(REPO_ROOT, VENV_DIR)
     const pins = todo.map((p) => pinned(p)).join(', ')
+    const size = todo.includes('spark') ? ', pyspark is ~320 MB' : ''
     process.stderr.write(
-      `python env: ${rebuild ? 'creating' : 'updating'} ${where} with ${pins} ` +
-        `(first use only; ${todo.includes('spark') ? 'pyspark is ~320 MB, ' : ''}pip's cache makes it quicker next time)\n`,
+      `python env: ${rebuild ? 'creating' : 'adding to'} ${where}: ${pins} (first use only${size})\n`,
     )
     if (rebuild) {
       rmSync(VENV_DIR, { recursive: true, force: true })
