@@ -64,11 +64,10 @@ export function sparkLauncher(cluster: SparkCluster): AttemptLauncher {
     command: join(cluster.sparkHome, 'bin', 'spark-submit'),
     args: localSparkArgs(request.sparkArgs),
     env: {
+      // Given, so that spark-submit's script does not ask a Python where pyspark is.
       SPARK_HOME: cluster.sparkHome,
       SPARK_CONF_DIR: cluster.confDir,
       SPARK_LOCAL_IP: '127.0.0.1',
-      // Spark's scripts look for a Python only to find SPARK_HOME, which is given.
-      PYSPARK_PYTHON: 'python3',
     },
     processGroup: true,
   })
