@@ -2,12 +2,15 @@
 // end-to-end on the local stack) and the driver library's (Maven, on real Spark), with one
 // closing line of counts, so a run that executed nothing, or skipped a suite, cannot pass for
 // a green one. Arguments go to vitest (e.g. `npm test -- test/unit`); `--no-driver` or
-// `--driver-only` pick one part.
+// `--driver-only` pick one part. The project venv (moto_server; pyspark for the real-Spark e2e)
+// is made first when missing (test/support/python-env.ts); Maven gets its moto_server too.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT } from './emulator/node-bin.ts'
+import { javaProblem } from './support/java-env.ts'
+import { ensurePythonEnv, pythonEnvReady, venvBin } from './support/python-env.ts'
 
 interface Counts {
   passed: number
@@ -21,6 +24,14 @@ const withDriver = !args.includes('--no-driver')
 const vitestArgs = args.filter((a) => a !== '--driver-only' && a !== '--no-driver')
 const results: Array<[string, Counts | undefined]> = []
 let status = 0
+
+try {
+  await ensurePythonEnv()
+} catch (error) {
+  // In CI nothing may be skipped for want of moto: say what to install and stop here.
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`)
+  if (process.env.CI === 'true') process.exit(1)
+}
 
 if (!driverOnly) {
   const json = join(mkdtempSync(join(tmpdir(), 'rollover-vitest-')), 'results.json')
@@ -43,14 +54,21 @@ if (!driverOnly) {
 if (withDriver && vitestArgs.length === 0) {
   // Reports of an earlier run must not stand in for this one.
   rmSync(join(REPO_ROOT, 'driver', 'target', 'surefire-reports'), { recursive: true, force: true })
-  const mvn = spawnSync('mvn', ['-B', '-q', '-f', 'driver', 'verify'], {
-    cwd: REPO_ROOT,
-    stdio: 'inherit',
-  })
-  if (mvn.error) {
-    console.error(`error: cannot run Maven (${mvn.error.message}). Install Java 17 and Maven 3.8+.`)
+  const java = javaProblem()
+  const mvn = java
+    ? undefined
+    : spawnSync('mvn', ['-B', '-q', '-f', 'driver', 'verify'], {
+        cwd: REPO_ROOT,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          ...(pythonEnvReady() ? { ROLLOVER_MOTO_SERVER: venvBin('moto_server') } : {}),
+        },
+      })
+  if (java) {
+    console.error(`error: the driver library's tests did not run: ${java}`)
     status = 1
-  } else if (mvn.status !== 0) status = 1
+  } else if (mvn?.error || mvn?.status !== 0) status = 1
   results.push([
     'driver (maven)',
     readSurefire(join(REPO_ROOT, 'driver', 'target', 'surefire-reports')),

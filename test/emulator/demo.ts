@@ -12,6 +12,7 @@ import type { ActivityEvent } from './contract.ts'
 import type { Invariants } from './invariants.ts'
 import type { ActionRun } from './run-action.ts'
 import { listAllKeys } from './s3-read.ts'
+import { colors, runDemo } from './demo-run.ts'
 import { startStack, type Stack } from './stack.ts'
 
 const VERBOSE = ['1', 'true', 'yes'].includes((process.env.DEMO_VERBOSE ?? '').toLowerCase())
@@ -19,14 +20,7 @@ const RATE = 50
 const STREAM_FOR_MS = 3000
 const FAST = { 'stable-for': '2s', 'start-timeout': '1m', 'stop-timeout': '1m' }
 
-const color = process.stdout.isTTY && !process.env.NO_COLOR
-const paint = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s)
-const bold = paint('1')
-const dim = paint('2')
-const green = paint('32')
-const red = paint('31')
-
-let interrupted = false
+const { enabled: color, bold, dim, green, red } = colors
 
 /** A run of the action with the arrival time of every stdout line, for the timeline. */
 interface TimedRun {
@@ -279,18 +273,4 @@ function printVerdict(
   return 0
 }
 
-process.once('SIGINT', () => {
-  interrupted = true
-  console.log(dim('\ninterrupted: stopping the drivers, moto and the emulator…'))
-})
-
-main().then(
-  (code) => {
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    if (interrupted) return
-    console.error(red(`✘ ${error instanceof Error ? error.message : String(error)}`))
-    process.exitCode = 1
-  },
-)
+runDemo(main, 'stopping the drivers, moto and the emulator…')

@@ -11,6 +11,7 @@ import { EmrRateLimiter } from './emr-quotas.ts'
 import { ApiError, type StepRecord } from './emr-shapes.ts'
 import { EmrState, type ClusterSpec, type EmrTimings } from './emr-state.ts'
 import { RM_MODES, ResourceManager, type RmMode, type YarnKill } from './resource-manager.ts'
+import type { AttemptLauncher } from './yarn-launch.ts'
 import { Yarn, type AppInfo } from './yarn.ts'
 
 export type FaultKind = 'throttle' | '5xx'
@@ -62,6 +63,8 @@ export interface EmulatorOptions {
   readonly appEnv?: Readonly<Record<string, string>>
   /** JSON-lines file the drivers and YARN append their activity to. */
   readonly activityLog?: string
+  /** What runs an application attempt: the simulated driver (default), or real spark-submit. */
+  readonly launcher?: AttemptLauncher
   readonly faults?: Partial<Faults>
   readonly timings?: Partial<EmulatorTimings>
   /** Seeds the fault dice, for reproducible runs. */
@@ -136,7 +139,12 @@ export class EmrEmulator {
 
   static async start(options: EmulatorOptions = {}): Promise<EmrEmulator> {
     const timings = timingsOf(options)
-    const yarn = new Yarn({ env: options.appEnv ?? {}, activityLog: options.activityLog, timings })
+    const yarn = new Yarn({
+      env: options.appEnv ?? {},
+      activityLog: options.activityLog,
+      launcher: options.launcher,
+      timings,
+    })
     const rm = await ResourceManager.start(yarn, () => timings.killGraceMs)
     const emulator = new EmrEmulator(options, yarn, rm, timings)
     await new Promise<void>((resolve, reject) => {

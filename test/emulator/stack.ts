@@ -22,6 +22,9 @@ import { PROFILES, type StackProfile } from './profiles.ts'
 import type { RmMode } from './resource-manager.ts'
 import { runAction, type ActionRun, type RunActionOptions } from './run-action.ts'
 import { S3FaultProxy, type S3FaultRule } from './s3-proxy.ts'
+import { SAMPLE_MAIN_CLASS, stampJar } from './spark-app.ts'
+import { startRealSpark, type RealSpark } from './spark-local.ts'
+import { readSparkSink, type SparkSink } from './spark-verdict.ts'
 import { stackApp, type StackApp, type StartAppOptions, type StartedApp } from './stack-apps.ts'
 
 export type { StackApp, StartAppOptions, StartedApp } from './stack-apps.ts'
@@ -42,6 +45,12 @@ export interface StackOptions {
   /** Over the profile's timings. */
   readonly timings?: Partial<EmulatorTimings>
   readonly seed?: number
+  /**
+   * Steps run real Spark (local mode, pyspark from the project venv) with the sample app of
+   * test/spark-app instead of the simulated driver: makeJar stamps its versions, mainClass is its
+   * class, sparkSink() reads what it wrote. See spark-local.ts for what the emulator maps.
+   */
+  readonly realSpark?: boolean
 }
 
 /** The jar's driver options (DriverConfig without version and behaviour), and where it goes. */
@@ -75,7 +84,12 @@ export interface Stack {
   readonly s3: S3Client
   readonly tmpDir: string
   readonly activityLog: string
-  /** Local path of a new jar, or its s3:// URI with `upload`. */
+  /** The real-Spark mode's Spark and sample app, when the stack runs in it. */
+  readonly realSpark?: RealSpark
+  /**
+   * Local path of a new jar, or its s3:// URI with `upload`. In the real-Spark mode: the sample
+   * app stamped with `version` (behaviours other than `ok` are the simulated driver's only).
+   */
   makeJar(version: string, behavior?: DriverBehavior, options?: JarOptions): Promise<string>
   /** Another stream (own source, checkpoint, outputs); returns its state URI. */
   newStream(name: string, source?: Partial<SourceConfig>): Promise<string>
@@ -106,7 +120,10 @@ export interface Stack {
   /** An S3 fault for the action's requests only (until removed or reset). */
   failS3(rule: S3FaultRule): () => void
   readActivity(state?: string): Promise<ActivityEvent[]>
+  /** The simulated drivers' data-safety verdict (their activity log); not for real Spark. */
   checkInvariants(options?: { state?: string }): Promise<Invariants>
+  /** Real Spark: the rows the sample app committed to `<state>/output` (default stream). */
+  sparkSink(state?: string): Promise<SparkSink>
   runAction(
     inputs: Readonly<Record<string, string>>,
     options?: RunActionOptions,
@@ -134,6 +151,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const profile = options.profile ?? 'fast'
   try {
     moto = await startMoto()
+    const realSpark = options.realSpark
+      ? await startRealSpark({ tmpDir, s3Endpoint: moto.endpoint, log: console.log })
+      : undefined
     proxy = await S3FaultProxy.start(moto.endpoint)
     const s3 = createMotoClient(moto.endpoint)
     const bucket = `rollover-e2e-${process.pid}-${Date.now().toString(36)}`
@@ -162,6 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ],
       appEnv: credentials,
       activityLog,
+      launcher: realSpark?.launcher,
       faults: options.faults,
       timings: { ...PROFILES[profile].timings, ...options.timings },
       seed: options.seed,
@@ -184,6 +205,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       tmpDir,
       activityLog,
       logBucket,
+      realSpark,
       env: {
         ...credentials,
         AWS_ENDPOINT_URL_S3: proxy.endpoint,
@@ -217,13 +239,14 @@ interface Parts {
   tmpDir: string
   activityLog: string
   logBucket: string
+  realSpark?: RealSpark
   env: Record<string, string>
 }
 
 function buildStack(p: Parts): Stack {
   const { s3, bucket, emr } = p
   const statePrefix = `s3://${bucket}/streams/${p.appName}`
-  const mainClass = 'com.example.StreamingApp'
+  const mainClass = p.realSpark ? SAMPLE_MAIN_CLASS : 'com.example.StreamingApp'
   const sources = new Map<string, SourceConfig>()
   let stopped = false
 
@@ -261,12 +284,20 @@ function buildStack(p: Parts): Stack {
     s3,
     tmpDir: p.tmpDir,
     activityLog: p.activityLog,
+    realSpark: p.realSpark,
     app,
 
     async makeJar(version, behavior = 'ok', options = {}) {
       const { upload, ...rest } = options
       const config: DriverConfig = { version, behavior, ...rest }
-      const path = await writeJar(join(p.tmpDir, 'jars'), config)
+      if (p.realSpark && (behavior !== 'ok' || Object.keys(rest).length > 0)) {
+        throw new Error(
+          `real Spark runs the sample app as it is: '${behavior}' is the simulated driver's`,
+        )
+      }
+      const path = p.realSpark
+        ? await stampJar(p.realSpark.app, join(p.tmpDir, 'jars'), version)
+        : await writeJar(join(p.tmpDir, 'jars'), config)
       if (!upload) return path
       const key = `jars/${path.slice(path.lastIndexOf('/') + 1)}`
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path) }))
@@ -297,6 +328,10 @@ function buildStack(p: Parts): Stack {
     inputs: (overrides) => app.inputs(overrides),
     startApp: (jarUri, options) => app.startApp(jarUri, options),
     checkInvariants: (options) => app.checkInvariants(options),
+
+    sparkSink(state = statePrefix) {
+      return readSparkSink(s3, state)
+    },
 
     cancelFromConsole(stepId) {
       const step = emr.state.steps.get(stepId)

@@ -1,15 +1,16 @@
-// The emulator's "YARN": runs each application attempt as a real child process
-// (test/emulator/driver.ts), keeps its tags and logs, re-attempts a cluster-mode driver that
+// The emulator's "YARN": runs each application attempt as a real child process (the simulated
+// driver test/emulator/driver.ts, or real spark-submit in the real-Spark mode: spark-local.ts),
+// keeps its tags and logs, re-attempts a cluster-mode driver that
 // fails while attempts are left (same application id and tags, as YARN's ApplicationMaster
 // re-attempts do), and kills the way `yarn application -kill` does: SIGTERM, then SIGKILL once
 // the NodeManager's grace (yarn.nodemanager.sleep-delay-before-sigkill.ms, 250 ms) is over.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { SPARK_SUBMIT_FAILED_EXIT, type ActivityEvent } from './contract.ts'
-import { nodeBinary } from './node-bin.ts'
+import { simulatedDriver, type AttemptLauncher, type LaunchRequest } from './yarn-launch.ts'
 
-const DRIVER_PATH = fileURLToPath(new URL('./driver.ts', import.meta.url))
+export type { LaunchRequest } from './yarn-launch.ts'
+
 const MAX_LOG_LINES = 2000
 
 /** YARN's application states, as the ResourceManager reports them. */
@@ -50,25 +51,12 @@ export interface AppInfo {
   readonly endedAt?: number
 }
 
-export interface LaunchRequest {
-  readonly clusterId: string
-  readonly stepId: string
-  /** What followed `spark-submit` in the step's args. */
-  readonly sparkArgs: readonly string[]
-  readonly tags: readonly string[]
-  readonly name: string
-  readonly deployMode: string
-  /** spark.yarn.maxAppAttempts (YARN's default 2 when unset); client mode has one attempt. */
-  readonly maxAttempts: number
-  /** spark.yarn.appMasterEnv.* and the like. */
-  readonly env: Readonly<Record<string, string>>
-  readonly state?: string
-}
-
 interface App {
   info: AppInfo
   readonly request: LaunchRequest
   child?: ChildProcess
+  /** The attempt runs in its own process group: signals go to the group. */
+  processGroup: boolean
   logs: string[]
   killing: boolean
   final: Promise<void>
@@ -79,6 +67,8 @@ interface App {
 export interface YarnOptions {
   /** Environment of every application: S3 endpoint and credentials, activity log. */
   readonly env: Readonly<Record<string, string>>
+  /** What runs an attempt; default the simulated driver. */
+  readonly launcher?: AttemptLauncher
   readonly activityLog?: string
   /** Read at each use, so that a test may change them while the stack runs. */
   readonly timings: {
@@ -128,6 +118,7 @@ export class Yarn {
         startedAt: Date.now(),
       },
       request,
+      processGroup: false,
       logs: [],
       killing: false,
       final,
@@ -141,8 +132,10 @@ export class Yarn {
 
   private startAttempt(app: App): void {
     const attempt = app.info.attempt + 1
-    const child = spawn(nodeBinary(), [DRIVER_PATH, ...app.request.sparkArgs], {
+    const launch = (this.options.launcher ?? simulatedDriver)(app.request)
+    const child = spawn(launch.command, [...launch.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: launch.processGroup === true,
       env: {
         ...withoutAws(process.env),
         ...this.options.env,
@@ -153,9 +146,11 @@ export class Yarn {
         EMULATOR_APP_TAGS: app.request.tags.join(','),
         EMULATOR_APP_ATTEMPT: String(attempt),
         EMULATOR_DRIVER_START_DELAY_MS: String(this.startDelay()),
+        ...launch.env,
       },
     })
     app.child = child
+    app.processGroup = launch.processGroup === true
     const startedAt = Date.now()
     const pid = child.pid ?? -1
     app.info = { ...app.info, pid, attempt, yarnState: 'RUNNING' }
@@ -254,7 +249,8 @@ export class Yarn {
    * driver that dies of it is re-attempted while attempts are left. YARN's own kill is `kill`.
    */
   signal(appId: string, signal: NodeJS.Signals): void {
-    this.apps.get(appId)?.child?.kill(signal)
+    const app = this.apps.get(appId)
+    if (app) signalAttempt(app, signal)
   }
 
   /**
@@ -271,8 +267,8 @@ export class Yarn {
       this.end(app, 'KILLED', 'Application killed by user.')
       return true
     }
-    child.kill(graceMs <= 0 ? 'SIGKILL' : 'SIGTERM')
-    if (graceMs > 0 && !(await settles(app.final, graceMs))) child.kill('SIGKILL')
+    signalAttempt(app, graceMs <= 0 ? 'SIGKILL' : 'SIGTERM')
+    if (graceMs > 0 && !(await settles(app.final, graceMs))) signalAttempt(app, 'SIGKILL')
     await settles(app.final, 5000)
     return true
   }
@@ -283,14 +279,29 @@ export class Yarn {
     process.off('exit', this.killAllNow)
     const live = [...this.apps.values()].filter((a) => a.info.alive)
     for (const app of live) {
-      if (app.child) app.child.kill('SIGKILL')
+      if (app.child) signalAttempt(app, 'SIGKILL')
       else this.end(app, 'KILLED', 'The emulator stopped.')
     }
     await Promise.all(live.map((a) => settles(a.final, 3000)))
   }
 
   private readonly killAllNow = (): void => {
-    for (const app of this.apps.values()) app.child?.kill('SIGKILL')
+    for (const app of this.apps.values()) signalAttempt(app, 'SIGKILL')
+  }
+}
+
+/** The current attempt's process, or its whole group when it has one. */
+function signalAttempt(app: App, signal: NodeJS.Signals): void {
+  const child = app.child
+  if (!child?.pid) return
+  if (!app.processGroup) {
+    child.kill(signal)
+    return
+  }
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // the group is gone already
   }
 }
 

@@ -1,5 +1,8 @@
 // Runs a real moto_server (S3 emulator) for integration suites. In CI a missing moto_server must
 // fail the suite: a skipped integration suite is how a green build hides an untested S3 adapter.
+// moto_server comes from the project's .venv (test/support/python-env.ts), created on first use;
+// only outside CI, and only when that venv cannot be created (offline, no Python venv module), a
+// moto_server on PATH stands in for it.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { createServer } from 'node:net'
@@ -7,10 +10,11 @@ import { delimiter, join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe } from 'vitest'
+import { ensurePythonEnv, pythonEnvReady, venvBin } from './python-env.ts'
 
 export const MOTO_MISSING =
-  "moto_server not found: install it with `pip install 'moto[server]'` (moto 5.2.1 is what the " +
-  'tests were written against) and make sure `moto_server` is on PATH'
+  'moto_server not found: the project venv (.venv, from test/python/requirements.txt) could not ' +
+  'be created (run `node test/support/python-env.ts` to see why) and there is no moto_server on PATH'
 
 const STARTUP_TIMEOUT_MS = 15_000
 /** moto's default account: what ExpectedBucketOwner must be, had moto checked it. */
@@ -22,26 +26,51 @@ export interface MotoServer {
   stop(): Promise<void>
 }
 
-export function motoAvailable(): boolean {
+/** moto_server on PATH, if any: the stand-in when the venv cannot be created. */
+function motoOnPath(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue
     try {
       accessSync(join(dir, 'moto_server'), constants.X_OK)
-      return true
+      return join(dir, 'moto_server')
     } catch {
       // not in this directory
     }
   }
-  return false
+  return undefined
+}
+
+/** Sync, for a suite's skip decision: the venv is ready (vitest's globalSetup made it), or PATH. */
+export function motoAvailable(): boolean {
+  return pythonEnvReady() || (process.env.CI !== 'true' && motoOnPath() !== undefined)
+}
+
+let pathFallbackSaid = false
+
+/** The venv's moto_server, created on first use; PATH's only outside CI and when that fails. */
+export async function motoServerCommand(): Promise<string> {
+  try {
+    await ensurePythonEnv()
+    return venvBin('moto_server')
+  } catch (error) {
+    const onPath = motoOnPath()
+    if (process.env.CI === 'true' || !onPath) throw error
+    if (!pathFallbackSaid) {
+      pathFallbackSaid = true
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+      process.stderr.write(`python env: ${reason}; using ${onPath} instead\n`)
+    }
+    return onPath
+  }
 }
 
 export async function startMoto(): Promise<MotoServer> {
-  if (!motoAvailable()) throw new Error(MOTO_MISSING)
+  const command = await motoServerCommand()
   // Another process may take the free port between our probe and moto's bind: try again.
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnPort(await freePort())
+      return await startOnPort(command, await freePort())
     } catch (error) {
       lastError = error
     }
@@ -49,8 +78,8 @@ export async function startMoto(): Promise<MotoServer> {
   throw lastError
 }
 
-async function startOnPort(port: number): Promise<MotoServer> {
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+async function startOnPort(command: string, port: number): Promise<MotoServer> {
+  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: the pyenv shim may leave a wrapper, and stop() must end them all.
     detached: true,

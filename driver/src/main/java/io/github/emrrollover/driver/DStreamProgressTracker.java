@@ -60,7 +60,7 @@ final class DStreamProgressTracker implements StreamingListener {
               null,
               context.startedAt(),
               last,
-              first,
+              context.firstBatch(first),
               batchIntervalMs);
     }
     publisher.publish(report);

@@ -73,7 +73,16 @@ final class MarkerStore {
 
   /** The marker's body, or null when the marker does not exist (same rule as {@link #exists}). */
   byte[] readBody() throws IOException {
-    try (InputStream in = fs.open(marker)) {
+    return read(marker);
+  }
+
+  /** {@code <marker><suffix>}'s body, or null when it does not exist. */
+  byte[] readReport(String suffix) throws IOException {
+    return read(new Path(reportUri(suffix)));
+  }
+
+  private byte[] read(Path path) throws IOException {
+    try (InputStream in = fs.open(path)) {
       ByteArrayOutputStream body = new ByteArrayOutputStream();
       byte[] buffer = new byte[8192];
       for (int n; (n = in.read(buffer)) > 0; ) {

@@ -102,7 +102,7 @@ final class QueryProgressTracker extends StreamingQueryListener {
               followed.toString(),
               context.startedAt(),
               last,
-              first,
+              context.firstBatch(first),
               context.triggerIntervalMs());
     }
     publisher.publish(report);

@@ -70,7 +70,8 @@ public final class Rollover implements AutoCloseable {
       SparkSession spark,
       MarkerStore store,
       BoundedIo io,
-      Startup.Cleared cleared) {
+      Startup.Cleared cleared,
+      BatchReport inheritedFirstBatch) {
     this.settings = settings;
     this.sc = sc;
     this.store = store;
@@ -80,7 +81,7 @@ public final class Rollover implements AutoCloseable {
     this.context =
         new ReportContext(
             cleared.body().deploymentId(), sc.applicationId(), Instant.now(),
-            settings.triggerIntervalMs);
+            settings.triggerIntervalMs, inheritedFirstBatch);
     this.watcher = new MarkerWatcher(store, settings.pollIntervalMs, settings.ioTimeoutMs);
     this.publisher = new ProgressPublisher(store, settings.progressIntervalMs);
     this.queryListeners = new QueryListeners(new QueryProgressTracker(context, publisher));
@@ -135,13 +136,18 @@ public final class Rollover implements AutoCloseable {
     MarkerStore store = MarkerStore.open(settings.markerUri, sc.hadoopConfiguration());
     BoundedIo io = new BoundedIo("rollover-io", settings.ioTimeoutMs);
     Startup.Cleared cleared;
+    BatchReport inheritedFirstBatch = null;
     try {
       cleared = new Startup(store, io, settings).clear(sc);
+      if (!cleared.retired()) {
+        inheritedFirstBatch =
+            EarlierAttempt.firstBatch(store, io, cleared.body().deploymentId(), sc.applicationId());
+      }
     } catch (RuntimeException | InterruptedException e) {
       io.close();
       throw e;
     }
-    Rollover rollover = new Rollover(settings, sc, spark, store, io, cleared);
+    Rollover rollover = new Rollover(settings, sc, spark, store, io, cleared, inheritedFirstBatch);
     if (rollover.retired) {
       rollover.stopReporter.retired(rollover.api);
       rollover.close();

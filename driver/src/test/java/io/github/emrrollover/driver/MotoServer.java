@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Assumptions;
  * as a child process on a free port.
  */
 final class MotoServer implements AutoCloseable {
-  static final String INSTALL = "pip install 'moto[server]==5.2.1'";
+  static final String INSTALL =
+      "npm test (it creates the project venv .venv with test/python/requirements.txt), or"
+          + " pip install 'moto[server]==5.2.1'";
 
   private final Process process;
   private final Path log;
@@ -34,13 +36,14 @@ final class MotoServer implements AutoCloseable {
   }
 
   /**
-   * Starts moto_server. Without it, fails under CI=true (CI must run this test) and skips
-   * elsewhere, saying what to install.
+   * Starts moto_server: the one {@code ROLLOVER_MOTO_SERVER} names ({@code npm test} passes the
+   * project venv's), else the project venv's ({@code ../.venv}), else one on PATH. Without it,
+   * fails under CI=true (CI must run this test) and skips elsewhere, saying what to install.
    */
   static MotoServer start() throws Exception {
-    String executable = onPath("moto_server");
+    String executable = find();
     if (executable == null) {
-      String reason = "moto_server is not on PATH: install it with " + INSTALL;
+      String reason = "no moto_server (ROLLOVER_MOTO_SERVER, ../.venv, PATH): " + INSTALL;
       if ("true".equals(System.getenv("CI"))) fail(reason + " (CI=true: this test may not be skipped)");
       Assumptions.abort(reason);
     }
@@ -57,6 +60,17 @@ final class MotoServer implements AutoCloseable {
     MotoServer moto = new MotoServer(process, log, "http://127.0.0.1:" + port);
     moto.awaitUp();
     return moto;
+  }
+
+  private static String find() {
+    String named = System.getenv("ROLLOVER_MOTO_SERVER");
+    if (named != null && !named.isEmpty()) return named;
+    String venv = System.getProperty("rollover.venv");
+    if (venv != null) {
+      File candidate = new File(venv, "bin/moto_server");
+      if (candidate.isFile() && candidate.canExecute()) return candidate.getAbsolutePath();
+    }
+    return onPath("moto_server");
   }
 
   private static String onPath(String name) {
