@@ -410,7 +410,7 @@ describe('PacedEmr views (derive)', () => {
         if (!open) throw new Error('lock lost')
         // The lock is lost while the first attempt is answered (throttled).
         open = false
-        return inner.cancelStep(clusterId, stepId)
+        return (inner as EmrPort).cancelStep(clusterId, stepId)
       },
     }
     await expect(emr.derive({ inner: fenced }).cancelStep('j-1', 's-1')).rejects.toThrow(

@@ -54,7 +54,7 @@ describe('the fence and AddJobFlowSteps retries', () => {
         }),
       )
       .resolves({ StepIds: ['s-NEW'] })
-    const aws = new AwsEmr(client, { clock, random: () => 0.5 })
+    const aws = new AwsEmr(client)
     const emr = new PacedEmr(
       fencedEmr(aws, () => lock.assertHeld()),
       {
@@ -105,7 +105,7 @@ describe('the fence and AddJobFlowSteps retries', () => {
       $metadata: { httpStatusCode: 400 },
     })
     mock.on(AddJobFlowStepsCommand).rejects(throttle)
-    const aws = new AwsEmr(client, { clock, random: () => 0.5 })
+    const aws = new AwsEmr(client)
     const emr = new PacedEmr(
       fencedEmr(aws, () => lock.assertHeld()),
       {
