@@ -1,8 +1,9 @@
-// `npm run bench`: rollover timings and EMR call counts of the action (dist/index.js, run as the
-// GitHub runner runs it) on the local stack, against a naive baseline (baseline.ts) in the same run.
+// `npm run bench -- baseline`: rollover timings and EMR call counts of the action (dist/index.js,
+// run as the GitHub runner runs it) on the local stack, against a naive baseline (../baseline.ts)
+// in the same run.
 //
-//   npm run bench                      5 rollovers of each
-//   npm run bench -- --runs 3 --json bench.json [--jar-mb 40] [--stable-for 2s] [--verbose]
+//   npm run bench -- baseline          5 rollovers of each
+//   npm run bench -- baseline --runs 3 --json bench.json [--jar-mb 40] [--stable-for 2s] [--verbose]
 //
 // Every figure comes from what the bench can observe from outside the tools: the EMR emulator
 // (step state history, YARN process exits), a recording proxy in front of it (when each EMR call
@@ -10,19 +11,31 @@
 // they arrive. Definitions are printed under the table.
 import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
 import AdmZip from 'adm-zip'
 import { EMRClient } from '@aws-sdk/client-emr'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
-import { naiveRollover, type NaiveRolloverResult } from './baseline.ts'
-import { JAR_CONFIG_ENTRY, type ActivityEvent, type DriverConfig } from './contract.ts'
-import type { Invariants } from './invariants.ts'
-import type { ActionRun } from './run-action.ts'
-import { listAllKeys } from './s3-read.ts'
-import { startStack, type Stack } from './stack.ts'
+import { naiveRollover, type NaiveRolloverResult } from '../baseline.ts'
+import { JAR_CONFIG_ENTRY, type ActivityEvent, type DriverConfig } from '../contract.ts'
+import { listAllKeys } from '../s3-read.ts'
+import { startStack, type Stack } from '../stack.ts'
+import { EmrRecorder } from './emr-recorder.ts'
+import {
+  batchesOf,
+  cell,
+  dataVerdict,
+  durationMs,
+  expectSuccess,
+  positiveInt,
+  ratio,
+  sleep,
+  stat,
+  type Stat,
+  until,
+  UsageError,
+  value,
+} from './measure.ts'
 
 // ------------------------------------------------------------------ options
 
@@ -44,7 +57,7 @@ function parseArgs(argv: string[]): Options {
     const arg = argv[i] as string
     const value = () => {
       const v = argv[++i]
-      if (v === undefined) throw new Error(`${arg} needs a value`)
+      if (v === undefined) throw new UsageError(`${arg} needs a value`)
       return v
     }
     if (arg === '--runs') options.runs = positiveInt(arg, value())
@@ -55,137 +68,12 @@ function parseArgs(argv: string[]): Options {
       durationMs(options.stableFor)
     } else if (arg === '--verbose') options.verbose = true
     else {
-      throw new Error(
-        `unknown argument ${arg}\nusage: npm run bench -- [--runs N] [--json FILE] [--jar-mb MB] [--stable-for 2s] [--verbose]`,
+      throw new UsageError(
+        `unknown argument ${arg}\nusage: npm run bench -- baseline [--runs N] [--json FILE] [--jar-mb MB] [--stable-for 2s] [--verbose]`,
       )
     }
   }
   return options
-}
-
-/** `2s`, `2m`, `1m30s`: enough of the action's duration syntax for --stable-for. */
-function durationMs(text: string): number {
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000 }
-  const parts = [...text.matchAll(/(\d+)(h|m|s)/g)]
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-    throw new Error(`--stable-for: expected a duration like 2s, 2m or 1m30s, got ${text}`)
-  }
-  return parts.reduce((ms, p) => ms + Number(p[1]) * (units[p[2] as string] as number), 0)
-}
-
-function positiveInt(name: string, text: string): number {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${name}: expected a positive integer, got ${text}`)
-  return n
-}
-
-// ------------------------------------------------------------------ EMR recording proxy
-
-interface EmrCall {
-  readonly op: string
-  readonly clusterId?: string
-  readonly stepId?: string
-  /** Received from the client / answered by the emulator. */
-  readonly receivedAt: number
-  readonly answeredAt: number
-  readonly status: number
-  /** DescribeStep: the state answered. */
-  readonly state?: string
-  /** AddJobFlowSteps: the step ids answered. */
-  readonly stepIds?: readonly string[]
-}
-
-/** Forwards every EMR call to the emulator and records when it came and what it answered. */
-class EmrRecorder {
-  readonly calls: EmrCall[] = []
-  private readonly server: Server
-  private readonly upstream: URL
-
-  private constructor(upstream: URL) {
-    this.upstream = upstream
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        const receivedAt = Date.now()
-        const body = Buffer.concat(chunks)
-        const headers: IncomingHttpHeaders = { ...req.headers, host: this.upstream.host }
-        const forward = request(
-          {
-            host: this.upstream.hostname,
-            port: this.upstream.port,
-            method: req.method,
-            path: req.url,
-            headers,
-          },
-          (up) => {
-            const out: Buffer[] = []
-            up.on('data', (c: Buffer) => out.push(c))
-            up.on('end', () => {
-              const answer = Buffer.concat(out)
-              this.record(req.headers, body, up.statusCode ?? 0, answer, receivedAt)
-              res.writeHead(up.statusCode ?? 502, up.headers)
-              res.end(answer)
-            })
-          },
-        )
-        forward.on('error', (error) => {
-          res.writeHead(502, { 'content-type': 'text/plain' })
-          res.end(String(error))
-        })
-        forward.end(body)
-      })
-    })
-  }
-
-  static async start(upstream: string): Promise<EmrRecorder> {
-    const recorder = new EmrRecorder(new URL(upstream))
-    await new Promise<void>((resolve) => recorder.server.listen(0, '127.0.0.1', resolve))
-    return recorder
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
-  }
-
-  private record(
-    headers: IncomingHttpHeaders,
-    body: Buffer,
-    status: number,
-    answer: Buffer,
-    receivedAt: number,
-  ): void {
-    const target = String(headers['x-amz-target'] ?? '')
-    if (!target.startsWith('ElasticMapReduce.')) return
-    const parse = (b: Buffer): Record<string, unknown> => {
-      try {
-        return JSON.parse(b.toString('utf8')) as Record<string, unknown>
-      } catch {
-        return {}
-      }
-    }
-    const input = parse(body)
-    const output = parse(answer) as {
-      Step?: { Status?: { State?: string } }
-      StepIds?: string[]
-    }
-    this.calls.push({
-      op: target.slice('ElasticMapReduce.'.length),
-      clusterId: (input.ClusterId ?? input.JobFlowId) as string | undefined,
-      stepId: input.StepId as string | undefined,
-      receivedAt,
-      answeredAt: Date.now(),
-      status,
-      state: output.Step?.Status?.State,
-      stepIds: output.StepIds,
-    })
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
-  }
 }
 
 // ------------------------------------------------------------------ measurements
@@ -298,8 +186,6 @@ function measure(
 
 // ------------------------------------------------------------------ helpers
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** A jar of realistic size: the driver's config plus an incompressible (random, stored) blob. */
 async function bigJar(dir: string, version: string, mb: number): Promise<string> {
   await mkdir(dir, { recursive: true })
@@ -315,58 +201,7 @@ async function bigJar(dir: string, version: string, mb: number): Promise<string>
   return path
 }
 
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
-function batchesOf(events: readonly ActivityEvent[], stepId: string): number {
-  return events.filter((e) => e.event === 'batch-end' && e.stepId === stepId).length
-}
-
-function expectSuccess(run: ActionRun, what: string): void {
-  if (run.exitCode === 0) return
-  const error = /^::error::(.*)$/m.exec(run.stdout)?.[1]
-  throw new Error(`${what} failed (exit ${run.exitCode}): ${error ?? run.stderr.slice(-1000)}`)
-}
-
-/** Completed batches tile [0, committed) once each; no loss, overlap or second live driver. */
-function dataVerdict(v: Invariants): string | undefined {
-  const done = v.batches.filter((b) => b.completed).sort((a, b) => a.start - b.start)
-  let next = 0
-  for (const b of done) {
-    if (b.start !== next) return `gap or repeat at offset ${next}`
-    next = b.end
-  }
-  if (next !== v.committedOffset)
-    return `batches end at ${next}, checkpoint at ${v.committedOffset}`
-  if (!v.ok)
-    return `lost ${v.lostOffsets.length}, corrupt ${v.corruptBatches.length}, overlaps ${v.overlaps.length}`
-  if (v.duplicateBatches.length) return `${v.duplicateBatches.length} batches processed twice`
-  if (v.driverOverlaps.length) return 'two drivers alive at once'
-  return undefined
-}
-
 // ------------------------------------------------------------------ statistics and table
-
-interface Stat {
-  readonly median: number
-  readonly min: number
-  readonly max: number
-}
-
-function stat(values: readonly number[]): Stat {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[mid] as number)
-      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-  return { median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN }
-}
 
 const METRICS = [
   ['drain', 'drainMs', 's'],
@@ -388,27 +223,13 @@ function summarize(samples: readonly Sample[]): Record<MetricKey, Stat> {
   return out
 }
 
-function value(v: number, unit: 's' | 'n' | 'r'): string {
-  if (!Number.isFinite(v)) return '—'
-  if (unit === 's') return v < 10_000 ? `${(v / 1000).toFixed(2)}` : `${(v / 1000).toFixed(1)}`
-  if (unit === 'n') return Number.isInteger(v) ? String(v) : v.toFixed(1)
-  return v.toFixed(2)
-}
-
-function cell(s: Stat, unit: 's' | 'n' | 'r'): string {
-  const suffix = unit === 's' ? ' s' : unit === 'r' ? '/s' : ''
-  const range = s.min === s.max ? '' : ` (${value(s.min, unit)}–${value(s.max, unit)})`
-  return `${value(s.median, unit)}${suffix}${range}`
-}
-
-function ratio(baseline: number, action: number): string {
-  if (!Number.isFinite(baseline) || !Number.isFinite(action)) return '—'
-  if (action === 0) return baseline === 0 ? '×1' : '∞'
-  const r = baseline / action
-  return `×${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(2)}`
-}
-
 // ------------------------------------------------------------------ the bench
+
+/** `npm run bench -- baseline [...]`: the action against the naive baseline. Exit code. */
+export async function baselineBench(argv: string[]): Promise<number> {
+  const options = parseArgs(argv)
+  return main(options)
+}
 
 async function main(options: Options): Promise<number> {
   const started = Date.now()
@@ -671,27 +492,3 @@ async function main(options: Options): Promise<number> {
     await stack.stop()
   }
 }
-
-let interrupted = false
-process.once('SIGINT', () => {
-  interrupted = true
-  process.stderr.write('\ninterrupted: stopping the drivers, moto and the emulator…\n')
-})
-
-let options: Options
-try {
-  options = parseArgs(process.argv.slice(2))
-} catch (error) {
-  console.error((error as Error).message)
-  process.exit(2)
-}
-main(options).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    if (interrupted) return
-    console.error(`✘ ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
-    process.exitCode = 1
-  },
-)
