@@ -574,8 +574,9 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
             new ListObjectsV2Command({ Bucket: stack.bucket, ContinuationToken: token }),
           )
           for (const o of out.Contents ?? []) {
-            // The running driver's own stream output is not the action's doing.
-            if (!o.Key?.startsWith(`streams/${app.name}/`)) {
+            // The running driver's own stream output and progress reports are not the action's
+            // doing (the action never writes a `.progress`).
+            if (!o.Key?.startsWith(`streams/${app.name}/`) && !o.Key?.endsWith('.progress')) {
               all.push(`${o.Key} ${o.ETag} ${o.LastModified?.toISOString()}`)
             }
           }
