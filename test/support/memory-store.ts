@@ -35,7 +35,11 @@ const MUTATING = new Set(['putText', 'delete', 'uploadFile'])
 export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>()
   readonly calls: StoreCall[] = []
-  /** URIs that getBytes refuses with AccessDenied, as S3 does without s3:GetObject. */
+  /**
+   * URIs whose reads S3 refuses with AccessDenied (no s3:GetObject, or a KMS key the role may not
+   * use): getBytes always; getText once the object exists (with s3:ListBucket a missing key is a
+   * 404 either way).
+   */
   readonly denied = new Set<string>()
   private version = 0
   /** Hook to inject failures or races: runs before each call; may throw, or hang. */
@@ -118,6 +122,7 @@ export class MemoryStore implements ObjectStore {
   async getText(location: S3Location, options?: RequestOptions): Promise<ObjectText | undefined> {
     await this.record('getText', location, options)
     const o = this.objects.get(uriOf(location))
+    if (o && this.denied.has(uriOf(location))) throw new AccessDenied(location, 'AccessDenied')
     return (
       o && {
         body: o.body,
