@@ -19,6 +19,8 @@ export interface RollbackTarget {
   readonly step: StepSpec
   readonly stepId?: string
   readonly executionRoleArn?: string
+  /** The cluster the target step ran on, when the record says (default: this run's). */
+  readonly clusterId?: string
   readonly jarUri?: string
   /** current.json (the last verified deployment), or the step that ran when none was recorded. */
   readonly source: 'current.json' | 'running step'
@@ -38,6 +40,7 @@ export async function rollbackTarget(
     return {
       step: current.step,
       ...(current.stepId ? { stepId: current.stepId } : {}),
+      ...(current.clusterId ? { clusterId: current.clusterId } : {}),
       ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
       jarUri: current.jarUri ?? jarOfStep(current.step.args),
       source: 'current.json',
@@ -125,6 +128,7 @@ export async function restorePrevious(
   const step = retargetStep(previous.step, { app: ctx.app, deploymentId: rollbackId, markerUri })
   const from = previous.stepId ? `${previous.stepId} (${previous.source})` : previous.source
   log.warning(`${what} Rolling back to the configuration of ${from}.`)
+  const role = previous.executionRoleArn ?? (await roleFromEmr(ctx, previous))
   const launched = await ctx.phases.run('Rollback', async (phase) => {
     const l = await submit(ctx, {
       deploymentId: rollbackId,
@@ -133,7 +137,7 @@ export async function restorePrevious(
       jarUri: previous.jarUri ?? jarOfStep(previous.step.args) ?? 'unknown',
       rollbackOf: ctx.deploymentId,
       // The previous step's own role: the input may name the new version's.
-      ...(previous.executionRoleArn ? { executionRoleArn: previous.executionRoleArn } : {}),
+      ...(role ? { executionRoleArn: role } : {}),
     })
     report.rollback = l
     await verifyOrExplain(ctx, l)
@@ -154,4 +158,24 @@ export async function restorePrevious(
   throw new RolloverFailed(
     `${what} Rolled back: ${launched.stepId} runs the previous version again.`,
   )
+}
+
+/**
+ * The role a step ran as, from DescribeStep, when the target does not carry it (ListSteps'
+ * summaries have no role, and a record written without one). Asked only when a rollback happens.
+ */
+async function roleFromEmr(
+  ctx: RolloverContext,
+  previous: RollbackTarget,
+): Promise<string | undefined> {
+  if (!previous.stepId) return undefined
+  try {
+    const step = await ctx.emr.describeStep(previous.clusterId ?? ctx.clusterId, previous.stepId)
+    return step.executionRoleArn
+  } catch (error) {
+    ctx.log.warning(
+      `Could not read the runtime role of ${previous.stepId} (${describeError(error)}): the rollback step runs as 'execution-role-arn'.`,
+    )
+    return undefined
+  }
 }
