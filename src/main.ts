@@ -8,7 +8,7 @@ import { AwsEmr, createEmrClient } from './aws/emr.ts'
 import { createDeploymentReporter, type DeploymentReporter } from './report/github-deployment.ts'
 import { parseSettings } from './settings/inputs.ts'
 
-import { newReport, type RunReport } from './rollover/report.ts'
+import { actedOnTheApp, newReport, type RunReport } from './rollover/report.ts'
 import { runRollover } from './rollover/run.ts'
 import { timingsFromEnv, type Timings } from './rollover/timings.ts'
 import { createS3Client, S3ObjectStore } from './aws/s3.ts'
@@ -85,9 +85,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } catch (error) {
     report.status = 'failed'
     report.error = error instanceof Error ? error.message : String(error)
-    if (!report.phases.some((p) => p.name === 'Stop')) {
-      report.error += ' Nothing was stopped or submitted.'
-    }
+    if (!actedOnTheApp(report)) report.error += ' Nothing was stopped or submitted.'
     if (!(error instanceof UserError)) core.debug(error instanceof Error ? (error.stack ?? '') : '')
   } finally {
     process.off('SIGINT', onSignal)

@@ -69,7 +69,12 @@ function stoppedText(report: RunReport): string {
     const found = report.found?.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ')
     return `not stopped: ${found || 'see the error above'}`
   }
-  if (report.previous.length === 0) return 'nothing was running'
+  if (report.previous.length === 0) {
+    // Failed before the Stop (a standby that never got ready, a refusal): what ran still runs.
+    const untouched = report.phases.some((p) => p.name === 'Stop') ? [] : (report.found ?? [])
+    if (untouched.length === 0) return 'nothing was running'
+    return `nothing: ${untouched.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ')} (not touched)`
+  }
   const how = report.forcedStop ? ' (forced: YARN kill)' : ''
   return (
     report.previous

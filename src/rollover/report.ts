@@ -145,6 +145,14 @@ export interface RunReport {
   emrCalls?: number
 }
 
+/**
+ * Whether the run reached a phase that changes the app: the Stop (stop-start) or the Submit
+ * (standby submits before it stops). Before either, nothing was stopped or submitted.
+ */
+export function actedOnTheApp(report: RunReport): boolean {
+  return report.phases.some((p) => p.name === 'Stop' || p.name === 'Submit')
+}
+
 export function newReport(deploymentId: string, appName: string, region?: string): RunReport {
   return {
     deploymentId,

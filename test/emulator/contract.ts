@@ -13,7 +13,8 @@ export const SPARK_SUBMIT_FAILED_EXIT = 101
  * How a test jar's driver behaves (README, "The driver"):
  * - ok: honours the contract; slow-drain: keeps processing `drainMs` after its marker is gone;
  * - crash-after-start: exits `crashExitCode` (1) `crashAfterMs` after start, in attempts up to
- *   `crashAttempts` (all); ignore-marker: never looks at its marker;
+ *   `crashAttempts` (all); in `mode: standby` it does so before writing `.ready` (a build that
+ *   fails at start-up is never ready); ignore-marker: never looks at its marker;
  * - ack-and-stay: writes `.stopped` when its marker is gone, then neither exits nor processes;
  * - stuck-after-start: RUNNING, never commits a batch, reports no progress (honours its marker);
  * - gap / overlap: starts `records` after / before the checkpoint (skips / re-reads records);
@@ -62,6 +63,8 @@ export interface SourceConfig {
 export const DEFAULT_BATCH_SIZE = 10
 export const DEFAULT_BATCH_MS = 100
 export const DEFAULT_MARKER_POLL_MS = 250
+/** A standby's look at its marker, at most: the driver library's standbyPollInterval default. */
+export const DEFAULT_STANDBY_POLL_MS = 1000
 export const DEFAULT_PROGRESS_MS = 1000
 
 export type ActivityEventName =

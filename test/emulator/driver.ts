@@ -13,6 +13,7 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_MARKER_POLL_MS,
   DEFAULT_PROGRESS_MS,
+  DEFAULT_STANDBY_POLL_MS,
   availableOffset,
   outputKey,
   parseS3Uri,
@@ -132,14 +133,29 @@ async function main(): Promise<void> {
     triggerIntervalMs: Math.max(1, Math.round((batchSize * 1000) / source.ratePerSec)),
   }
 
+  const crashes =
+    config.behavior === 'crash-after-start' && attempt <= (config.crashAttempts ?? Infinity)
   if (marker && watches && markerText !== undefined && markerMode(markerText) === 'standby') {
-    // Spark is up; no checkpoint is read and nothing processed until the marker says run.
+    if (crashes) {
+      // A build that fails at start-up fails in standby too, before it is ready: it never
+      // writes `.ready` (otherwise a standby could never fail, whatever its build).
+      await sleep(config.crashAfterMs ?? 500)
+      activity('crash')
+      die(
+        'java.lang.IllegalStateException: simulated crash (crash-after-start)',
+        config.crashExitCode ?? 1,
+      )
+    }
+    // Spark is up; no checkpoint is read and nothing processed until the marker says run. The
+    // marker is read as often as the library's spark.rollover.standbyPollInterval (1 s) says,
+    // or the watch's poll when that is faster: the downtime of a switch waits for this look.
+    const standbyPollMs = Math.min(pollMs, DEFAULT_STANDBY_POLL_MS)
     await writeReady(marker, id)
     activity('ready')
     log(`standby: ${markerUri} says standby, waiting for run`)
     for (;;) {
-      await sleep(pollMs)
-      const text = await readMarker(marker, pollMs)
+      await sleep(standbyPollMs)
+      const text = await readMarker(marker, standbyPollMs)
       if (text === undefined) {
         // Retired before it ran: no checkpoint read, no batch; `.stopped` says so.
         if (reports) await writeStopped(marker, retiredBody(id))
@@ -168,7 +184,7 @@ async function main(): Promise<void> {
     `version ${version} (${config.behavior}) attempt ${attempt} resuming ${stateUri} at offset ${offset}`,
   )
 
-  if (config.behavior === 'crash-after-start' && attempt <= (config.crashAttempts ?? Infinity)) {
+  if (crashes) {
     setTimeout(() => {
       activity('crash', { offset })
       die(

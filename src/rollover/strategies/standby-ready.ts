@@ -12,6 +12,13 @@ import { failureText, stepWatch } from '../verify-step.ts'
 
 export type Readiness = { readonly ok: true } | { readonly ok: false; readonly why: string }
 
+/**
+ * DescribeStep tokens this wait leaves in the run's budget for the Stop that follows: confirming
+ * the old step's end is part of the downtime (the switch waits for it), and a wait of a minute
+ * or more, looking at EMR faster than the budget refills, would otherwise have spent them all.
+ */
+export const STOP_RESERVE_CALLS = 3
+
 export async function awaitReady(ctx: RolloverContext, launched: Launched): Promise<Readiness> {
   const { clock, timings, settings, log } = ctx
   const stepId = launched.stepId as string
@@ -42,7 +49,12 @@ export async function awaitReady(ctx: RolloverContext, launched: Launched): Prom
         why: 'it committed batches before it was switched to run: it does not honour mode: standby (its jar lacks the driver library?), and ran beside the old driver',
       }
     }
-    if (clock.monotonic() - lastEmr >= emrEvery) {
+    // EMR is skipped, not waited for, while it would eat into the Stop's reserve: `.ready` is
+    // watched meanwhile, and a failed step is seen a refill later.
+    const emrDue =
+      clock.monotonic() - lastEmr >= emrEvery &&
+      ctx.emrBudget.msUntilAvailable(STOP_RESERVE_CALLS + 1) === 0
+    if (emrDue) {
       lastEmr = clock.monotonic()
       try {
         // Retried for one interval at most: `.ready` is what this wait is about.

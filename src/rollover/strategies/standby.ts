@@ -63,6 +63,10 @@ export async function standby(ctx: RolloverContext, launch: NewLaunch): Promise<
     return r
   })
   if (!ready.ok) {
+    // Recorded as what it is (the summary and the record would call it "not verified, may be
+    // running" otherwise): it never got ready, and it is retired.
+    launched.outcome = 'failed-to-start'
+    launched.failure = ready.why
     await retireStandby(ctx, launchCandidate(ctx, launched), launched.marker, 'the new standby')
     throw new RolloverFailed(
       `The new version's standby driver ${launched.stepId} is not ready: ${ready.why}. It was retired. Nothing changed: ${old.length > 0 ? `the running driver (${old.map(describeCandidate).join(', ')}) was never touched` : 'nothing of the app ran, nor runs now'}.`,
