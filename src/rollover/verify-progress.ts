@@ -58,12 +58,20 @@ export async function verifyByProgress(
   let step: StepInfo | undefined
   let lastEmrCheck = -Infinity
   /**
-   * One look: EMR when due, then the report in S3 always (last, so that a slow EMR answer does
-   * not make the driver look silent). A terminal step ends the watch. EMR is retried for one
-   * interval at most: the report is what this watch is about.
+   * One look: EMR when due (and, unless `ask-emr`, only while the driver is not seen
+   * committing), then the report in S3 always (last, so that a slow EMR answer does not make the
+   * driver look silent). A terminal step ends the watch. EMR is retried for one interval at
+   * most: the report is what this watch is about.
    */
-  const look = async (): Promise<StepInfo | undefined> => {
-    if (clock.monotonic() - lastEmrCheck >= emrEvery) {
+  const look = async (
+    mode: 'unless-committing' | 'ask-emr' = 'unless-committing',
+  ): Promise<StepInfo | undefined> => {
+    // A driver that committed a batch within the last interval is running: EMR's quota (shared
+    // with every rollover on the account, some of whose apps are down) is left to others.
+    const committing =
+      progress.latest !== undefined && clock.monotonic() - progress.lastCommitSeen < emrEvery
+    const skip = mode === 'unless-committing' && committing
+    if (!skip && clock.monotonic() - lastEmrCheck >= emrEvery) {
       lastEmrCheck = clock.monotonic()
       try {
         step = await withDeadline(lastEmrCheck + emrEvery, () => watch.describe(), {
@@ -141,14 +149,21 @@ export async function verifyByProgress(
   const atEnd = progress.latest?.batchId
   const confirmBy = clock.monotonic() + settings.startTimeoutMs
   lastEmrCheck = -Infinity
+  let beingCancelled = false
   for (;;) {
-    const ended = await look()
+    const ended = await look('ask-emr')
     if (ended) return died(ended)
+    // Someone cancels the step (the console, another tool): it is no deployment, whatever its
+    // driver still commits; wait for EMR to end it, or say it was not verified.
+    beingCancelled ||= step?.state === 'CANCEL_PENDING'
     const advanced = progress.latest?.batchId !== undefined && progress.latest.batchId !== atEnd
-    if (advanced || (step && !isTerminal(step.state) && lastEmrCheck >= windowEnd)) break
+    const running = step?.state === 'RUNNING' && lastEmrCheck >= windowEnd
+    if (!beingCancelled && (advanced || running)) break
     if (clock.monotonic() >= confirmBy) {
       launch.outcome = 'not-verified'
-      launch.failure = `step ${stepId} committed no batch after stable-for and EMR did not answer for ${formatDuration(settings.startTimeoutMs)}; it may still run: check it in the EMR console`
+      launch.failure = beingCancelled
+        ? `step ${stepId} is being cancelled (CANCEL_PENDING for ${formatDuration(settings.startTimeoutMs)}): someone cancelled it, and its driver may still run: check it in the EMR console`
+        : `step ${stepId} committed no batch after stable-for and EMR did not answer for ${formatDuration(settings.startTimeoutMs)}; it may still run: check it in the EMR console`
       return
     }
     step = undefined

@@ -29,6 +29,9 @@ describe('throttling', () => {
   it('rides out ThrottlingException on DescribeStep during stop and verify', async () => {
     const w = makeWorld()
     const old = seedDeployment(w, 'd-001', { ack: false, drainMs: 30_000 })
+    // The new driver initialises for a while: EMR is what verify asks until it commits (a driver
+    // seen committing answers for itself).
+    w.emr.queue({ initMs: 90_000 })
     // The first three DescribeStep calls about each step, and every fourth after that, throttled.
     const seen = new Map<string, number>()
     w.emr.throttleWhen((call) => {
@@ -62,6 +65,7 @@ describe('throttling', () => {
   it('backs off after each throttle instead of retrying at the same pace', async () => {
     const w = makeWorld()
     const old = seedDeployment(w, 'd-001')
+    w.emr.queue({ initMs: 60_000 }) // EMR is asked while the new driver has not committed yet
     // The first three DescribeStep calls about the new step (verify polls every second) throttled.
     let n = 0
     w.emr.throttleWhen((c) => c.op === 'describeStep' && c.stepId !== old.step.id && ++n <= 3)
