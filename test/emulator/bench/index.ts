@@ -11,6 +11,8 @@ type Bench = (argv: string[]) => Promise<number>
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   baseline: async () => baselineBench,
+  matrix: async () => (await import('./matrix.ts')).matrixBench,
+  strategies: async () => (await import('./strategies.ts')).strategiesBench,
 }
 
 function pick(argv: string[]): { bench: () => Promise<Bench>; rest: string[] } {
@@ -24,7 +26,12 @@ function pick(argv: string[]): { bench: () => Promise<Bench>; rest: string[] } {
     }
     return { bench, rest }
   }
-  return { bench: BENCHES.baseline as () => Promise<Bench>, rest: argv }
+  // Options of the matrix bench without a name: `npm run bench -- --apps 20`.
+  if (argv.some((a) => ['--apps', '--max-parallel', '--clusters'].includes(a))) {
+    return { bench: BENCHES.matrix as () => Promise<Bench>, rest: argv }
+  }
+  // No bench name: the default one, standby vs stop-start.
+  return { bench: BENCHES.strategies as () => Promise<Bench>, rest: argv }
 }
 
 let interrupted = false
