@@ -75686,6 +75686,13 @@ function parseSettings(read, env = {}) {
 // What a run did, phase by phase: the source of the outputs, the job summary and the deployment
 // record. Kept as plain data so every consumer renders the same facts.
 
+/**
+ * Whether the run reached a phase that changes the app: the Stop (stop-start) or the Submit
+ * (standby submits before it stops). Before either, nothing was stopped or submitted.
+ */
+function actedOnTheApp(report) {
+    return report.phases.some((p) => p.name === 'Stop' || p.name === 'Submit');
+}
 function newReport(deploymentId, appName, region) {
     return {
         deploymentId,
@@ -79790,12 +79797,17 @@ async function verifyByProgress(ctx, launch, watch, check) {
     let step;
     let lastEmrCheck = -Infinity;
     /**
-     * One look: EMR when due, then the report in S3 always (last, so that a slow EMR answer does
-     * not make the driver look silent). A terminal step ends the watch. EMR is retried for one
-     * interval at most: the report is what this watch is about.
+     * One look: EMR when due (and, unless `ask-emr`, only while the driver is not seen
+     * committing), then the report in S3 always (last, so that a slow EMR answer does not make the
+     * driver look silent). A terminal step ends the watch. EMR is retried for one interval at
+     * most: the report is what this watch is about.
      */
-    const look = async () => {
-        if (clock.monotonic() - lastEmrCheck >= emrEvery) {
+    const look = async (mode = 'unless-committing') => {
+        // A driver that committed a batch within the last interval is running: EMR's quota (shared
+        // with every rollover on the account, some of whose apps are down) is left to others.
+        const committing = progress.latest !== undefined && clock.monotonic() - progress.lastCommitSeen < emrEvery;
+        const skip = mode === 'unless-committing' && committing;
+        if (!skip && clock.monotonic() - lastEmrCheck >= emrEvery) {
             lastEmrCheck = clock.monotonic();
             try {
                 step = await withDeadline(lastEmrCheck + emrEvery, () => watch.describe(), {
@@ -79861,16 +79873,23 @@ async function verifyByProgress(ctx, launch, watch, check) {
     const atEnd = progress.latest?.batchId;
     const confirmBy = clock.monotonic() + settings.startTimeoutMs;
     lastEmrCheck = -Infinity;
+    let beingCancelled = false;
     for (;;) {
-        const ended = await look();
+        const ended = await look('ask-emr');
         if (ended)
             return died(ended);
+        // Someone cancels the step (the console, another tool): it is no deployment, whatever its
+        // driver still commits; wait for EMR to end it, or say it was not verified.
+        beingCancelled ||= step?.state === 'CANCEL_PENDING';
         const advanced = progress.latest?.batchId !== undefined && progress.latest.batchId !== atEnd;
-        if (advanced || (step && !isTerminal(step.state) && lastEmrCheck >= windowEnd))
+        const running = step?.state === 'RUNNING' && lastEmrCheck >= windowEnd;
+        if (!beingCancelled && (advanced || running))
             break;
         if (clock.monotonic() >= confirmBy) {
             launch.outcome = 'not-verified';
-            launch.failure = `step ${stepId} committed no batch after stable-for and EMR did not answer for ${formatDuration(settings.startTimeoutMs)}; it may still run: check it in the EMR console`;
+            launch.failure = beingCancelled
+                ? `step ${stepId} is being cancelled (CANCEL_PENDING for ${formatDuration(settings.startTimeoutMs)}): someone cancelled it, and its driver may still run: check it in the EMR console`
+                : `step ${stepId} committed no batch after stable-for and EMR did not answer for ${formatDuration(settings.startTimeoutMs)}; it may still run: check it in the EMR console`;
             return;
         }
         step = undefined;
@@ -80131,6 +80150,7 @@ async function rollbackTarget(ctx, world) {
         return {
             step: current.step,
             ...(current.stepId ? { stepId: current.stepId } : {}),
+            ...(current.clusterId ? { clusterId: current.clusterId } : {}),
             ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
             jarUri: current.jarUri ?? jarOfStep(current.step.args),
             source: 'current.json',
@@ -80195,6 +80215,7 @@ async function restorePrevious(ctx, request) {
     const step = retargetStep(previous.step, { app: ctx.app, deploymentId: rollbackId, markerUri });
     const from = previous.stepId ? `${previous.stepId} (${previous.source})` : previous.source;
     log.warning(`${what} Rolling back to the configuration of ${from}.`);
+    const role = previous.executionRoleArn ?? (await roleFromEmr(ctx, previous));
     const launched = await ctx.phases.run('Rollback', async (phase) => {
         const l = await submit_submit(ctx, {
             deploymentId: rollbackId,
@@ -80203,7 +80224,7 @@ async function restorePrevious(ctx, request) {
             jarUri: previous.jarUri ?? jarOfStep(previous.step.args) ?? 'unknown',
             rollbackOf: ctx.deploymentId,
             // The previous step's own role: the input may name the new version's.
-            ...(previous.executionRoleArn ? { executionRoleArn: previous.executionRoleArn } : {}),
+            ...(role ? { executionRoleArn: role } : {}),
         });
         report.rollback = l;
         await verifyOrExplain(ctx, l);
@@ -80221,6 +80242,22 @@ async function restorePrevious(ctx, request) {
     report.result = 'rolled-back';
     await writeCurrent(store, ctx.layout, report, launched, github);
     throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
+}
+/**
+ * The role a step ran as, from DescribeStep, when the target does not carry it (ListSteps'
+ * summaries have no role, and a record written without one). Asked only when a rollback happens.
+ */
+async function roleFromEmr(ctx, previous) {
+    if (!previous.stepId)
+        return undefined;
+    try {
+        const step = await ctx.emr.describeStep(previous.clusterId ?? ctx.clusterId, previous.stepId);
+        return step.executionRoleArn;
+    }
+    catch (error) {
+        ctx.log.warning(`Could not read the runtime role of ${previous.stepId} (${describeError(error)}): the rollback step runs as 'execution-role-arn'.`);
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/versions.ts
@@ -80268,6 +80305,12 @@ function fromRun(run) {
 
 
 
+/**
+ * DescribeStep tokens this wait leaves in the run's budget for the Stop that follows: confirming
+ * the old step's end is part of the downtime (the switch waits for it), and a wait of a minute
+ * or more, looking at EMR faster than the budget refills, would otherwise have spent them all.
+ */
+const STOP_RESERVE_CALLS = 3;
 async function awaitReady(ctx, launched) {
     const { clock, timings, settings, log } = ctx;
     const stepId = launched.stepId;
@@ -80292,7 +80335,11 @@ async function awaitReady(ctx, launched) {
                 why: 'it committed batches before it was switched to run: it does not honour mode: standby (its jar lacks the driver library?), and ran beside the old driver',
             };
         }
-        if (clock.monotonic() - lastEmr >= emrEvery) {
+        // EMR is skipped, not waited for, while it would eat into the Stop's reserve: `.ready` is
+        // watched meanwhile, and a failed step is seen a refill later.
+        const emrDue = clock.monotonic() - lastEmr >= emrEvery &&
+            ctx.emrBudget.msUntilAvailable(STOP_RESERVE_CALLS + 1) === 0;
+        if (emrDue) {
             lastEmr = clock.monotonic();
             try {
                 // Retried for one interval at most: `.ready` is what this wait is about.
@@ -80386,6 +80433,10 @@ async function standby(ctx, launch) {
         return r;
     });
     if (!ready.ok) {
+        // Recorded as what it is (the summary and the record would call it "not verified, may be
+        // running" otherwise): it never got ready, and it is retired.
+        launched.outcome = 'failed-to-start';
+        launched.failure = ready.why;
         await retireStandby(ctx, launchCandidate(ctx, launched), launched.marker, 'the new standby');
         throw new RolloverFailed(`The new version's standby driver ${launched.stepId} is not ready: ${ready.why}. It was retired. Nothing changed: ${old.length > 0 ? `the running driver (${old.map(describeCandidate).join(', ')}) was never touched` : 'nothing of the app ran, nor runs now'}.`);
     }
@@ -81469,8 +81520,13 @@ function stoppedText(report) {
         const found = report.found?.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ');
         return `not stopped: ${found || 'see the error above'}`;
     }
-    if (report.previous.length === 0)
-        return 'nothing was running';
+    if (report.previous.length === 0) {
+        // Failed before the Stop (a standby that never got ready, a refusal): what ran still runs.
+        const untouched = report.phases.some((p) => p.name === 'Stop') ? [] : (report.found ?? []);
+        if (untouched.length === 0)
+            return 'nothing was running';
+        return `nothing: ${untouched.map((f) => `${code(f.stepId)} still ${f.state}`).join(', ')} (not touched)`;
+    }
     const how = report.forcedStop ? ' (forced: YARN kill)' : '';
     return (report.previous
         .map((p) => `${code(p.stepId)} ${p.state}${p.state === 'COMPLETED' && !how ? ' (stopped cleanly)' : ''}`)
@@ -81865,9 +81921,8 @@ async function run(env = process.env) {
     catch (error) {
         report.status = 'failed';
         report.error = error instanceof Error ? error.message : String(error);
-        if (!report.phases.some((p) => p.name === 'Stop')) {
+        if (!actedOnTheApp(report))
             report.error += ' Nothing was stopped or submitted.';
-        }
         if (!(error instanceof UserError))
             core_debug(error instanceof Error ? (error.stack ?? '') : '');
     }
