@@ -1,5 +1,5 @@
 // Keeps action.yml, the input parser and the README telling the same story.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseSettings } from '../../src/settings/inputs.ts'
 
@@ -82,5 +82,49 @@ describe('action.yml, inputs.ts and README agree', () => {
 
   it.each([...block('outputs').keys()])('README documents output %s', (name) => {
     expect(readme).toMatch(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, 'm'))
+  })
+})
+
+/** The `with:` keys of every step that uses this action in an example workflow. */
+function exampleInputs(workflow: string): string[][] {
+  const lines = workflow.split('\n')
+  const uses: string[][] = []
+  lines.forEach((line, i) => {
+    const step = /^(\s*)(?:- )?uses: your-org\/emr-streaming-rollover@/.exec(line)
+    if (!step) return
+    const withLine = lines.findIndex((l, j) => j > i && /^\s+with:\s*$/.test(l))
+    if (withLine === -1) return
+    const indent = (/^(\s*)/.exec(lines[withLine] as string)?.[1] ?? '').length + 2
+    const keys: string[] = []
+    for (const l of lines.slice(withLine + 1)) {
+      if (l.trim() === '' || l.trim().startsWith('#')) continue
+      const lead = (/^(\s*)/.exec(l)?.[1] ?? '').length
+      if (lead < indent) break
+      const key = new RegExp(`^ {${indent}}([a-z][a-z0-9-]*):`).exec(l)
+      if (key) keys.push(key[1] as string)
+    }
+    uses.push(keys)
+  })
+  return uses
+}
+
+describe('examples/workflows', () => {
+  const dir = new URL('../../examples/workflows/', import.meta.url)
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yml'))
+  const inputs = block('inputs')
+
+  it('the README names every example workflow', () => {
+    for (const file of files) expect(readme).toContain(file.replace(/\.yml$/, ''))
+  })
+
+  it.each(files)('%s gives the action only inputs it declares, and the required ones', (file) => {
+    const steps = exampleInputs(readFileSync(new URL(file, dir), 'utf8'))
+    expect(steps.length).toBeGreaterThan(0)
+    for (const keys of steps) {
+      expect(keys.filter((k) => !inputs.has(k))).toEqual([])
+      for (const required of ['app-name', 'jar', 'main-class', 'marker-prefix']) {
+        expect(keys).toContain(required)
+      }
+    }
   })
 })
