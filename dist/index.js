@@ -66544,7 +66544,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4239);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(708);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -66553,7 +66553,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4239:
+/***/ 708:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -80260,6 +80260,36 @@ async function roleFromEmr(ctx, previous) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/rollover/conclude.ts
+// After verify, what both strategies do with its verdict: a running new driver becomes the
+// verified deployment (current.json, the downtime, the result); a verdict of "not verified" fails
+// without touching anything (it may run fine); anything else rolls back.
+
+
+
+
+
+
+async function concludeRollover(ctx, verdict) {
+    const { report, log } = ctx;
+    const { launched, old, previous, firstDeploy } = verdict;
+    if (launched.outcome === 'running') {
+        recordDowntime(ctx, old, launched);
+        await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
+            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
+        });
+        report.result = firstDeploy ? 'first-deploy' : 'deployed';
+        report.status = 'succeeded';
+        await recordProgress(ctx);
+        return;
+    }
+    if (launched.outcome === 'not-verified') {
+        // It may be running fine: retiring or rolling back on no evidence could make things worse.
+        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
+    }
+    await restorePrevious(ctx, { failed: launched, previous, firstDeploy });
+}
+
 ;// CONCATENATED MODULE: ./src/rollover/versions.ts
 function recordVersions(ctx, world, jarUri) {
     ctx.report.strategy = ctx.settings.strategy;
@@ -80472,20 +80502,7 @@ async function standby(ctx, launch) {
         ...verifyRequestFor(ctx, oldDriver, world.current?.verifiedBy === 'progress'),
         switched: true,
     });
-    if (launched.outcome === 'running') {
-        recordDowntime(ctx, oldDriver, launched);
-        await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
-            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
-        });
-        report.result = firstDeploy ? 'first-deploy' : 'deployed';
-        report.status = 'succeeded';
-        await recordProgress(ctx);
-        return;
-    }
-    if (launched.outcome === 'not-verified') {
-        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
-    }
-    await restorePrevious(ctx, { failed: launched, previous, firstDeploy });
+    await concludeRollover(ctx, { launched, old: oldDriver, previous, firstDeploy });
 }
 /** Drivers whose marker still says `mode: standby`: left waiting by an earlier run. */
 function standbysOf(world) {
@@ -80549,9 +80566,6 @@ async function retireStandby(ctx, candidate, marker, what) {
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/strategies/stop-start.ts
-// The default strategy: stop the old driver, then submit and verify the new one; roll back when
-// it fails. An ordering of the phase functions, nothing more: each phase reads the world first.
-
 
 
 
@@ -80591,21 +80605,7 @@ async function stopStart(ctx, launch) {
         throw new RolloverFailed(`Cancelled: the new step ${launched.stepId} was submitted but not verified. Check it in the EMR console.`);
     }
     await verifyPhase(ctx, launched, verifyRequestFor(ctx, old, world.current?.verifiedBy === 'progress'));
-    if (launched.outcome === 'running') {
-        recordDowntime(ctx, old, launched);
-        await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
-            log.warning(`Could not write current.json: ${describeError(error)}. The deployment itself is done.`);
-        });
-        report.result = firstDeploy ? 'first-deploy' : 'deployed';
-        report.status = 'succeeded';
-        await recordProgress(ctx);
-        return;
-    }
-    if (launched.outcome === 'not-verified') {
-        // It may be running fine: retiring or rolling back on no evidence could make things worse.
-        throw new RolloverFailed(`${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`);
-    }
-    await restorePrevious(ctx, { failed: launched, previous, firstDeploy });
+    await concludeRollover(ctx, { launched, old: old, previous, firstDeploy });
 }
 
 ;// CONCATENATED MODULE: ./src/rollover/run.ts

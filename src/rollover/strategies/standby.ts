@@ -7,19 +7,19 @@ import { formatDuration } from '../../clock.ts'
 import { markerMode } from '../../contract/markers.ts'
 import { submissionKey } from '../../contract/step.ts'
 import { describeError } from '../../errors.ts'
-import { writeCurrent } from '../../report/records.ts'
 import type { RolloverContext } from '../context.ts'
-import { oldDriverOf, recordDowntime, verifyRequestFor } from '../handoff.ts'
+import { oldDriverOf, verifyRequestFor } from '../handoff.ts'
 import { describeCandidate, type DriverCandidate } from '../liveness.ts'
 import { isFirstDeploy, observe, possiblyAlive, type World } from '../observe.ts'
 import { recordProgress } from '../record.ts'
 import { refuseBeforeStop } from '../refusals-under-lock.ts'
 import { launchCandidate } from '../retire.ts'
-import { restorePrevious, rollbackTarget } from '../rollback.ts'
+import { rollbackTarget } from '../rollback.ts'
 import { RolloverFailed } from '../rollover-failed.ts'
 import { StopTimeout, stopDrivers, stopPhase } from '../stop.ts'
 import { removeStaleReports, submit, type Launched, type NewLaunch } from '../submit.ts'
 import { verifyPhase } from '../verify.ts'
+import { concludeRollover } from '../conclude.ts'
 import { recordVersions } from '../versions.ts'
 import { awaitReady } from './standby-ready.ts'
 
@@ -114,24 +114,7 @@ export async function standby(ctx: RolloverContext, launch: NewLaunch): Promise<
     ...verifyRequestFor(ctx, oldDriver, world.current?.verifiedBy === 'progress'),
     switched: true,
   })
-  if (launched.outcome === 'running') {
-    recordDowntime(ctx, oldDriver, launched)
-    await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
-      log.warning(
-        `Could not write current.json: ${describeError(error)}. The deployment itself is done.`,
-      )
-    })
-    report.result = firstDeploy ? 'first-deploy' : 'deployed'
-    report.status = 'succeeded'
-    await recordProgress(ctx)
-    return
-  }
-  if (launched.outcome === 'not-verified') {
-    throw new RolloverFailed(
-      `${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`,
-    )
-  }
-  await restorePrevious(ctx, { failed: launched, previous, firstDeploy })
+  await concludeRollover(ctx, { launched, old: oldDriver, previous, firstDeploy })
 }
 
 interface WaitingStandby {

@@ -1,18 +1,17 @@
 // The default strategy: stop the old driver, then submit and verify the new one; roll back when
 // it fails. An ordering of the phase functions, nothing more: each phase reads the world first.
-import { describeError } from '../../errors.ts'
-import { writeCurrent } from '../../report/records.ts'
 import type { RolloverContext } from '../context.ts'
-import { oldDriverOf, recordDowntime, verifyRequestFor } from '../handoff.ts'
+import { oldDriverOf, verifyRequestFor } from '../handoff.ts'
 import { describeCandidate } from '../liveness.ts'
 import { isFirstDeploy, observe, possiblyAlive } from '../observe.ts'
 import { recordProgress } from '../record.ts'
 import { refuseBeforeStop } from '../refusals-under-lock.ts'
-import { restorePrevious, rollbackTarget } from '../rollback.ts'
+import { rollbackTarget } from '../rollback.ts'
 import { RolloverFailed } from '../rollover-failed.ts'
 import { stopPhase } from '../stop.ts'
 import { removeStaleReports, submitPhase, type NewLaunch } from '../submit.ts'
 import { verifyPhase } from '../verify.ts'
+import { concludeRollover } from '../conclude.ts'
 import { recordVersions } from '../versions.ts'
 
 export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promise<void> {
@@ -49,23 +48,5 @@ export async function stopStart(ctx: RolloverContext, launch: NewLaunch): Promis
     launched,
     verifyRequestFor(ctx, old, world.current?.verifiedBy === 'progress'),
   )
-  if (launched.outcome === 'running') {
-    recordDowntime(ctx, old, launched)
-    await writeCurrent(ctx.store, ctx.layout, report, launched, ctx.github).catch((error) => {
-      log.warning(
-        `Could not write current.json: ${describeError(error)}. The deployment itself is done.`,
-      )
-    })
-    report.result = firstDeploy ? 'first-deploy' : 'deployed'
-    report.status = 'succeeded'
-    await recordProgress(ctx)
-    return
-  }
-  if (launched.outcome === 'not-verified') {
-    // It may be running fine: retiring or rolling back on no evidence could make things worse.
-    throw new RolloverFailed(
-      `${launched.failure}. Not rolled back: nothing says it failed. Re-run to verify again, or check the step.`,
-    )
-  }
-  await restorePrevious(ctx, { failed: launched, previous, firstDeploy })
+  await concludeRollover(ctx, { launched, old: old, previous, firstDeploy })
 }
