@@ -76228,6 +76228,8 @@ class RateBudget {
     tokens;
     updatedAt;
     holdDecreaseUntil = -Infinity;
+    // Tokens lent (lend()) and not yet charged: the next take is let through, then charged twice.
+    lent = 0;
     clock;
     decreaseFactor;
     increasePerSuccess;
@@ -76261,9 +76263,23 @@ class RateBudget {
         this.refill();
         if (this.tokens + EPSILON < this.needed(count))
             return false;
-        this.tokens -= count;
+        this.tokens -= count + this.lent;
+        this.lent = 0;
         this.taken += count;
         return true;
+    }
+    /**
+     * Lets the next take of one token through now, on credit: the budget goes one token into
+     * debt, which the refill repays before anyone else goes. For the one call whose wait is the
+     * app's downtime (the old driver acknowledged its stop, the new one waits for EMR's word that
+     * its step ended): the run's other calls pay for it, the run's average rate does not change.
+     */
+    lend() {
+        this.refill();
+        if (this.lent > 0)
+            return;
+        this.tokens += 1;
+        this.lent = 1;
     }
     /**
      * Waits for `count` tokens, then takes them. A count above the burst waits for a full budget
@@ -78675,6 +78691,8 @@ function statusTicker(ctx, deadline, lastSeen, waitingFor = 'Still waiting') {
 
 
 
+
+
 class StopTimeout extends UserError {
 }
 class StopCancelled extends UserError {
@@ -78788,6 +78806,7 @@ async function waitUntilGone(ctx, targets, deadline) {
     let cancelledAt;
     let lastError;
     const quiet = new ProgressQuiet(ctx);
+    const urgent = urgentLooks(ctx.random);
     const gone = new Set();
     const alive = () => candidates.filter((c) => liveness(c).status !== 'gone');
     const ticker = statusTicker(ctx, deadline, () => alive()
@@ -78815,10 +78834,21 @@ async function waitUntilGone(ctx, targets, deadline) {
             const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)));
             for (const c of asked) {
                 // EMR is skipped, not waited for, while the budget is empty: S3 is watched meanwhile.
-                if (ctx.emrBudget.msUntilAvailable(1) > 0)
-                    break;
+                // Once the driver acknowledged, the app is down until EMR confirms: that look borrows
+                // its token (at a jittered, growing interval while EMR keeps refusing), so that a budget
+                // halved by earlier throttles cannot hold the app down until stop-timeout.
+                if (ctx.emrBudget.msUntilAvailable(1) > 0) {
+                    if (!c.ack || clock.monotonic() < urgent.nextAt)
+                        break;
+                    ctx.emrBudget.lend();
+                }
                 // Retried for one EMR poll interval at most, for the same reason.
-                const step = await withDeadline(clock.monotonic() + timings.emrPollMs, () => ctx.emr.describeStep(c.clusterId, c.stepId), { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) });
+                const step = await withDeadline(clock.monotonic() + timings.emrPollMs, () => ctx.emr.describeStep(c.clusterId, c.stepId), { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) }).catch((error) => {
+                    if (c.ack)
+                        urgent.refused(clock.monotonic());
+                    throw error;
+                });
+                urgent.answered();
                 if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
                     log.info(`${c.stepId} ended ${step.state}.`);
                 candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x));
@@ -78842,12 +78872,33 @@ async function waitUntilGone(ctx, targets, deadline) {
         maxIntervalMs: timings.maxPollIntervalMs,
         signal: lostOnly(ctx),
         onTransientError: (error, wait) => {
-            lastError = error;
+            // EMR's own refusal says more than the run's budget declining to retry after it.
+            if (!(error instanceof EmrBudgetSpent) || lastError === undefined)
+                lastError = error;
             log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`);
         },
     });
     return { candidates, lastError };
 }
+/**
+ * When the next borrowed look at EMR may go: at once, then after each refusal a jittered wait
+ * doubling from 1 s to 8 s (EMR's 0.5/s bucket refills a call every 2 s for the whole account).
+ */
+function urgentLooks(random) {
+    let refusals = 0;
+    return {
+        nextAt: -Infinity,
+        refused(now) {
+            refusals += 1;
+            this.nextAt = now + backoffMs(refusals, random, URGENT_BACKOFF);
+        },
+        answered() {
+            refusals = 0;
+            this.nextAt = -Infinity;
+        },
+    };
+}
+const URGENT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 8000 });
 /** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
 function lostOnly(ctx) {
     return ctx.lockLost;
@@ -80781,6 +80832,7 @@ function runScope(deps, report) {
         markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
         ledger: new LedgerStore(deps.store, layout.drivers),
         emrBudget: budgets.of('DescribeStep'),
+        random: deps.random ?? Math.random,
         report,
         phases: new PhaseRunner(report, deps.clock, deps.log),
         cancelled: deps.signal,

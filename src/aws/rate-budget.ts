@@ -47,6 +47,8 @@ export class RateBudget {
   private tokens: number
   private updatedAt: number
   private holdDecreaseUntil = -Infinity
+  // Tokens lent (lend()) and not yet charged: the next take is let through, then charged twice.
+  private lent = 0
 
   private readonly clock: Clock
   private readonly decreaseFactor: number
@@ -82,9 +84,23 @@ export class RateBudget {
   tryTake(count = 1): boolean {
     this.refill()
     if (this.tokens + EPSILON < this.needed(count)) return false
-    this.tokens -= count
+    this.tokens -= count + this.lent
+    this.lent = 0
     this.taken += count
     return true
+  }
+
+  /**
+   * Lets the next take of one token through now, on credit: the budget goes one token into
+   * debt, which the refill repays before anyone else goes. For the one call whose wait is the
+   * app's downtime (the old driver acknowledged its stop, the new one waits for EMR's word that
+   * its step ended): the run's other calls pay for it, the run's average rate does not change.
+   */
+  lend(): void {
+    this.refill()
+    if (this.lent > 0) return
+    this.tokens += 1
+    this.lent = 1
   }
 
   /**

@@ -58,6 +58,8 @@ export interface RunScope extends RunPorts {
   readonly phases: PhaseRunner
   /** The runner's cancellation only. */
   readonly cancelled?: AbortSignal
+  /** Jitter: Math.random unless the caller seeded it. */
+  readonly random: () => number
 }
 
 /** One run on its cluster, holding the deploy lock. */

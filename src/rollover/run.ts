@@ -207,6 +207,7 @@ function runScope(deps: RolloverDeps, report: RunReport): RunScope {
     markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
     ledger: new LedgerStore(deps.store, layout.drivers),
     emrBudget: budgets.of('DescribeStep'),
+    random: deps.random ?? Math.random,
     report,
     phases: new PhaseRunner(report, deps.clock, deps.log),
     cancelled: deps.signal,

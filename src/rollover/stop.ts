@@ -3,6 +3,8 @@
 // then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
 // confirmed gone within stop-timeout fails the run before anything is submitted beside it.
 import { isTerminal } from '../aws/emr-port.ts'
+import { backoffMs } from '../aws/backoff.ts'
+import { EmrBudgetSpent } from '../aws/emr-operations.ts'
 import { withDeadline } from '../aws/deadline.ts'
 import { poll } from '../aws/poll.ts'
 import { formatDuration } from '../clock.ts'
@@ -181,6 +183,7 @@ async function waitUntilGone(
   let cancelledAt: number | undefined
   let lastError: unknown
   const quiet = new ProgressQuiet(ctx)
+  const urgent = urgentLooks(ctx.random)
   const gone = new Set<string>()
   const alive = (): DriverCandidate[] => candidates.filter((c) => liveness(c).status !== 'gone')
   const ticker = statusTicker(ctx, deadline, () =>
@@ -213,13 +216,23 @@ async function waitUntilGone(
       const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)))
       for (const c of asked) {
         // EMR is skipped, not waited for, while the budget is empty: S3 is watched meanwhile.
-        if (ctx.emrBudget.msUntilAvailable(1) > 0) break
+        // Once the driver acknowledged, the app is down until EMR confirms: that look borrows
+        // its token (at a jittered, growing interval while EMR keeps refusing), so that a budget
+        // halved by earlier throttles cannot hold the app down until stop-timeout.
+        if (ctx.emrBudget.msUntilAvailable(1) > 0) {
+          if (!c.ack || clock.monotonic() < urgent.nextAt) break
+          ctx.emrBudget.lend()
+        }
         // Retried for one EMR poll interval at most, for the same reason.
         const step = await withDeadline(
           clock.monotonic() + timings.emrPollMs,
           () => ctx.emr.describeStep(c.clusterId, c.stepId as string),
           { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) },
-        )
+        ).catch((error: unknown) => {
+          if (c.ack) urgent.refused(clock.monotonic())
+          throw error
+        })
+        urgent.answered()
         if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
           log.info(`${c.stepId} ended ${step.state}.`)
         candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x))
@@ -243,12 +256,34 @@ async function waitUntilGone(
     maxIntervalMs: timings.maxPollIntervalMs,
     signal: lostOnly(ctx),
     onTransientError: (error, wait) => {
-      lastError = error
+      // EMR's own refusal says more than the run's budget declining to retry after it.
+      if (!(error instanceof EmrBudgetSpent) || lastError === undefined) lastError = error
       log.info(`EMR/S3 busy (${describeError(error)}); next check in ${formatDuration(wait)}.`)
     },
   })
   return { candidates, lastError }
 }
+
+/**
+ * When the next borrowed look at EMR may go: at once, then after each refusal a jittered wait
+ * doubling from 1 s to 8 s (EMR's 0.5/s bucket refills a call every 2 s for the whole account).
+ */
+function urgentLooks(random: () => number) {
+  let refusals = 0
+  return {
+    nextAt: -Infinity,
+    refused(now: number) {
+      refusals += 1
+      this.nextAt = now + backoffMs(refusals, random, URGENT_BACKOFF)
+    },
+    answered() {
+      refusals = 0
+      this.nextAt = -Infinity
+    },
+  }
+}
+
+const URGENT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 8000 })
 
 /** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
 function lostOnly(ctx: RolloverContext): AbortSignal | undefined {

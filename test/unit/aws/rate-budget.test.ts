@@ -197,3 +197,18 @@ describe('RateBudgets', () => {
     expect(() => new RateBudgets(clockAt0(), 5, 0)).toThrow(/rate must be above 0/)
   })
 })
+
+describe('RateBudget.lend', () => {
+  it('lets one take through an empty budget and leaves a debt of one token', () => {
+    const clock = new FakeClock({ auto: false })
+    const budget = new RateBudget(clock, 2, 0.5)
+    expect(budget.tryTake(2)).toBe(true)
+    expect(budget.tryTake()).toBe(false)
+    budget.lend()
+    budget.lend() // one loan at a time
+    expect(budget.tryTake()).toBe(true)
+    expect(budget.tryTake()).toBe(false)
+    // Two tokens to refill before the next call (the loan and the next one): 4 s at 0.5/s.
+    expect(budget.msUntilAvailable()).toBe(4000)
+  })
+})

@@ -73,15 +73,16 @@ describe('EMR does not confirm', () => {
 describe('cancellation while verifying', () => {
   it('says which step was submitted and for how long it was watched', async () => {
     const w = makeWorld()
-    const old = seedDeployment(w, 'd-001')
+    seedDeployment(w, 'd-001')
     const cancel = new AbortController()
-    w.emr.throttleWhen((c) => {
-      const isNew = c.op === 'describeStep' && c.stepId !== old.step.id
-      if (isNew && seenRunning(w, c) && !cancel.signal.aborted) {
+    // Cancelled while the new driver is watched through stable-for: after a few reads of its
+    // progress (EMR is not asked while it commits, so no DescribeStep marks that moment).
+    let reads = 0
+    w.store.beforeCall = (call) => {
+      if (call.op !== 'getText' || call.uri !== `${markerUri('d-002')}.progress`) return
+      if (++reads === 6 && !cancel.signal.aborted)
         cancel.abort(new UserError('Cancelled (SIGINT).'))
-      }
-      return false
-    })
+    }
 
     const { report, error } = await rollover(w, { signal: cancel.signal })
 

@@ -1,0 +1,34 @@
+// Once the old driver acknowledged its stop, the app is down until EMR confirms its step ended:
+// that look borrows a token from the run's DescribeStep budget instead of waiting out a rate
+// that earlier throttles halved (on the local stack, 30% throttling made a run wait its whole
+// stop-timeout with the driver long gone).
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  disposeWorlds,
+  makeWorld,
+  rollover,
+  seedDeployment,
+} from '../../support/rollover-harness.ts'
+
+afterEach(disposeWorlds)
+
+describe('the stop confirmation of an acknowledged driver', () => {
+  it('comes within seconds of EMR answering again, not after the halved budget refills', async () => {
+    const w = makeWorld()
+    const old = seedDeployment(w, 'd-001', { drainMs: 2_000 }, { ledger: true })
+    // Four throttles of the old step's DescribeStep: the run's rate goes 0.4 → 0.025/s, whose
+    // refill alone would put the next look about 40 s later.
+    let n = 0
+    w.emr.throttleWhen((c) => c.op === 'describeStep' && c.stepId === old.step.id && ++n <= 4)
+
+    const out = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
+
+    expect(out.error).toBeUndefined()
+    const [fresh] = w.emr.submitted
+    const ended = old.step.endedAt ?? Infinity
+    expect(fresh?.createdAt).toBeGreaterThanOrEqual(ended) // still never two drivers
+    expect((fresh?.createdAt ?? Infinity) - ended).toBeLessThan(20_000)
+    const looks = w.emr.callsOf('describeStep').filter((c) => c.stepId === old.step.id)
+    expect(looks.length).toBeLessThanOrEqual(6) // four refused, then answered: no flood
+  })
+})
