@@ -76228,8 +76228,8 @@ class RateBudget {
     tokens;
     updatedAt;
     holdDecreaseUntil = -Infinity;
-    // Tokens lent (lend()) and not yet charged: the next take is let through, then charged twice.
-    lent = 0;
+    // grantOne(): the next take of one token goes through without touching the balance.
+    granted = false;
     clock;
     decreaseFactor;
     increasePerSuccess;
@@ -76261,25 +76261,24 @@ class RateBudget {
     /** Takes `count` tokens if they are there now. A count above the burst needs a full budget. */
     tryTake(count = 1) {
         this.refill();
+        if (this.granted && count === 1) {
+            this.granted = false;
+            this.taken += 1;
+            return true;
+        }
         if (this.tokens + EPSILON < this.needed(count))
             return false;
-        this.tokens -= count + this.lent;
-        this.lent = 0;
+        this.tokens -= count;
         this.taken += count;
         return true;
     }
     /**
-     * Lets the next take of one token through now, on credit: the budget goes one token into
-     * debt, which the refill repays before anyone else goes. For the one call whose wait is the
-     * app's downtime (the old driver acknowledged its stop, the new one waits for EMR's word that
-     * its step ended): the run's other calls pay for it, the run's average rate does not change.
+     * Lets the next take of one token through now without charging the budget: for a call that
+     * is paced by its caller instead (the look that confirms an acknowledged driver's step ended,
+     * whose wait is the app's downtime). Its answer still moves the rate (onThrottled/onSuccess).
      */
-    lend() {
-        this.refill();
-        if (this.lent > 0)
-            return;
-        this.tokens += 1;
-        this.lent = 1;
+    grantOne() {
+        this.granted = true;
     }
     /**
      * Waits for `count` tokens, then takes them. A count above the burst waits for a full budget
@@ -76293,6 +76292,8 @@ class RateBudget {
     /** How long until `count` tokens could be taken at today's rate: 0 when they are there now. */
     msUntilAvailable(count = 1) {
         this.refill();
+        if (this.granted && count === 1)
+            return 0;
         const missing = this.needed(count) - this.tokens;
         return missing <= EPSILON ? 0 : Math.ceil((missing / this.currentRate) * 1000);
     }
@@ -78834,21 +78835,22 @@ async function waitUntilGone(ctx, targets, deadline) {
             const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)));
             for (const c of asked) {
                 // EMR is skipped, not waited for, while the budget is empty: S3 is watched meanwhile.
-                // Once the driver acknowledged, the app is down until EMR confirms: that look borrows
-                // its token (at a jittered, growing interval while EMR keeps refusing), so that a budget
-                // halved by earlier throttles cannot hold the app down until stop-timeout.
+                // Once the driver acknowledged, the app is down until EMR confirms: that look is paced
+                // by its own backoff instead (2-4 s apart, 4-8 s while EMR refuses), so that a
+                // budget halved by earlier throttles cannot hold the app down until stop-timeout.
                 if (ctx.emrBudget.msUntilAvailable(1) > 0) {
                     if (!c.ack || clock.monotonic() < urgent.nextAt)
                         break;
-                    ctx.emrBudget.lend();
+                    ctx.emrBudget.grantOne();
                 }
                 // Retried for one EMR poll interval at most, for the same reason.
                 const step = await withDeadline(clock.monotonic() + timings.emrPollMs, () => ctx.emr.describeStep(c.clusterId, c.stepId), { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) }).catch((error) => {
                     if (c.ack)
-                        urgent.refused(clock.monotonic());
+                        urgent.looked(clock.monotonic(), 'refused');
                     throw error;
                 });
-                urgent.answered();
+                if (c.ack)
+                    urgent.looked(clock.monotonic(), 'answered');
                 if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
                     log.info(`${c.stepId} ended ${step.state}.`);
                 candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x));
@@ -78881,24 +78883,21 @@ async function waitUntilGone(ctx, targets, deadline) {
     return { candidates, lastError };
 }
 /**
- * When the next borrowed look at EMR may go: at once, then after each refusal a jittered wait
- * doubling from 1 s to 8 s (EMR's 0.5/s bucket refills a call every 2 s for the whole account).
+ * When the next look at an acknowledged driver's step may go outside the budget: at once, then
+ * 2-4 s after an answer (EMR refills the account's DescribeStep bucket one call per 2 s), and
+ * 4-8 s after a refusal.
  */
 function urgentLooks(random) {
     let refusals = 0;
     return {
         nextAt: -Infinity,
-        refused(now) {
-            refusals += 1;
-            this.nextAt = now + backoffMs(refusals, random, URGENT_BACKOFF);
-        },
-        answered() {
-            refusals = 0;
-            this.nextAt = -Infinity;
+        looked(now, outcome) {
+            refusals = outcome === 'refused' ? refusals + 1 : 0;
+            this.nextAt = now + backoffMs(refusals + 1, random, URGENT_BACKOFF);
         },
     };
 }
-const URGENT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 8000 });
+const URGENT_BACKOFF = Object.freeze({ baseMs: 4000, capMs: 8000 });
 /** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
 function lostOnly(ctx) {
     return ctx.lockLost;

@@ -47,8 +47,8 @@ export class RateBudget {
   private tokens: number
   private updatedAt: number
   private holdDecreaseUntil = -Infinity
-  // Tokens lent (lend()) and not yet charged: the next take is let through, then charged twice.
-  private lent = 0
+  // grantOne(): the next take of one token goes through without touching the balance.
+  private granted = false
 
   private readonly clock: Clock
   private readonly decreaseFactor: number
@@ -83,24 +83,24 @@ export class RateBudget {
   /** Takes `count` tokens if they are there now. A count above the burst needs a full budget. */
   tryTake(count = 1): boolean {
     this.refill()
+    if (this.granted && count === 1) {
+      this.granted = false
+      this.taken += 1
+      return true
+    }
     if (this.tokens + EPSILON < this.needed(count)) return false
-    this.tokens -= count + this.lent
-    this.lent = 0
+    this.tokens -= count
     this.taken += count
     return true
   }
 
   /**
-   * Lets the next take of one token through now, on credit: the budget goes one token into
-   * debt, which the refill repays before anyone else goes. For the one call whose wait is the
-   * app's downtime (the old driver acknowledged its stop, the new one waits for EMR's word that
-   * its step ended): the run's other calls pay for it, the run's average rate does not change.
+   * Lets the next take of one token through now without charging the budget: for a call that
+   * is paced by its caller instead (the look that confirms an acknowledged driver's step ended,
+   * whose wait is the app's downtime). Its answer still moves the rate (onThrottled/onSuccess).
    */
-  lend(): void {
-    this.refill()
-    if (this.lent > 0) return
-    this.tokens += 1
-    this.lent = 1
+  grantOne(): void {
+    this.granted = true
   }
 
   /**
@@ -116,6 +116,7 @@ export class RateBudget {
   /** How long until `count` tokens could be taken at today's rate: 0 when they are there now. */
   msUntilAvailable(count = 1): number {
     this.refill()
+    if (this.granted && count === 1) return 0
     const missing = this.needed(count) - this.tokens
     return missing <= EPSILON ? 0 : Math.ceil((missing / this.currentRate) * 1000)
   }

@@ -216,12 +216,12 @@ async function waitUntilGone(
       const asked = alive().filter((c) => c.stepId && !(c.step && isTerminal(c.step.state)))
       for (const c of asked) {
         // EMR is skipped, not waited for, while the budget is empty: S3 is watched meanwhile.
-        // Once the driver acknowledged, the app is down until EMR confirms: that look borrows
-        // its token (at a jittered, growing interval while EMR keeps refusing), so that a budget
-        // halved by earlier throttles cannot hold the app down until stop-timeout.
+        // Once the driver acknowledged, the app is down until EMR confirms: that look is paced
+        // by its own backoff instead (2-4 s apart, 4-8 s while EMR refuses), so that a
+        // budget halved by earlier throttles cannot hold the app down until stop-timeout.
         if (ctx.emrBudget.msUntilAvailable(1) > 0) {
           if (!c.ack || clock.monotonic() < urgent.nextAt) break
-          ctx.emrBudget.lend()
+          ctx.emrBudget.grantOne()
         }
         // Retried for one EMR poll interval at most, for the same reason.
         const step = await withDeadline(
@@ -229,10 +229,10 @@ async function waitUntilGone(
           () => ctx.emr.describeStep(c.clusterId, c.stepId as string),
           { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) },
         ).catch((error: unknown) => {
-          if (c.ack) urgent.refused(clock.monotonic())
+          if (c.ack) urgent.looked(clock.monotonic(), 'refused')
           throw error
         })
-        urgent.answered()
+        if (c.ack) urgent.looked(clock.monotonic(), 'answered')
         if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
           log.info(`${c.stepId} ended ${step.state}.`)
         candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x))
@@ -265,25 +265,22 @@ async function waitUntilGone(
 }
 
 /**
- * When the next borrowed look at EMR may go: at once, then after each refusal a jittered wait
- * doubling from 1 s to 8 s (EMR's 0.5/s bucket refills a call every 2 s for the whole account).
+ * When the next look at an acknowledged driver's step may go outside the budget: at once, then
+ * 2-4 s after an answer (EMR refills the account's DescribeStep bucket one call per 2 s), and
+ * 4-8 s after a refusal.
  */
 function urgentLooks(random: () => number) {
   let refusals = 0
   return {
     nextAt: -Infinity,
-    refused(now: number) {
-      refusals += 1
-      this.nextAt = now + backoffMs(refusals, random, URGENT_BACKOFF)
-    },
-    answered() {
-      refusals = 0
-      this.nextAt = -Infinity
+    looked(now: number, outcome: 'answered' | 'refused') {
+      refusals = outcome === 'refused' ? refusals + 1 : 0
+      this.nextAt = now + backoffMs(refusals + 1, random, URGENT_BACKOFF)
     },
   }
 }
 
-const URGENT_BACKOFF = Object.freeze({ baseMs: 1000, capMs: 8000 })
+const URGENT_BACKOFF = Object.freeze({ baseMs: 4000, capMs: 8000 })
 
 /** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
 function lostOnly(ctx: RolloverContext): AbortSignal | undefined {

@@ -32,3 +32,27 @@ describe('the stop confirmation of an acknowledged driver', () => {
     expect(looks.length).toBeLessThanOrEqual(6) // four refused, then answered: no flood
   })
 })
+
+describe('looks outside the budget', () => {
+  it('do not flood EMR while the acknowledged driver’s step stays RUNNING', async () => {
+    const w = makeWorld()
+    // Acknowledges, then takes 30 s to exit: its step stays RUNNING meanwhile.
+    const old = seedDeployment(w, 'd-001', { drainMs: 1_000, exitLagMs: 30_000 }, { ledger: true })
+    let n = 0
+    w.emr.throttleWhen((c) => c.op === 'describeStep' && c.stepId === old.step.id && ++n <= 4)
+
+    const out = await rollover(w, { settings: { stopTimeoutMs: 120_000 } })
+
+    expect(out.error).toBeUndefined()
+    const looks = w.emr
+      .callsOf('describeStep')
+      .filter((c) => c.stepId === old.step.id)
+      .map((c) => c.at)
+    // No more than one look per 2 s (EMR's own refill for the whole account) and a burst.
+    const answered = looks.slice(4) // after the four refusals
+    const span = (answered.at(-1) ?? 0) - (answered[0] ?? 0)
+    expect(span).toBeGreaterThan(20_000)
+    expect(answered.length).toBeLessThanOrEqual(Math.ceil(span / 2_000) + 3)
+    expect(w.emr.submitted[0]?.createdAt).toBeGreaterThanOrEqual(old.step.endedAt ?? Infinity)
+  })
+})
