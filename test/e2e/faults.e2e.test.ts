@@ -17,7 +17,9 @@ import {
  * minute.
  */
 const SHORT_LEASE = {
-  ROLLOVER_TIMINGS: JSON.stringify({ lockLeaseMs: 6_000, lockRenewEveryMs: 2_000 }),
+  // Short enough for a re-run to wait it out in a test, long enough that a renewal every 2 s on
+  // a loaded CI machine (load 15 on 2 cores) does not lose it at the end of the run.
+  ROLLOVER_TIMINGS: JSON.stringify({ lockLeaseMs: 10_000, lockRenewEveryMs: 2_000 }),
 }
 
 describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
@@ -33,7 +35,7 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
 
   it.each(killPoints)(
     'SIGKILLed %s, a re-run attempt converges to v2',
-    { timeout: 60_000 },
+    { timeout: 90_000 },
     async (_name, point) => {
       const t = await freshApp(ctx.stack, 'kill')
       await t.seed('v1')
@@ -81,7 +83,7 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
     const jarOf = (args: readonly string[] | undefined) => args?.find((a) => a.endsWith('.jar'))
     expect(jarOf(rollback?.args)).toBe(jarOf(t.steps().find((s) => s.id === seed.stepId)?.args))
     await expectConverged(t, 'v1')
-  }, 60_000)
+  }, 90_000)
 
   it('a brand-new run waits for the dead run’s lease, names the holder, and takes it over once unchanged for a lease', async () => {
     const t = await freshApp(ctx.stack, 'lease')
@@ -89,7 +91,9 @@ describeWithStack('fault e2e: crash-safe reruns and concurrent runs', (ctx) => {
     const inputs = t.inputs({ jar: await t.jar('v2') })
     // A lease of seconds (ROLLOVER_TIMINGS), for both runs: the real one lasts a minute.
     const extraEnv = {
-      ROLLOVER_TIMINGS: JSON.stringify({ lockLeaseMs: 6_000, lockRenewEveryMs: 2_000 }),
+      // Short enough for a re-run to wait it out in a test, long enough that a renewal every 2 s on
+      // a loaded CI machine (load 15 on 2 cores) does not lose it at the end of the run.
+      ROLLOVER_TIMINGS: JSON.stringify({ lockLeaseMs: 10_000, lockRenewEveryMs: 2_000 }),
     }
     const deadRunId = t.newRunId()
     const killed = await t.run(inputs, {
