@@ -76737,7 +76737,10 @@ function lockOwner(deploymentId, run) {
     return { deploymentId, repository, runId, runAttempt, runUrl, actor };
 }
 /** Deletes the lock only if it is still the version `etag` names (for the post step). */
-async function releaseLockByEtag(store, location, etag, log) {
+async function releaseLockByEtag(store, location, etag, log, 
+/** The holder's own deployment: a version it wrote later (a renewal that landed after its
+ * loop was stopped) is still its lock to delete. */
+ownDeploymentId) {
     // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
     for (let i = 0; i < 3; i++) {
         const current = await store.getText(location);
@@ -76745,9 +76748,13 @@ async function releaseLockByEtag(store, location, etag, log) {
             log.info(`The deploy lock ${s3Uri(location)} was already gone.`);
             return 'not-held';
         }
+        const body = parseLockBody(current.body);
+        if (current.etag !== etag && ownDeploymentId && body?.owner.deploymentId === ownDeploymentId) {
+            etag = current.etag;
+        }
         if (current.etag !== etag) {
             const holder = describeHolder({
-                body: parseLockBody(current.body),
+                body,
                 lastModified: current.lastModified,
             });
             log.warning(`The deploy lock ${s3Uri(location)} is now held by ${holder}; left it in place.`);
@@ -77010,7 +77017,7 @@ class DeployLock {
             return;
         }
         try {
-            await releaseLockByEtag(store, location, this.held.etag, log);
+            await releaseLockByEtag(store, location, this.held.etag, log, this.options.owner.deploymentId);
             this.setHeld(undefined);
         }
         catch (error) {

@@ -46,6 +46,9 @@ export async function releaseLockByEtag(
   location: S3Location,
   etag: string,
   log: Log,
+  /** The holder's own deployment: a version it wrote later (a renewal that landed after its
+   * loop was stopped) is still its lock to delete. */
+  ownDeploymentId?: string,
 ): Promise<'released' | 'not-held'> {
   // Retried because a 409 from a concurrent write says nothing about who holds the lock now.
   for (let i = 0; i < 3; i++) {
@@ -54,9 +57,13 @@ export async function releaseLockByEtag(
       log.info(`The deploy lock ${s3Uri(location)} was already gone.`)
       return 'not-held'
     }
+    const body = parseLockBody(current.body)
+    if (current.etag !== etag && ownDeploymentId && body?.owner.deploymentId === ownDeploymentId) {
+      etag = current.etag
+    }
     if (current.etag !== etag) {
       const holder = describeHolder({
-        body: parseLockBody(current.body),
+        body,
         lastModified: current.lastModified,
       })
       log.warning(`The deploy lock ${s3Uri(location)} is now held by ${holder}; left it in place.`)

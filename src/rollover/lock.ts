@@ -197,7 +197,7 @@ export class DeployLock {
       return
     }
     try {
-      await releaseLockByEtag(store, location, this.held.etag, log)
+      await releaseLockByEtag(store, location, this.held.etag, log, this.options.owner.deploymentId)
       this.setHeld(undefined)
     } catch (error) {
       log.warning(

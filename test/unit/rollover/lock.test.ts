@@ -581,6 +581,24 @@ describe('DeployLock.release', () => {
   })
 })
 
+describe('release after a late renewal', () => {
+  it('deletes a version of its own lock written after its loop stopped, never another run’s', async () => {
+    const { store, lock, seed } = setup()
+    const l = lock()
+    await l.acquire(0)
+    // A renewal aborted on our side that S3 still applied: the object is ours, its etag new.
+    seed(ME, 60_000)
+    await l.release()
+    expect(store.objects.has(URI)).toBe(false)
+
+    const other = lock()
+    await other.acquire(0)
+    seed(OTHER, 60_000)
+    await other.release()
+    expect(store.json<LockBody>(URI)?.owner).toEqual(OTHER)
+  })
+})
+
 describe('releaseLockByEtag and the saved state', () => {
   it('releases the lock it names, and reports not-held otherwise', async () => {
     const { store, lock, log, seed } = setup()
