@@ -100,7 +100,10 @@ describeWithStack('fault e2e: transient EMR throttling and server errors', (ctx)
         DescribeStep: { count: 1, kind: '5xx' },
       },
     })
-    const run = await t.run(t.inputs({ jar: await t.jar('v2') }))
+    const run = await t.run(t.inputs({ jar: await t.jar('v2') }), {
+      // Random throttling makes the run slow by design (its pacing halves on every throttle).
+      timeoutMs: 140_000,
+    })
     ctx.stack.emr.setFaults({ throttleRate: 0, errorRate: 0, failNext: {} })
     expect(run.exitCode, transcript(run)).toBe(0)
     const sum = (counts: Record<string, number>): number =>
