@@ -387,7 +387,10 @@ describe.skipIf(skip)(`rollover end to end${skip ? ` [skipped: ${MOTO_MISSING}]`
   it(
     'rolls over under EMR throttling (30% ThrottlingException and EMR’s real rate limits)',
     async () => {
-      const app = await fresh('throttled')
+      // 20 records/s, not 50: the emulated driver commits fewer than 10 batches of 10 a second
+      // (a 100 ms batch plus two S3 writes), so at 50/s a loaded machine worked off the backlog
+      // of a long throttled rollover at a batch or two a second and outlasted the wait (CI).
+      const app = await fresh('throttled', { ratePerSec: 20 })
       const v1 = await seed(app, await jar('v1'))
       stack.emr.resetCounts()
       // Random throttling on every call, EMR's real token buckets, and for certain a throttled
