@@ -121,9 +121,9 @@ describeWithStack('never two drivers, on the local stack', (ctx) => {
     })
     stop()
     expect(run.exitCode, transcript(run)).toBe(1)
-    expect(run.stdout).toMatch(/Lost the deploy lock/)
+    // Declared by the lease's own watchdog while the request still hangs, not by its failure.
+    expect(run.stdout).toMatch(/Lost the deploy lock[^\n]*no renewal succeeded for/)
     expect(run.stdout).not.toMatch(/Submitted step/)
-    expect(run.durationMs).toBeLessThan(25_000)
     expectDataSafe(await t.invariants())
   }, 90_000)
 })

@@ -167,8 +167,12 @@ describeWithStack('fault e2e: rollback, stuck drivers, cancellation', (ctx) => {
     expect(run.exitCode, transcript(run)).toBe(1)
     const submitted = /Submitted step (s-\w+)/.exec(run.stdout)?.[1]
     expect(submitted).toBeDefined()
-    expect(run.durationMs).toBeLessThan(7500)
     expect(errorOf(run)).toMatch(/Cancelled/)
+    // The cancel ends verify where it is: the 10 s of stable-for are not waited out.
+    expect(errorOf(run)).toMatch(
+      /stopped being watched (before it reached RUNNING|after watching it RUNNING)/,
+    )
+    expect(run.stdout).not.toMatch(/stayed up for|kept committing through stable-for/)
     expect(errorOf(run), 'the message says what runs now').toContain(submitted)
     expect(await t.lockBody()).toBeUndefined()
     const post = await t.run(inputs, { entry: 'post', state: run.state })
