@@ -80210,6 +80210,7 @@ async function rollbackTarget(ctx, world) {
             ...(current.clusterId ? { clusterId: current.clusterId } : {}),
             ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
             jarUri: current.jarUri ?? jarOfStep(current.step.args),
+            ...(current.verifiedBy ? { verifiedBy: current.verifiedBy } : {}),
             source: 'current.json',
         };
     }
@@ -80228,6 +80229,7 @@ async function rollbackTarget(ctx, world) {
                 stepId: step.id,
                 ...(step.executionRoleArn ? { executionRoleArn: step.executionRoleArn } : {}),
                 jarUri: jarOfStep(step.args),
+                ...(current.verifiedBy ? { verifiedBy: current.verifiedBy } : {}),
                 source: 'current.json',
             };
         }
@@ -80284,7 +80286,7 @@ async function restorePrevious(ctx, request) {
             ...(role ? { executionRoleArn: role } : {}),
         });
         report.rollback = l;
-        await verifyOrExplain(ctx, l);
+        await verifyOrExplain(ctx, l, rollbackVerifyRequest(ctx, previous));
         phase.detail =
             l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure;
         if (l.outcome !== 'running')
@@ -80299,6 +80301,22 @@ async function restorePrevious(ctx, request) {
     report.result = 'rolled-back';
     await writeCurrent(store, ctx.layout, report, launched, github);
     throw new RolloverFailed(`${what} Rolled back: ${launched.stepId} runs the previous version again.`);
+}
+/**
+ * How the rollback driver is judged. A version verified by its progress before publishes it
+ * again: it is held to its batches, so "rolled back" is never said of a driver still starting
+ * (or stuck) once stable-for has passed. No handoff verdict: the failed step may have committed
+ * batches after the old driver's final offsets.
+ */
+function rollbackVerifyRequest(ctx, previous) {
+    switch (ctx.settings.verifyBy) {
+        case 'progress':
+            return { progress: 'required' };
+        case 'emr-state':
+            return { progress: 'off' };
+        default:
+            return { progress: previous.verifiedBy === 'progress' ? 'required' : 'optional' };
+    }
 }
 /**
  * The role a step ran as, from DescribeStep, when the target does not carry it (ListSteps'

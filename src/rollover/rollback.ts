@@ -12,7 +12,7 @@ import type { World } from './observe.ts'
 import { retire } from './retire.ts'
 import { RolloverFailed } from './rollover-failed.ts'
 import { submit, type Launched } from './submit.ts'
-import { verifyOrExplain } from './verify.ts'
+import { verifyOrExplain, type VerifyRequest } from './verify.ts'
 
 /** What a rollback restores. */
 export interface RollbackTarget {
@@ -22,6 +22,8 @@ export interface RollbackTarget {
   /** The cluster the target step ran on, when the record says (default: this run's). */
   readonly clusterId?: string
   readonly jarUri?: string
+  /** How current.json says its deployment was verified: `progress` proves it publishes progress. */
+  readonly verifiedBy?: 'progress' | 'emr-state'
   /** current.json (the last verified deployment), or the step that ran when none was recorded. */
   readonly source: 'current.json' | 'running step'
 }
@@ -43,6 +45,7 @@ export async function rollbackTarget(
       ...(current.clusterId ? { clusterId: current.clusterId } : {}),
       ...(current.executionRoleArn ? { executionRoleArn: current.executionRoleArn } : {}),
       jarUri: current.jarUri ?? jarOfStep(current.step.args),
+      ...(current.verifiedBy ? { verifiedBy: current.verifiedBy } : {}),
       source: 'current.json',
     }
   }
@@ -64,6 +67,7 @@ export async function rollbackTarget(
         stepId: step.id,
         ...(step.executionRoleArn ? { executionRoleArn: step.executionRoleArn } : {}),
         jarUri: jarOfStep(step.args),
+        ...(current.verifiedBy ? { verifiedBy: current.verifiedBy } : {}),
         source: 'current.json',
       }
     }
@@ -140,7 +144,7 @@ export async function restorePrevious(
       ...(role ? { executionRoleArn: role } : {}),
     })
     report.rollback = l
-    await verifyOrExplain(ctx, l)
+    await verifyOrExplain(ctx, l, rollbackVerifyRequest(ctx, previous))
     phase.detail =
       l.outcome === 'running' ? `${l.stepId} running the previous configuration` : l.failure
     if (l.outcome !== 'running') phase.status = 'failed'
@@ -158,6 +162,26 @@ export async function restorePrevious(
   throw new RolloverFailed(
     `${what} Rolled back: ${launched.stepId} runs the previous version again.`,
   )
+}
+
+/**
+ * How the rollback driver is judged. A version verified by its progress before publishes it
+ * again: it is held to its batches, so "rolled back" is never said of a driver still starting
+ * (or stuck) once stable-for has passed. No handoff verdict: the failed step may have committed
+ * batches after the old driver's final offsets.
+ */
+export function rollbackVerifyRequest(
+  ctx: RolloverContext,
+  previous: RollbackTarget,
+): VerifyRequest {
+  switch (ctx.settings.verifyBy) {
+    case 'progress':
+      return { progress: 'required' }
+    case 'emr-state':
+      return { progress: 'off' }
+    default:
+      return { progress: previous.verifiedBy === 'progress' ? 'required' : 'optional' }
+  }
 }
 
 /**

@@ -118,6 +118,8 @@ export interface SeedOptions {
   readonly ledger?: boolean
   /** Record it in current.json as the last verified deployment (default false). */
   readonly current?: boolean
+  /** How current.json says it was verified (default: not said, as records of 1.x). */
+  readonly verifiedBy?: 'progress' | 'emr-state'
   readonly clusterId?: string
   /** Another app: its identity and marker prefix (default: orders under s3://data-lake/rollover). */
   readonly prefix?: { readonly bucket: string; readonly key: string }
@@ -200,6 +202,7 @@ export function seedDeployment(
         markerUri: uri,
         jarUri: options.jar ?? OLD_JAR,
         step: spec,
+        ...(options.verifiedBy ? { verifiedBy: options.verifiedBy } : {}),
       }),
     )
   }
