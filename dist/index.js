@@ -76908,7 +76908,11 @@ class DeployLock {
         return this.held?.etag;
     }
     get state() {
-        return this.held && { location: this.options.location, etag: this.held.etag };
+        return (this.held && {
+            location: this.options.location,
+            etag: this.held.etag,
+            deploymentId: this.options.owner.deploymentId,
+        });
     }
     /**
      * The fence, called before every mutation: throws LockLost unless a renewal succeeded within
@@ -81912,7 +81916,8 @@ function parseLockState(text) {
         const { bucket, key } = v.location ?? {};
         if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
             return undefined;
-        return { location: { bucket, key }, etag: v.etag };
+        const deploymentId = typeof v.deploymentId === 'string' ? v.deploymentId : undefined;
+        return { location: { bucket, key }, etag: v.etag, ...(deploymentId ? { deploymentId } : {}) };
     }
     catch {
         return undefined;

@@ -17,7 +17,7 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   try {
     const owner = core.getInput('expected-bucket-owner') || undefined
     const store = new S3ObjectStore(client, { region, expectedBucketOwner: owner })
-    await releaseLockByEtag(store, state.location, state.etag, coreLog)
+    await releaseLockByEtag(store, state.location, state.etag, coreLog, state.deploymentId)
   } catch (error) {
     // The lease runs out by itself within a minute; a failing post step must not hide that.
     core.warning(

@@ -10,6 +10,8 @@ const LOCK = 'lock'
 export interface LockState {
   readonly location: S3Location
   readonly etag: string
+  /** The holder's deployment: a renewal S3 applied after the last save is still its lock. */
+  readonly deploymentId?: string
 }
 
 /** Saves the held lock (or clears it, with undefined) whenever its etag changes. */
@@ -25,11 +27,16 @@ export function readLockState(): LockState | undefined {
 /** Undefined for '' (core.getState of a step that never held the lock) or anything malformed. */
 export function parseLockState(text: string): LockState | undefined {
   try {
-    const v = JSON.parse(text) as { location?: { bucket?: unknown; key?: unknown }; etag?: unknown }
+    const v = JSON.parse(text) as {
+      location?: { bucket?: unknown; key?: unknown }
+      etag?: unknown
+      deploymentId?: unknown
+    }
     const { bucket, key } = v.location ?? {}
     if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
       return undefined
-    return { location: { bucket, key }, etag: v.etag }
+    const deploymentId = typeof v.deploymentId === 'string' ? v.deploymentId : undefined
+    return { location: { bucket, key }, etag: v.etag, ...(deploymentId ? { deploymentId } : {}) }
   } catch {
     return undefined
   }

@@ -62343,7 +62343,7 @@ async function post(env = process.env) {
     try {
         const owner = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('expected-bucket-owner') || undefined;
         const store = new _aws_s3_js__WEBPACK_IMPORTED_MODULE_4__/* .S3ObjectStore */ .P(client, { region, expectedBucketOwner: owner });
-        await (0,_rollover_lock_body_js__WEBPACK_IMPORTED_MODULE_2__/* .releaseLockByEtag */ .zD)(store, state.location, state.etag, _log_js__WEBPACK_IMPORTED_MODULE_1__/* .coreLog */ .u);
+        await (0,_rollover_lock_body_js__WEBPACK_IMPORTED_MODULE_2__/* .releaseLockByEtag */ .zD)(store, state.location, state.etag, _log_js__WEBPACK_IMPORTED_MODULE_1__/* .coreLog */ .u, state.deploymentId);
     }
     catch (error) {
         // The lease runs out by itself within a minute; a failing post step must not hide that.
@@ -62490,7 +62490,8 @@ function parseLockState(text) {
         const { bucket, key } = v.location ?? {};
         if (typeof bucket !== 'string' || typeof key !== 'string' || typeof v.etag !== 'string')
             return undefined;
-        return { location: { bucket, key }, etag: v.etag };
+        const deploymentId = typeof v.deploymentId === 'string' ? v.deploymentId : undefined;
+        return { location: { bucket, key }, etag: v.etag, ...(deploymentId ? { deploymentId } : {}) };
     }
     catch {
         return undefined;

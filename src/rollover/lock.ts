@@ -90,7 +90,13 @@ export class DeployLock {
   }
 
   get state(): LockState | undefined {
-    return this.held && { location: this.options.location, etag: this.held.etag }
+    return (
+      this.held && {
+        location: this.options.location,
+        etag: this.held.etag,
+        deploymentId: this.options.owner.deploymentId,
+      }
+    )
   }
 
   /**

@@ -101,8 +101,8 @@ describe('DeployLock.acquire', () => {
       token: 't1',
     })
     expect(l.etag).toBe(store.objects.get(URI)?.etag)
-    expect(l.state).toEqual({ location: LOCK, etag: l.etag })
-    expect(states).toEqual([{ location: LOCK, etag: l.etag }])
+    expect(l.state).toEqual({ location: LOCK, etag: l.etag, deploymentId: ME.deploymentId })
+    expect(states).toEqual([{ location: LOCK, etag: l.etag, deploymentId: ME.deploymentId }])
     expect(l.lost.aborted).toBe(false)
     expect(() => l.assertHeld()).not.toThrow()
   })
@@ -354,7 +354,7 @@ describe('DeployLock renewal and the fence', () => {
     })
     expect(l.etag).not.toBe(first)
     expect(l.etag).toBe(store.objects.get(URI)?.etag)
-    expect(states.at(-1)).toEqual({ location: LOCK, etag: l.etag })
+    expect(states.at(-1)).toEqual({ location: LOCK, etag: l.etag, deploymentId: ME.deploymentId })
 
     await clock.advance(200_000)
     expect(body()?.renewedAt).toBe(new Date(t0 + 220_000).toISOString())
@@ -605,7 +605,7 @@ describe('releaseLockByEtag and the saved state', () => {
     const l = lock()
     await l.acquire(0)
     const state = parseLockState(JSON.stringify(l.state))
-    expect(state).toEqual({ location: LOCK, etag: l.etag })
+    expect(state).toEqual({ location: LOCK, etag: l.etag, deploymentId: ME.deploymentId })
 
     expect(await releaseLockByEtag(store, state!.location, state!.etag, log)).toBe('released')
     expect(store.objects.has(URI)).toBe(false)
@@ -613,6 +613,31 @@ describe('releaseLockByEtag and the saved state', () => {
 
     seed(OTHER, 60_000)
     expect(await releaseLockByEtag(store, LOCK, state!.etag, log)).toBe('not-held')
+    expect(store.json<LockBody>(URI)?.owner).toEqual(OTHER)
+  })
+
+  it('post releases a version its own deployment wrote after the state was saved, never another’s', async () => {
+    const { store, lock, log, seed } = setup()
+    const l = lock()
+    await l.acquire(0)
+    const saved = parseLockState(JSON.stringify(l.state))!
+    // The main step was killed while a renewal was in flight: S3 applied it, the save never came.
+    seed(ME, 60_000)
+    expect(store.objects.get(URI)?.etag).not.toBe(saved.etag)
+    const released = await releaseLockByEtag(
+      store,
+      saved.location,
+      saved.etag,
+      log,
+      saved.deploymentId,
+    )
+    expect(released).toBe('released')
+    expect(store.objects.has(URI)).toBe(false)
+
+    seed(OTHER, 60_000)
+    expect(
+      await releaseLockByEtag(store, saved.location, saved.etag, log, saved.deploymentId),
+    ).toBe('not-held')
     expect(store.json<LockBody>(URI)?.owner).toEqual(OTHER)
   })
 
