@@ -69862,6 +69862,10 @@ class AwsEmr {
             throw new Error(`DescribeStep returned no step for ${stepId} on ${clusterId}`);
         return toStepInfo(out.Step);
     }
+    async listStepsById(clusterId, stepIds) {
+        const out = await this.call('ListSteps', `cluster ${clusterId}`, () => this.client.send(new dist_cjs/* ListStepsCommand */.jNP({ ClusterId: clusterId, StepIds: [...stepIds] })));
+        return (out.Steps ?? []).map(toStepInfo);
+    }
     /**
      * One AddJobFlowSteps request. It is not idempotent: the run's PacedEmr retries it, looking
      * the step up by its unique name before it resubmits after anything but a throttle.
@@ -75818,6 +75822,7 @@ const EMR_API = {
     listActiveSteps: 'ListSteps',
     listRecentSteps: 'ListSteps',
     describeStep: 'DescribeStep',
+    listStepsById: 'ListSteps',
     cancelStep: 'CancelSteps',
     addStep: 'AddJobFlowSteps',
 };
@@ -76001,6 +76006,7 @@ const RETRY_ON = {
     listActiveSteps: 'transient',
     listRecentSteps: 'transient',
     describeStep: 'transient',
+    listStepsById: 'transient',
     cancelStep: 'throttling',
     // Not used: addStep has its own loop (submitCarefully), which looks before it resubmits.
     addStep: 'never',
@@ -76049,6 +76055,9 @@ class PacedEmr {
     }
     describeStep(clusterId, stepId) {
         return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId));
+    }
+    listStepsById(clusterId, stepIds) {
+        return this.paced('listStepsById', () => this.inner.listStepsById(clusterId, stepIds));
     }
     /**
      * AddJobFlowSteps is not idempotent: retried here, above the port below (so that the lock's
@@ -76501,6 +76510,7 @@ function fencedEmr(emr, fence) {
         listActiveSteps: (clusterId) => emr.listActiveSteps(clusterId),
         listRecentSteps: (clusterId) => emr.listRecentSteps(clusterId),
         describeStep: (clusterId, stepId) => emr.describeStep(clusterId, stepId),
+        listStepsById: (clusterId, stepIds) => emr.listStepsById(clusterId, stepIds),
         addStep: async (clusterId, step, role) => {
             fence();
             return emr.addStep(clusterId, step, role);
@@ -78849,19 +78859,28 @@ async function waitUntilGone(ctx, targets, deadline) {
                 // Once the driver acknowledged, the app is down until EMR confirms: that look is paced
                 // by its own backoff instead (2-4 s apart, 4-8 s while EMR refuses), so that a
                 // budget halved by earlier throttles cannot hold the app down until stop-timeout.
-                if (ctx.emrBudget.msUntilAvailable(1) > 0) {
+                let operation = 'describeStep';
+                if (ctx.emrBudgets.of('DescribeStep').msUntilAvailable(1) > 0) {
                     if (!c.ack || clock.monotonic() < urgent.nextAt)
                         break;
-                    ctx.emrBudget.grantOne();
+                    operation = urgent.operation;
+                    const budget = ctx.emrBudgets.of(EMR_API[operation]);
+                    if (budget.msUntilAvailable(1) > 0)
+                        budget.grantOne();
                 }
                 // Retried for one EMR poll interval at most, for the same reason.
-                const step = await withDeadline(clock.monotonic() + timings.emrPollMs, () => ctx.emr.describeStep(c.clusterId, c.stepId), { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) }).catch((error) => {
+                const look = await withDeadline(clock.monotonic() + timings.emrPollMs, () => lookUp(ctx, operation, c.clusterId, c.stepId), { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) }).catch((error) => {
                     if (c.ack)
                         urgent.looked(clock.monotonic(), 'refused');
                     throw error;
                 });
                 if (c.ack)
                     urgent.looked(clock.monotonic(), 'answered');
+                if (!look)
+                    continue;
+                // A ListSteps summary has no runtime role: the one already known stays (a kill needs it).
+                const role = look.executionRoleArn ?? c.step?.executionRoleArn;
+                const step = role ? { ...look, executionRoleArn: role } : look;
                 if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
                     log.info(`${c.stepId} ended ${step.state}.`);
                 candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x));
@@ -78894,19 +78913,32 @@ async function waitUntilGone(ctx, targets, deadline) {
     return { candidates, lastError };
 }
 /**
- * When the next look at an acknowledged driver's step may go outside the budget: at once, then
- * 2-4 s after an answer (EMR refills the account's DescribeStep bucket one call per 2 s), and
- * 4-8 s after a refusal.
+ * When the next look at an acknowledged driver's step may go outside the budget, and through
+ * which operation: at once, then 2-4 s after an answer (EMR refills the account's DescribeStep
+ * bucket one call per 2 s), and 4-8 s after a refusal. After a refusal the next look goes to the
+ * other of DescribeStep and ListSteps: they are separate quota buckets, and a matrix of
+ * rollovers drains DescribeStep's while ListSteps' refills (one listing per run, in preflight).
  */
 function urgentLooks(random) {
     let refusals = 0;
     return {
         nextAt: -Infinity,
+        operation: 'describeStep',
         looked(now, outcome) {
             refusals = outcome === 'refused' ? refusals + 1 : 0;
             this.nextAt = now + backoffMs(refusals + 1, random, URGENT_BACKOFF);
+            if (outcome === 'refused') {
+                this.operation = this.operation === 'describeStep' ? 'listStepsById' : 'describeStep';
+            }
         },
     };
+}
+/** The step as DescribeStep or ListSteps (by id) says; undefined when ListSteps leaves it out. */
+async function lookUp(ctx, operation, clusterId, stepId) {
+    if (operation === 'describeStep')
+        return ctx.emr.describeStep(clusterId, stepId);
+    const listed = await ctx.emr.listStepsById(clusterId, [stepId]);
+    return listed.find((s) => s.id === stepId);
 }
 const URGENT_BACKOFF = Object.freeze({ baseMs: 4000, capMs: 8000 });
 /** The lost lock ends the wait at once; the runner's cancellation is handled with a grace. */
@@ -80447,7 +80479,7 @@ async function awaitReady(ctx, launched) {
         // EMR is skipped, not waited for, while it would eat into the Stop's reserve: `.ready` is
         // watched meanwhile, and a failed step is seen a refill later.
         const emrDue = clock.monotonic() - lastEmr >= emrEvery &&
-            ctx.emrBudget.msUntilAvailable(STOP_RESERVE_CALLS + 1) === 0;
+            ctx.emrBudgets.of('DescribeStep').msUntilAvailable(STOP_RESERVE_CALLS + 1) === 0;
         if (emrDue) {
             lastEmr = clock.monotonic();
             try {
@@ -80859,7 +80891,7 @@ function runScope(deps, report) {
         layout,
         markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
         ledger: new LedgerStore(deps.store, layout.drivers),
-        emrBudget: budgets.of('DescribeStep'),
+        emrBudgets: budgets,
         random: deps.random ?? Math.random,
         report,
         phases: new PhaseRunner(report, deps.clock, deps.log),

@@ -19,6 +19,7 @@ export const EMR_API: Readonly<Record<EmrOperation, EmrApi>> = {
   listActiveSteps: 'ListSteps',
   listRecentSteps: 'ListSteps',
   describeStep: 'DescribeStep',
+  listStepsById: 'ListSteps',
   cancelStep: 'CancelSteps',
   addStep: 'AddJobFlowSteps',
 }

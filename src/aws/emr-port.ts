@@ -74,6 +74,11 @@ export interface EmrPort {
   /** The cluster's newest steps in any state (ListSteps' first page, newest first: up to 50). */
   listRecentSteps(clusterId: string): Promise<StepInfo[]>
   describeStep(clusterId: string, stepId: string): Promise<StepInfo>
+  /**
+   * ListSteps filtered by StepIds (at most 10): the same states as DescribeStep from another of
+   * EMR's quota buckets. Summaries carry no runtime role; a step EMR does not list is left out.
+   */
+  listStepsById(clusterId: string, stepIds: readonly string[]): Promise<StepInfo[]>
   addStep(clusterId: string, step: StepSpec, executionRoleArn?: string): Promise<string>
   cancelStep(clusterId: string, stepId: string): Promise<void>
 }

@@ -179,6 +179,13 @@ export class AwsEmr implements EmrPort {
     return toStepInfo(out.Step)
   }
 
+  async listStepsById(clusterId: string, stepIds: readonly string[]): Promise<StepInfo[]> {
+    const out = await this.call('ListSteps', `cluster ${clusterId}`, () =>
+      this.client.send(new ListStepsCommand({ ClusterId: clusterId, StepIds: [...stepIds] })),
+    )
+    return (out.Steps ?? []).map(toStepInfo)
+  }
+
   /**
    * One AddJobFlowSteps request. It is not idempotent: the run's PacedEmr retries it, looking
    * the step up by its unique name before it resubmits after anything but a throttle.

@@ -37,6 +37,7 @@ const RETRY_ON: Record<EmrOperation, 'transient' | 'throttling' | 'never'> = {
   listActiveSteps: 'transient',
   listRecentSteps: 'transient',
   describeStep: 'transient',
+  listStepsById: 'transient',
   cancelStep: 'throttling',
   // Not used: addStep has its own loop (submitCarefully), which looks before it resubmits.
   addStep: 'never',
@@ -136,6 +137,10 @@ export class PacedEmr implements EmrPort {
 
   describeStep(clusterId: string, stepId: string): Promise<StepInfo> {
     return this.paced('describeStep', () => this.inner.describeStep(clusterId, stepId))
+  }
+
+  listStepsById(clusterId: string, stepIds: readonly string[]): Promise<StepInfo[]> {
+    return this.paced('listStepsById', () => this.inner.listStepsById(clusterId, stepIds))
   }
 
   /**

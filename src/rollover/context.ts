@@ -4,7 +4,8 @@
 import type { ClusterInfo, EmrPort } from '../aws/emr-port.ts'
 import type { ObjectStore } from '../aws/object-store.ts'
 import type { PacedEmr } from '../aws/paced-emr.ts'
-import type { RateBudget } from '../aws/rate-budget.ts'
+import type { EmrApi } from '../aws/emr-operations.ts'
+import type { RateBudgets } from '../aws/rate-budget.ts'
 import type { Clock } from '../clock.ts'
 import type { AppIdentity } from '../contract/identity.ts'
 import type { AppLayout } from '../contract/layout.ts'
@@ -50,10 +51,11 @@ export interface RunScope extends RunPorts {
   readonly markers: MarkerStore
   readonly ledger: LedgerStore
   /**
-   * This run's ration of DescribeStep calls (EMR's limits are per account and region). PacedEmr
-   * takes from it; a loop that also watches S3 peeks at it to skip EMR rather than wait.
+   * This run's ration of calls per EMR operation (EMR's limits are per account and region).
+   * PacedEmr takes from them; a loop that also watches S3 peeks at one to skip EMR rather than
+   * wait.
    */
-  readonly emrBudget: RateBudget
+  readonly emrBudgets: RateBudgets<EmrApi>
   readonly report: RunReport
   readonly phases: PhaseRunner
   /** The runner's cancellation only. */

@@ -12,6 +12,7 @@ export function fencedEmr(emr: EmrPort, fence: () => void): EmrPort {
     listActiveSteps: (clusterId) => emr.listActiveSteps(clusterId),
     listRecentSteps: (clusterId) => emr.listRecentSteps(clusterId),
     describeStep: (clusterId, stepId) => emr.describeStep(clusterId, stepId),
+    listStepsById: (clusterId, stepIds) => emr.listStepsById(clusterId, stepIds),
     addStep: async (clusterId, step, role) => {
       fence()
       return emr.addStep(clusterId, step, role)

@@ -206,7 +206,7 @@ function runScope(deps: RolloverDeps, report: RunReport): RunScope {
     layout,
     markers: new MarkerStore(deps.store, layout, (m) => deps.log.warning(m)),
     ledger: new LedgerStore(deps.store, layout.drivers),
-    emrBudget: budgets.of('DescribeStep'),
+    emrBudgets: budgets,
     random: deps.random ?? Math.random,
     report,
     phases: new PhaseRunner(report, deps.clock, deps.log),

@@ -2,9 +2,9 @@
 // rule of liveness.ts: its marker is deleted, and it is confirmed by its acknowledgement and
 // then EMR, or killed through YARN and confirmed (on-stop-timeout: kill). A driver that is not
 // confirmed gone within stop-timeout fails the run before anything is submitted beside it.
-import { isTerminal } from '../aws/emr-port.ts'
+import { isTerminal, type StepInfo } from '../aws/emr-port.ts'
 import { backoffMs } from '../aws/backoff.ts'
-import { EmrBudgetSpent } from '../aws/emr-operations.ts'
+import { EMR_API, EmrBudgetSpent } from '../aws/emr-operations.ts'
 import { withDeadline } from '../aws/deadline.ts'
 import { poll } from '../aws/poll.ts'
 import { formatDuration } from '../clock.ts'
@@ -219,20 +219,27 @@ async function waitUntilGone(
         // Once the driver acknowledged, the app is down until EMR confirms: that look is paced
         // by its own backoff instead (2-4 s apart, 4-8 s while EMR refuses), so that a
         // budget halved by earlier throttles cannot hold the app down until stop-timeout.
-        if (ctx.emrBudget.msUntilAvailable(1) > 0) {
+        let operation: UrgentOperation = 'describeStep'
+        if (ctx.emrBudgets.of('DescribeStep').msUntilAvailable(1) > 0) {
           if (!c.ack || clock.monotonic() < urgent.nextAt) break
-          ctx.emrBudget.grantOne()
+          operation = urgent.operation
+          const budget = ctx.emrBudgets.of(EMR_API[operation])
+          if (budget.msUntilAvailable(1) > 0) budget.grantOne()
         }
         // Retried for one EMR poll interval at most, for the same reason.
-        const step = await withDeadline(
+        const look = await withDeadline(
           clock.monotonic() + timings.emrPollMs,
-          () => ctx.emr.describeStep(c.clusterId, c.stepId as string),
+          () => lookUp(ctx, operation, c.clusterId, c.stepId as string),
           { what: 'the next look at S3', ...(ctx.lockLost ? { signal: ctx.lockLost } : {}) },
         ).catch((error: unknown) => {
           if (c.ack) urgent.looked(clock.monotonic(), 'refused')
           throw error
         })
         if (c.ack) urgent.looked(clock.monotonic(), 'answered')
+        if (!look) continue
+        // A ListSteps summary has no runtime role: the one already known stays (a kill needs it).
+        const role = look.executionRoleArn ?? c.step?.executionRoleArn
+        const step = role ? { ...look, executionRoleArn: role } : look
         if (isTerminal(step.state) && !(c.step && isTerminal(c.step.state)))
           log.info(`${c.stepId} ended ${step.state}.`)
         candidates = candidates.map((x) => (x.key === c.key ? refreshed(x, undefined, step) : x))
@@ -264,20 +271,40 @@ async function waitUntilGone(
   return { candidates, lastError }
 }
 
+type UrgentOperation = 'describeStep' | 'listStepsById'
+
 /**
- * When the next look at an acknowledged driver's step may go outside the budget: at once, then
- * 2-4 s after an answer (EMR refills the account's DescribeStep bucket one call per 2 s), and
- * 4-8 s after a refusal.
+ * When the next look at an acknowledged driver's step may go outside the budget, and through
+ * which operation: at once, then 2-4 s after an answer (EMR refills the account's DescribeStep
+ * bucket one call per 2 s), and 4-8 s after a refusal. After a refusal the next look goes to the
+ * other of DescribeStep and ListSteps: they are separate quota buckets, and a matrix of
+ * rollovers drains DescribeStep's while ListSteps' refills (one listing per run, in preflight).
  */
 function urgentLooks(random: () => number) {
   let refusals = 0
   return {
     nextAt: -Infinity,
+    operation: 'describeStep' as UrgentOperation,
     looked(now: number, outcome: 'answered' | 'refused') {
       refusals = outcome === 'refused' ? refusals + 1 : 0
       this.nextAt = now + backoffMs(refusals + 1, random, URGENT_BACKOFF)
+      if (outcome === 'refused') {
+        this.operation = this.operation === 'describeStep' ? 'listStepsById' : 'describeStep'
+      }
     },
   }
+}
+
+/** The step as DescribeStep or ListSteps (by id) says; undefined when ListSteps leaves it out. */
+async function lookUp(
+  ctx: RolloverContext,
+  operation: UrgentOperation,
+  clusterId: string,
+  stepId: string,
+): Promise<StepInfo | undefined> {
+  if (operation === 'describeStep') return ctx.emr.describeStep(clusterId, stepId)
+  const listed = await ctx.emr.listStepsById(clusterId, [stepId])
+  return listed.find((s) => s.id === stepId)
 }
 
 const URGENT_BACKOFF = Object.freeze({ baseMs: 4000, capMs: 8000 })

@@ -88,13 +88,19 @@ describeWithStack('fault e2e: persistent EMR failures', (ctx) => {
     await expectConverged(t, 'v2')
   }, 60_000)
 
-  it('persistent 5xx on DescribeStep during the stop wait: fails, and leaves no marker without a live driver', async () => {
+  it('persistent 5xx on every look at steps during the stop wait: fails, and leaves no marker without a live driver', async () => {
     const t = await freshApp(ctx.stack, 'descfail')
     const seed = await t.seed('v1')
     const inputs = t.inputs({ jar: await t.jar('v2'), 'stop-timeout': '4s' })
     failNext(ctx.stack, 'DescribeStep', 1000, '5xx')
-    const run = await t.run(inputs, EMR_GIVES_UP_SOON)
+    // ListSteps too once the stop waits (preflight lists steps): the end of the acknowledged
+    // driver's step is otherwise confirmed through ListSteps.
+    const run = await t.run(inputs, {
+      ...EMR_GIVES_UP_SOON,
+      onOutput: injectOn(/Waiting up to/, () => failNext(ctx.stack, 'ListSteps', 1000, '5xx')),
+    })
     failNext(ctx.stack, 'DescribeStep', 0, '5xx')
+    failNext(ctx.stack, 'ListSteps', 0, '5xx')
     expect(run.exitCode, transcript(run)).toBe(1)
     expect(run.stdout).not.toMatch(/Submitted step/)
     expect(await t.lockBody()).toBeUndefined()

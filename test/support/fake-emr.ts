@@ -48,6 +48,7 @@ export type EmrOp =
   | 'listActiveSteps'
   | 'listRecentSteps'
   | 'describeStep'
+  | 'listStepsById'
   | 'addStep'
   | 'cancelStep'
 
@@ -58,12 +59,13 @@ export interface EmrCall {
   /** Clock time of the call. */
   readonly at: number
   readonly clusterId?: string
-  /** describeStep/cancelStep: the step asked about. addStep: the id given, once known. */
+  /** describeStep/listStepsById/cancelStep: the step asked about (listStepsById: the first).
+   * addStep: the id given, once known. */
   stepId?: string
   /** addStep: what was submitted. */
   readonly step?: StepSpec
   readonly executionRoleArn?: string
-  /** describeStep: the state answered. */
+  /** describeStep/listStepsById: the state answered. */
   state?: StepState
   /** Set when the call threw. */
   error?: Error
@@ -406,6 +408,23 @@ export class FakeEmr implements EmrPort {
     }
     call.state = step.state
     return this.info(step)
+  }
+
+  async listStepsById(clusterId: string, stepIds: readonly string[]): Promise<StepInfo[]> {
+    const call: EmrCall = {
+      op: 'listStepsById',
+      at: this.clock.now(),
+      clusterId,
+      stepId: stepIds[0],
+    }
+    await this.record(call)
+    this.cluster(clusterId)
+    const steps = stepIds
+      .map((id) => this.steps.get(id))
+      .filter((s): s is FakeStep => s !== undefined && s.clusterId === clusterId)
+    call.state = steps[0]?.state
+    // ListSteps with a StepIds filter: oldest first. Summaries carry no runtime role.
+    return listStepsOrder(steps, true).map((s) => this.summary(s))
   }
 
   async addStep(clusterId: string, spec: StepSpec, executionRoleArn?: string): Promise<string> {

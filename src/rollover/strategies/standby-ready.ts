@@ -53,7 +53,7 @@ export async function awaitReady(ctx: RolloverContext, launched: Launched): Prom
     // watched meanwhile, and a failed step is seen a refill later.
     const emrDue =
       clock.monotonic() - lastEmr >= emrEvery &&
-      ctx.emrBudget.msUntilAvailable(STOP_RESERVE_CALLS + 1) === 0
+      ctx.emrBudgets.of('DescribeStep').msUntilAvailable(STOP_RESERVE_CALLS + 1) === 0
     if (emrDue) {
       lastEmr = clock.monotonic()
       try {

@@ -407,6 +407,17 @@ describe('listActiveSteps', () => {
   })
 })
 
+describe('listStepsById', () => {
+  it('asks ListSteps for exactly those steps (ListSteps quota, not DescribeStep) and maps them', async () => {
+    mock.on(ListStepsCommand).resolves({ Steps: [stepSummary('s-1', 'COMPLETED')] })
+    const steps = await emr.listStepsById('j-1', ['s-1'])
+    expect(steps.map((s) => [s.id, s.state])).toEqual([['s-1', 'COMPLETED']])
+    expect(inputOf(ListStepsCommand, 0)).toEqual({ ClusterId: 'j-1', StepIds: ['s-1'] })
+    expect(emr.calls.get('ListSteps')).toBe(1)
+    expect(emr.calls.get('DescribeStep')).toBeUndefined()
+  })
+})
+
 describe('describeStep', () => {
   it('maps a failed step with its timeline and failure details', async () => {
     mock.on(DescribeStepCommand).resolves({

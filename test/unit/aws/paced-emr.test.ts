@@ -63,6 +63,7 @@ class ScriptedEmr implements EmrPort {
   listActiveSteps = () => this.respond('listActiveSteps', [STEP])
   listRecentSteps = () => this.respond('listRecentSteps', [STEP])
   describeStep = () => this.respond('describeStep', STEP)
+  listStepsById = () => this.respond('listStepsById', [STEP])
   addStep = () => this.respond('addStep', 's-NEW')
   cancelStep = () => this.respond('cancelStep', undefined)
 
@@ -163,20 +164,24 @@ describe('PacedEmr pacing', () => {
 })
 
 describe('PacedEmr retries of reads', () => {
-  it.each(['resolveCluster', 'listActiveSteps', 'listRecentSteps', 'describeStep'] as const)(
-    'retries %s through throttles and 5xx until it answers',
-    async (op) => {
-      const { emr, inner } = setup((_op, n) => (n === 1 ? 'throttle' : n === 2 ? '5xx' : 'ok'))
-      const read = {
-        resolveCluster: () => emr.resolveCluster({ kind: 'id', id: 'j-1' }),
-        listActiveSteps: () => emr.listActiveSteps('j-1'),
-        listRecentSteps: () => emr.listRecentSteps('j-1'),
-        describeStep: () => emr.describeStep('j-1', 's-1'),
-      }[op]
-      await expect(read()).resolves.toBeDefined()
-      expect(inner.times(op)).toHaveLength(3)
-    },
-  )
+  it.each([
+    'resolveCluster',
+    'listActiveSteps',
+    'listRecentSteps',
+    'describeStep',
+    'listStepsById',
+  ] as const)('retries %s through throttles and 5xx until it answers', async (op) => {
+    const { emr, inner } = setup((_op, n) => (n === 1 ? 'throttle' : n === 2 ? '5xx' : 'ok'))
+    const read = {
+      resolveCluster: () => emr.resolveCluster({ kind: 'id', id: 'j-1' }),
+      listActiveSteps: () => emr.listActiveSteps('j-1'),
+      listRecentSteps: () => emr.listRecentSteps('j-1'),
+      describeStep: () => emr.describeStep('j-1', 's-1'),
+      listStepsById: () => emr.listStepsById('j-1', ['s-1']),
+    }[op]
+    await expect(read()).resolves.toBeDefined()
+    expect(inner.times(op)).toHaveLength(3)
+  })
 
   it('keeps retrying until the deadline, with one last attempt at it, and not beyond', async () => {
     const clock = new FakeClock({ auto: true })

@@ -180,6 +180,7 @@ describe('AddJobFlowSteps retried by PacedEmr, looking before it resubmits', () 
       listActiveSteps: (c) => aws.listActiveSteps(c),
       listRecentSteps: (c) => aws.listRecentSteps(c),
       describeStep: (c, s) => aws.describeStep(c, s),
+      listStepsById: (c, ids) => aws.listStepsById(c, ids),
       cancelStep: (c, s) => aws.cancelStep(c, s),
       addStep: async (c, s, r) => {
         if (!open) throw new Error('Lost the deploy lock')

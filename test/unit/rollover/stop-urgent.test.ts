@@ -1,5 +1,5 @@
 // Once the old driver acknowledged its stop, the app is down until EMR confirms its step ended:
-// that look borrows a token from the run's DescribeStep budget instead of waiting out a rate
+// that look goes outside the run's DescribeStep budget instead of waiting out a rate
 // that earlier throttles halved (on the local stack, 30% throttling made a run wait its whole
 // stop-timeout with the driver long gone).
 import { afterEach, describe, expect, it } from 'vitest'
@@ -54,5 +54,26 @@ describe('looks outside the budget', () => {
     expect(span).toBeGreaterThan(20_000)
     expect(answered.length).toBeLessThanOrEqual(Math.ceil(span / 2_000) + 3)
     expect(w.emr.submitted[0]?.createdAt).toBeGreaterThanOrEqual(old.step.endedAt ?? Infinity)
+  })
+})
+
+describe('when DescribeStep keeps being refused', () => {
+  it('the acknowledged driver’s step end is confirmed through ListSteps, another quota bucket', async () => {
+    const w = makeWorld()
+    const old = seedDeployment(w, 'd-001', { drainMs: 2_000 }, { ledger: true })
+    // A matrix of rollovers has drained the account's DescribeStep bucket for good.
+    w.emr.throttleWhen((c) => c.op === 'describeStep' && c.stepId === old.step.id)
+
+    const out = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
+
+    expect(out.error).toBeUndefined()
+    const [fresh] = w.emr.submitted
+    const ended = old.step.endedAt ?? Infinity
+    expect(fresh?.createdAt).toBeGreaterThanOrEqual(ended) // still never two drivers
+    expect((fresh?.createdAt ?? Infinity) - ended).toBeLessThan(20_000)
+    const listed = w.emr.callsOf('listStepsById').filter((c) => c.stepId === old.step.id)
+    expect(listed.at(-1)?.state).toBe('COMPLETED')
+    // Paced like any look outside the budget: no flood of either operation.
+    expect(listed.length).toBeLessThanOrEqual(4)
   })
 })

@@ -30,7 +30,10 @@ describe('EMR does not confirm', () => {
   it('the old step: the driver acknowledged, so its marker is not put back, and nothing is submitted', async () => {
     const w = makeWorld()
     const old = seedDeployment(w, 'd-001', { ack: true })
-    w.emr.throttleWhen((c) => c.op === 'describeStep' && c.stepId === old.step.id)
+    // Every look at the old step refused, through DescribeStep and ListSteps alike.
+    w.emr.throttleWhen(
+      (c) => (c.op === 'describeStep' || c.op === 'listStepsById') && c.stepId === old.step.id,
+    )
 
     const { error } = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
 

@@ -85,6 +85,8 @@ export function oldStack(cluster: SimulatedCluster, clock: Clock, random: () => 
       listRecentSteps: () => rationed(listRecentSteps),
       describeStep: (id, stepId) =>
         rationed(() => sdk('DescribeStep', () => cluster.describeStep(id, stepId))),
+      listStepsById: (id, ids) =>
+        rationed(() => sdk('ListSteps', () => cluster.listStepsById(id, ids))),
       addStep,
       cancelStep: () => sdk('CancelSteps', () => cluster.cancelStep()),
     },
@@ -107,6 +109,7 @@ export function newStack(
     listActiveSteps: () => cluster.listActiveSteps(),
     listRecentSteps: () => cluster.listRecentSteps(),
     describeStep: (id, stepId) => cluster.describeStep(id, stepId),
+    listStepsById: (id, ids) => cluster.listStepsById(id, ids),
     addStep: (id, step) =>
       submitCarefully(
         () => cluster.addStep(id, step),

@@ -162,6 +162,11 @@ export class SimulatedCluster implements EmrPort {
     return step
   }
 
+  async listStepsById(_clusterId: string, stepIds: readonly string[]): Promise<StepInfo[]> {
+    this.account.admit('ListSteps', this.tally)
+    return this.steps().filter((s) => stepIds.includes(s.id))
+  }
+
   /** From the old driver's exit to the new step's submission: the downtime the run adds. */
   get addedDowntimeMs(): number | undefined {
     if (this.stopRequestedAt === undefined || this.submittedAt === undefined) return undefined
