@@ -8,9 +8,18 @@ import {
   makeWorld,
   rollover,
   seedDeployment,
+  type World,
 } from '../../support/rollover-harness.ts'
 
 afterEach(disposeWorlds)
+
+/** The new step went in after the old one ended (never two drivers), within 20 s of it. */
+function expectSubmittedSoonAfterEnd(w: World, oldStep: { readonly endedAt?: number }): void {
+  const [fresh] = w.emr.submitted
+  const ended = oldStep.endedAt ?? Infinity
+  expect(fresh?.createdAt).toBeGreaterThanOrEqual(ended)
+  expect((fresh?.createdAt ?? Infinity) - ended).toBeLessThan(20_000)
+}
 
 describe('the stop confirmation of an acknowledged driver', () => {
   it('comes within seconds of EMR answering again, not after the halved budget refills', async () => {
@@ -24,10 +33,7 @@ describe('the stop confirmation of an acknowledged driver', () => {
     const out = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
 
     expect(out.error).toBeUndefined()
-    const [fresh] = w.emr.submitted
-    const ended = old.step.endedAt ?? Infinity
-    expect(fresh?.createdAt).toBeGreaterThanOrEqual(ended) // still never two drivers
-    expect((fresh?.createdAt ?? Infinity) - ended).toBeLessThan(20_000)
+    expectSubmittedSoonAfterEnd(w, old.step)
     const looks = w.emr.callsOf('describeStep').filter((c) => c.stepId === old.step.id)
     expect(looks.length).toBeLessThanOrEqual(6) // four refused, then answered: no flood
   })
@@ -67,10 +73,7 @@ describe('when DescribeStep keeps being refused', () => {
     const out = await rollover(w, { settings: { stopTimeoutMs: 60_000 } })
 
     expect(out.error).toBeUndefined()
-    const [fresh] = w.emr.submitted
-    const ended = old.step.endedAt ?? Infinity
-    expect(fresh?.createdAt).toBeGreaterThanOrEqual(ended) // still never two drivers
-    expect((fresh?.createdAt ?? Infinity) - ended).toBeLessThan(20_000)
+    expectSubmittedSoonAfterEnd(w, old.step)
     const listed = w.emr.callsOf('listStepsById').filter((c) => c.stepId === old.step.id)
     expect(listed.at(-1)?.state).toBe('COMPLETED')
     // Paced like any look outside the budget: no flood of either operation.
